@@ -1,0 +1,50 @@
+# MSP Assistant. Two commands matter: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup train validate run test test-unit test-conversation test-integration nlu-report danger-report bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/setup.sh
+	@scripts/setup.sh
+
+setup: $(VENV)/.installed ## Find Python 3.10, create .venv, install pinned dependencies
+
+train: setup ## Train the model if config, domain or data changed (content hash)
+	@$(PY) -m scripts.model
+
+validate: setup ## rasa data validate, failing on any warning
+	$(RASA) data validate --fail-on-warnings --config config.yml --domain domain.yml --data bot/data
+
+run: train ## Set everything up and start the whole system (Ctrl-C stops it)
+	@$(PY) -m scripts.run
+
+test: train ## Set everything up and run every test
+	$(PY) -m pytest
+
+test-unit: setup ## Only the fast unit tests
+	$(PY) -m pytest tests/unit
+
+test-conversation: train ## Only the Rasa conversation tests (validate, stories, held-out NLU)
+	$(PY) -m pytest tests/conversation
+
+test-integration: train ## Only the end-to-end tests against real servers
+	$(PY) -m pytest tests/integration
+
+danger-report: setup ## Recall and false alarms of the danger net on its labelled set
+	$(PY) -m bot.text.danger_eval tests/data/danger_labelled.yml
+
+bench: train ## Benchmarks (not in CI); writes bench/RESULTS.md
+	$(PY) -m bench.run
+
+clean: ## Remove trained models, test artefacts and local data (keeps .venv)
+	rm -rf models var results test-artifacts .pytest_cache

@@ -1,0 +1,125 @@
+"""A deterministic policy that puts safety first, in any conversation state.
+
+The SafetyNet NLU component (``bot.components.safety_net``) decides, by rules
+and never by a confidence score, whether a message shows immediate danger or
+suicidal intent, and whether it could be read at all. This policy turns that
+decision into the first reply:
+
+* ``danger_now``     -> ``utter_danger_now`` (999, 999 BSL, emergency SMS)
+* ``danger_suicide`` -> ``utter_danger_suicide`` (999 and Samaritans)
+* unreadable input   -> ``utter_ask_rephrase`` with the ``input_problem`` slot
+  set, which picks the variation that says what was wrong (too long, empty,
+  symbols only, another language)
+
+and then listens. Its priority is above RulePolicy and its predictions are
+marked as not depending on user featurisation, so they also win while a form
+is active (RulePolicy's own form predictions are marked that way and would
+otherwise overrule every other policy). After the reply the form, if any, is
+still active and carries on with the person's next message.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+DANGER_RESPONSES = {
+    "danger_now": "utter_danger_now",
+    "danger_suicide": "utter_danger_suicide",
+}
+INPUT_PROBLEM_RESPONSE = "utter_ask_rephrase"
+INPUT_PROBLEM_SLOT = "input_problem"
+OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE}
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class SafeguardPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"priority": 7}
+
+    @staticmethod
+    def supported_data() -> SupportedData:
+        return SupportedData.ML_AND_RULE_DATA
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Optional[Any] = None,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+
+    def train(
+        self,
+        training_trackers: List[TrackerWithCachedStates],
+        domain: Domain,
+        **kwargs: Any,
+    ) -> Resource:
+        # Nothing to learn: the decision is made by rules in SafetyNet.
+        return self._resource
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        action, events = decide(tracker)
+        if action is None or action not in domain.action_names_or_texts:
+            return self._prediction(self._default_predictions(domain), events=events)
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action)] = 1.0
+        return self._prediction(probabilities, events=events, is_no_user_prediction=True)
+
+
+def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]:
+    """The next action this policy insists on (or None), and slot events.
+
+    Pure function of the tracker, kept apart from the class for unit tests.
+    """
+    latest = tracker.latest_message
+    last_action = tracker.latest_action_name
+    parse_data = (latest.parse_data if latest else None) or {}
+    net = parse_data.get("safety_net") or {}
+    intent = (latest.intent or {}).get("name") if latest else None
+    problem = net.get("input")
+    events: List[SlotSet] = []
+
+    if last_action == ACTION_LISTEN_NAME and latest is not None:
+        if intent in DANGER_RESPONSES:
+            return DANGER_RESPONSES[intent], events
+        current_problem = tracker.get_slot(INPUT_PROBLEM_SLOT)
+        if problem:
+            if current_problem != problem:
+                events.append(SlotSet(INPUT_PROBLEM_SLOT, problem))
+            return INPUT_PROBLEM_RESPONSE, events
+        if current_problem is not None:
+            # A readable message: clear the marker so the ordinary
+            # "sorry, I didn't understand" variation is used next time.
+            events.append(SlotSet(INPUT_PROBLEM_SLOT, None))
+        return None, events
+
+    if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action):
+        return ACTION_LISTEN_NAME, events
+    return None, events
+
+
+def _answered_by_us(intent: Optional[str], problem: Optional[str], last_action: str) -> bool:
+    if last_action in DANGER_RESPONSES.values():
+        return DANGER_RESPONSES.get(intent or "") == last_action
+    return bool(problem)

@@ -1,0 +1,84 @@
+"""Every local detail in one place.
+
+Council name, phone numbers, office hours, links and providers live here and
+nowhere else. Responses in ``domain.yml`` refer to them as ``{placeholders}``;
+``bot.components.settings_nlg`` fills them in at reply time, so a council can
+change a number without retraining the model.
+
+Each value can be overridden by an environment variable ``MSP_<NAME>`` (for
+example ``MSP_COUNCIL_NAME``). The defaults describe a fictional council: phone
+numbers in the 01632 960xxx range are reserved by Ofcom for fiction. National
+numbers (999, Samaritans and the helplines) are real and current at the time of
+writing; a council should check them before going live.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Dict, Mapping, Optional
+
+ENV_PREFIX = "MSP_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The council
+    council_name: str = "Exampleshire Council"
+    council_phone: str = "01632 960 000"
+    council_office_hours: str = "Monday to Friday, 9am to 5pm"
+    council_out_of_hours_phone: str = "01632 960 111"
+    council_email: str = "safeguarding.adults@example.gov.uk"
+    council_report_url: str = "https://www.example.gov.uk/report-adult-abuse"
+    council_textphone: str = "18001 01632 960 000"
+    interpreter_note: str = "We can arrange an interpreter for you."
+
+    # Carers
+    carers_org_name: str = "Exampleshire Carers Centre"
+    carers_org_phone: str = "01632 960 222"
+    carers_assessment_url: str = "https://www.example.gov.uk/carers-assessment"
+
+    # Independent advocacy
+    advocacy_provider_name: str = "Exampleshire Advocacy"
+    advocacy_provider_phone: str = "01632 960 333"
+
+    # What is kept, and for how long
+    retention_days: str = "90"
+
+    # Emergency and national numbers (UK)
+    emergency_number: str = "999"
+    emergency_bsl: str = "999 BSL (999bsl.co.uk)"
+    emergency_sms: str = "text 999 if you have registered for emergency SMS"
+    emergency_silent: str = "If you call 999 from a mobile and cannot talk, press 55"
+    police_non_emergency: str = "101"
+    samaritans_phone: str = "116 123"
+    domestic_abuse_helpline: str = "0808 2000 247"
+    modern_slavery_helpline: str = "08000 121 700"
+    action_fraud_phone: str = "0300 123 2040"
+    elder_abuse_helpline: str = "0808 808 8141"
+    rape_crisis_phone: str = "0808 500 2222"
+    cqc_phone: str = "03000 616161"
+
+    def as_dict(self) -> Dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """Build settings from the defaults, overridden by ``MSP_*`` variables.
+
+    Blank values are ignored, so an empty variable never blanks out a phone
+    number in the assistant's replies.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = {}
+    for f in fields(Settings):
+        value = environ.get(ENV_PREFIX + f.name.upper())
+        if value is not None and value.strip():
+            overrides[f.name] = value.strip()
+    return Settings(**overrides)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,76 @@
+"""Train the model only when config, domain or training data changed.
+
+The model file is named after a hash of everything that goes into training,
+so a clean checkout, a test run and `make run` all share one trained model
+and never train twice for the same content. A file lock keeps parallel
+callers from training at the same time.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+
+def training_inputs(config: str = "config.yml") -> list[Path]:
+    files = [ROOT / config, ROOT / "domain.yml"]
+    files += sorted((ROOT / "bot" / "data").rglob("*.yml"))
+    return files
+
+
+def fingerprint(config: str = "config.yml") -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs(config):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    import rasa
+
+    digest.update(rasa.__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+def model_path(config: str = "config.yml", prefix: str = "msp") -> Path:
+    return MODELS / f"{prefix}-{fingerprint(config)}.tar.gz"
+
+
+def ensure_model(config: str = "config.yml", prefix: str = "msp", quiet: bool = False) -> Path:
+    """Return the trained model for the current content, training it if needed."""
+    target = model_path(config, prefix)
+    if target.exists():
+        if not quiet:
+            print(f"Model is up to date: {target.relative_to(ROOT)}")
+        return target
+    MODELS.mkdir(exist_ok=True)
+    with open(MODELS / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():
+            return target
+        print(f"Training {target.name} (config, domain or data changed) ...", flush=True)
+        started = time.monotonic()
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+        cmd = [
+            str(Path(sys.executable).with_name("rasa")), "train",
+            "--config", config, "--domain", "domain.yml", "--data", "bot/data",
+            "--out", str(MODELS), "--fixed-model-name", target.name[: -len(".tar.gz")],
+        ]
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+        seconds = time.monotonic() - started
+        (MODELS / f"{target.name}.seconds").write_text(f"{seconds:.1f}\n")
+        print(f"Trained in {seconds:.0f} s: {target.relative_to(ROOT)}", flush=True)
+    return target
+
+
+if __name__ == "__main__":
+    try:
+        ensure_model()
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"Training failed (exit {exc.returncode}); see the messages above.")

@@ -1,0 +1,84 @@
+"""`make run`: start the whole system on loopback and keep it running.
+
+Ports come from RASA_PORT and ACTIONS_PORT (defaults 5005 and 5055). The Rasa
+HTTP API is enabled only with a token: RASA_TOKEN if set, otherwise a random
+one kept in var/rasa_token (readable only by you).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from scripts.model import ensure_model
+from scripts.stack import ROOT, Stack, new_token
+
+
+def _token(var_dir: Path) -> str:
+    if os.environ.get("RASA_TOKEN"):
+        return os.environ["RASA_TOKEN"]
+    path = var_dir / "rasa_token"
+    if not path.exists():
+        path.write_text(new_token())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main() -> int:
+    var_dir = Path(os.environ.get("MSP_VAR_DIR", ROOT / "var")).resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(
+        model=ensure_model(quiet=True),
+        rasa_port=int(os.environ.get("RASA_PORT", "5005")),
+        actions_port=int(os.environ.get("ACTIONS_PORT", "5055")),
+        var_dir=var_dir,
+        token=_token(var_dir),
+        log_dir=var_dir / "logs",
+        quiet=False,
+    )
+    stopping = False
+
+    def _stop(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print("Starting the action server and the Rasa server ...", flush=True)
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Could not start: {exc}. Logs are in {stack.log_dir}.", file=sys.stderr)
+        return 1
+    print(
+        f"""
+MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
+  Rasa server      {stack.rasa_url}
+    REST channel   POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "...", "message": "..."}}
+    socket.io      {stack.rasa_url}/socket.io
+    HTTP API       token in {var_dir / 'rasa_token'} (or RASA_TOKEN)
+  Action server    http://127.0.0.1:{stack.actions_port}/webhook
+  Database         {stack.db_path}
+  Model            {stack.model.relative_to(ROOT)}
+  Logs             {stack.log_dir}
+Try:  curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"me","message":"hello"}}'
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    try:
+        while not stopping:
+            if not stack.alive():
+                print("A server stopped unexpectedly; stopping the rest. See the logs.", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    finally:
+        print("\nStopping ...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

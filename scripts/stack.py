@@ -1,0 +1,174 @@
+"""Start and stop the real processes: the action server and the Rasa server.
+
+Used by `make run` (scripts/run.py), by the integration tests and by the
+benchmarks, so all three run the system the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # One thread each for TensorFlow: nothing we run uses it per message, and
+    # extra threads only fight the two cores.
+    env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+    env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+    env.setdefault("SANIC_HOST", "127.0.0.1")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _get(url: str, timeout: float = 2.0) -> Optional[int]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+@dataclass
+class Stack:
+    model: Path
+    rasa_port: int
+    actions_port: int
+    var_dir: Path
+    token: str
+    cors: List[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
+    endpoints: str = "endpoints.yml"
+    log_dir: Optional[Path] = None
+    quiet: bool = True
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    started_at: float = 0.0
+    ready_seconds: Optional[float] = None
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.var_dir / "msp.db"
+
+    def env(self) -> Dict[str, str]:
+        env = base_env()
+        env.update(
+            RASA_PORT=str(self.rasa_port),
+            ACTIONS_PORT=str(self.actions_port),
+            MSP_TRACKER_DB=str(self.db_path),
+            DATABASE_URL=env.get("DATABASE_URL") or f"sqlite:///{self.db_path}",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, name: str, cmd: List[str]) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")
+        elif self.quiet:
+            out = subprocess.DEVNULL
+        self.procs[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+
+    def start(self, timeout: float = 180.0) -> "Stack":
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.monotonic()
+        self._spawn("actions", [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions",
+                                "--port", str(self.actions_port)])
+        rasa_cmd = [
+            str(BIN / "rasa"), "run", "--model", str(self.model),
+            "--endpoints", self.endpoints, "--credentials", "credentials.yml",
+            "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+            "--enable-api", "--auth-token", self.token,
+        ]
+        if self.cors:
+            rasa_cmd += ["--cors", *self.cors]
+        self._spawn("rasa", rasa_cmd)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        actions_ok = rasa_ok = False
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} server exited with code {proc.returncode} while starting")
+            actions_ok = actions_ok or _get(f"http://127.0.0.1:{self.actions_port}/health") == 200
+            rasa_ok = rasa_ok or _get(f"{self.rasa_url}/status?token={self.token}") == 200
+            if actions_ok and rasa_ok:
+                self.ready_seconds = time.monotonic() - self.started_at
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise TimeoutError(f"servers not ready after {timeout:.0f} s (actions={actions_ok}, rasa={rasa_ok})")
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.procs.values())
+
+    def stop(self, grace: float = 15.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(5)
+        self.procs.clear()
+
+    def send(self, sender: str, text: str, timeout: float = 30.0) -> List[dict]:
+        """One message over the REST channel; returns the bot's messages."""
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        req = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read() or b"[]")
+
+    def tracker(self, sender: str) -> dict:
+        url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.token}"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return json.loads(resp.read())
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from scripts.stack import Stack, free_port, new_token
+
+
+@pytest.fixture(scope="module")
+def stack(trained_model, tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("var")
+    s = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(),
+              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sender():
+    return f"test-{uuid.uuid4().hex}"

@@ -1,0 +1,105 @@
+"""SafeguardPolicy: the 999 reply first, in any state, and only on the net's word."""
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.components.safeguard_policy import SafeguardPolicy, decide
+
+
+@pytest.fixture
+def policy(tmp_path):
+    return SafeguardPolicy.create(
+        SafeguardPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("safeguard"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+
+def user(text, intent, net=None, confidence=1.0):
+    parse = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
+    if net is not None:
+        parse["safety_net"] = net
+    return UserUttered(text, parse["intent"], [], parse)
+
+
+def tracker(domain, *events):
+    return DialogueStateTracker.from_events("t", [ActionExecuted(ACTION_LISTEN_NAME), *events], slots=domain.slots)
+
+
+def predicted(policy, domain, t):
+    prediction = policy.predict_action_probabilities(t, domain)
+    if max(prediction.probabilities) == 0:
+        return None, prediction
+    return domain.action_names_or_texts[prediction.max_confidence_index], prediction
+
+
+def test_danger_now_is_answered_first(policy, domain):
+    t = tracker(domain, user("he is hitting me", "danger_now", {"danger": "now", "input": None}))
+    action, prediction = predicted(policy, domain, t)
+    assert action == "utter_danger_now"
+    assert prediction.max_confidence == 1.0
+    assert prediction.policy_priority == 7
+    # Marked so that it also beats RulePolicy's form ("no user") predictions.
+    assert prediction.is_no_user_prediction
+
+
+def test_suicide_gets_its_own_reply(policy, domain):
+    t = tracker(domain, user("i want to die", "danger_suicide", {"danger": "suicide", "input": None}))
+    assert predicted(policy, domain, t)[0] == "utter_danger_suicide"
+
+
+def test_listens_after_the_danger_reply(policy, domain):
+    t = tracker(domain, user("he is hitting me", "danger_now"), ActionExecuted("utter_danger_now"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_danger_wins_while_a_form_is_active(policy, domain):
+    t = DialogueStateTracker.from_events(
+        "t",
+        [ActiveLoop("some_form"), ActionExecuted(ACTION_LISTEN_NAME), user("help he's got a knife", "danger_now")],
+        slots=domain.slots,
+    )
+    assert t.active_loop_name == "some_form"
+    assert predicted(policy, domain, t)[0] == "utter_danger_now"
+
+
+def test_ordinary_message_is_left_to_other_policies(policy, domain):
+    t = tracker(domain, user("what is neglect", "ask_about_neglect", {"danger": None, "input": None}, 0.8))
+    action, prediction = predicted(policy, domain, t)
+    assert action is None
+    assert prediction.events == []
+
+
+@pytest.mark.parametrize("problem", ["empty", "symbols", "too_long", "other_script"])
+def test_unreadable_input_sets_the_problem_and_asks_again(policy, domain, problem):
+    t = tracker(domain, user("x", "nlu_fallback", {"danger": None, "input": problem}))
+    action, prediction = predicted(policy, domain, t)
+    assert action == "utter_ask_rephrase"
+    assert prediction.events == [SlotSet("input_problem", problem)]
+
+
+def test_problem_marker_is_cleared_by_a_readable_message(domain):
+    t = tracker(
+        domain,
+        user("😀", "nlu_fallback", {"danger": None, "input": "symbols"}),
+        SlotSet("input_problem", "symbols"),
+        ActionExecuted("utter_ask_rephrase"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+        user("hello", "greet", {"danger": None, "input": None}),
+    )
+    action, events = decide(t)
+    assert action is None
+    assert events == [SlotSet("input_problem", None)]
+
+
+def test_danger_beats_an_input_problem(policy, domain):
+    long_text = "x " * 1500 + "he is hitting me now"
+    t = tracker(domain, user(long_text, "danger_now", {"danger": "now", "input": "too_long"}))
+    assert predicted(policy, domain, t)[0] == "utter_danger_now"
