@@ -1,0 +1,53 @@
+"""UnknownWordsFallback: nonsense is 'not understood', never filed under an intent."""
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.unknown_words import UnknownWordsFallback, is_unknown
+
+
+def test_is_unknown():
+    vocab = {"hello", "abuse", "money", "my", "son"}
+    assert is_unknown("zzkx qqpl vrrm", vocab)
+    assert is_unknown("the zzkx of qqpl", vocab)
+    assert not is_unknown("my son takes money", vocab)
+    assert not is_unknown("HELLO!!", vocab)
+    # Nothing to judge: left to the classifier and the input guard.
+    assert not is_unknown("😀", vocab)
+    assert not is_unknown("", vocab)
+    assert not is_unknown("it is", vocab)
+
+
+def _trained(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("unknown_words")
+    context = ExecutionContext(GraphSchema({}), "t")
+    component = UnknownWordsFallback.create({}, storage, resource, context)
+    data = TrainingData([Message(data={"text": "what is financial abuse", "intent": "ask_about_financial"}),
+                         Message(data={"text": "hello there", "intent": "greet"})],
+                        lookup_tables=[{"name": "abuse_kind", "elements": ["coercive control"]}])
+    component.train(data)
+    return UnknownWordsFallback.load({}, storage, resource, context)
+
+
+def _message(text, intent="affirm", confidence=0.6):
+    m = Message(data={"text": text})
+    m.set("intent", {"name": intent, "confidence": confidence})
+    m.set("intent_ranking", [{"name": intent, "confidence": confidence}])
+    return m
+
+
+def test_trained_vocabulary_survives_persist_and_load(tmp_path):
+    loaded = _trained(tmp_path)
+    assert {"financial", "abuse", "hello", "coercive", "control"} <= loaded.vocabulary
+
+
+def test_nonsense_becomes_nlu_fallback_and_known_words_are_untouched(tmp_path):
+    loaded = _trained(tmp_path)
+    nonsense, known = _message("asdfgh qwerty"), _message("is this abuse", "ask_types_of_abuse", 0.7)
+    loaded.process([nonsense, known])
+    assert nonsense.get("intent") == {"name": "nlu_fallback", "confidence": 1.0}
+    assert nonsense.get("intent_ranking")[1]["name"] == "affirm"
+    assert known.get("intent") == {"name": "ask_types_of_abuse", "confidence": 0.7}
