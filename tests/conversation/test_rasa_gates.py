@@ -40,7 +40,7 @@ def test_data_validates_without_warnings():
 def test_every_story_and_rule_path_passes(trained_model, tmp_path):
     out = tmp_path / "core"
     result = run(["test", "core", "--model", str(trained_model), "--stories", "tests/stories",
-                  "--fail-on-prediction-errors", "--out", str(out)])
+                  "--e2e", "--fail-on-prediction-errors", "--out", str(out)])
     failed = out / "failed_test_stories.yml"
     detail = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + "\n" + detail[:6000]
