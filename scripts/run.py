@@ -60,7 +60,8 @@ MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
     socket.io      {stack.rasa_url}/socket.io
     HTTP API       token in {var_dir / 'rasa_token'} (or RASA_TOKEN)
   Action server    http://127.0.0.1:{stack.actions_port}/webhook
-  Database         {stack.db_path}
+  Conversations    {stack.db_path}  (Rasa SQL tracker store)
+  MSP records      {stack.env()["DATABASE_URL"].split("@")[-1]}  (migrated to the newest revision)
   Model            {stack.model.relative_to(ROOT)}
   Logs             {stack.log_dir}
 Try:  curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"me","message":"hello"}}'

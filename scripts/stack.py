@@ -74,6 +74,16 @@ class Stack:
 
     @property
     def db_path(self) -> Path:
+        """Rasa's tracker store: every message as typed (SQLite default)."""
+        return self.var_dir / "tracker.db"
+
+    @property
+    def records_path(self) -> Path:
+        """The MSP records (bot/records), migrated by Alembic on start.
+
+        Kept in its own SQLite file so that Rasa's writes and ours never wait
+        on one file lock; on PostgreSQL both live in one database.
+        """
         return self.var_dir / "msp.db"
 
     def env(self) -> Dict[str, str]:
@@ -82,7 +92,7 @@ class Stack:
             RASA_PORT=str(self.rasa_port),
             ACTIONS_PORT=str(self.actions_port),
             MSP_TRACKER_DB=str(self.db_path),
-            DATABASE_URL=env.get("DATABASE_URL") or f"sqlite:///{self.db_path}",
+            DATABASE_URL=env.get("DATABASE_URL") or f"sqlite:///{self.records_path}",
         )
         env.update(self.extra_env)
         return env
@@ -102,6 +112,7 @@ class Stack:
     def start(self, timeout: float = 180.0) -> "Stack":
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.started_at = time.monotonic()
+        self.migrate()
         self._spawn("actions", [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions",
                                 "--port", str(self.actions_port)])
         rasa_cmd = [
@@ -115,6 +126,13 @@ class Stack:
         self._spawn("rasa", rasa_cmd)
         self.wait_ready(timeout)
         return self
+
+    def migrate(self) -> None:
+        """Bring the records database up to the newest Alembic revision."""
+        result = subprocess.run([str(BIN / "python"), "-m", "bot.cli", "db", "upgrade"], cwd=ROOT,
+                                env=self.env(), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"database migration failed: {(result.stdout + result.stderr).strip()}")
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

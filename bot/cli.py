@@ -1,0 +1,437 @@
+"""``msp``: the staff command line for MSP records.
+
+    msp db upgrade                      create or update the MSP tables
+    msp db current                      show the schema revision
+    msp enquiry create --reference REF [--worker NAME] [--safe-to-text yes|no]
+                       [--safe-number NUMBER] [--safe-times TEXT]
+                       [--contact phone|sms|email|letter|visit|representative]
+    msp enquiry invite REF [--days N]   issue a single-use link and short code
+    msp enquiry show REF                the enquiry and its outcome history
+    msp enquiry close REF               mark the enquiry concluded
+    msp report sg4a [--from DATE] [--to DATE] [--published]
+
+The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
+links start with ``MSP_PUBLIC_URL`` (default http://localhost:8000).
+
+Bad input or a database problem prints one clear line to stderr and exits
+non-zero (1 for a problem with the request or the database, 2 for a usage
+error). Set ``MSP_DEBUG=1`` to see tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import unicodedata
+from datetime import date, datetime, timezone
+from typing import List, Optional, Sequence
+
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
+
+PROG = "msp"
+
+
+# --- argument types ---------------------------------------------------------
+
+
+def _yes_no(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("yes", "y", "true", "1"):
+        return True
+    if lowered in ("no", "n", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, not {value!r}")
+
+
+def _days(value: str) -> int:
+    from bot.records.invitations import MAX_DAYS
+
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, not {value!r}")
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"days must be from 1 to {MAX_DAYS}")
+    return days
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {value!r}")
+
+
+# --- output helpers ---------------------------------------------------------
+
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def terminal_safe(text: Optional[str]) -> str:
+    """Show untrusted text without letting it drive the terminal.
+
+    Control characters (escape sequences, carriage returns, bidi overrides) are
+    shown as ``\\xNN``/``\\uNNNN``; everything else, emoji and other scripts
+    included, is shown as typed. New lines are kept, indented.
+    """
+    if text is None:
+        return ""
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("\n      ")
+        elif ch == "\t":
+            out.append("\t")
+        elif unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS or ch in "\u2028\u2029":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _when(value: Optional[datetime]) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class CommandError(Exception):
+    """A problem to report in one line, with exit status 1."""
+
+
+# --- commands ---------------------------------------------------------------
+
+
+def cmd_db_upgrade(args) -> int:
+    from bot.records.db import safe_url
+    from bot.records.schema import upgrade_to_head
+
+    head = upgrade_to_head(args.url)
+    print(f"Records database {safe_url(args.url)} is at revision {head}.")
+    return 0
+
+
+def cmd_db_current(args) -> int:
+    from bot.records.db import safe_url
+    from bot.records.schema import current_revision, head_revision
+
+    current = current_revision(args.url)
+    head = head_revision()
+    state = "up to date" if current == head else f"needs upgrade to {head} (run: msp db upgrade)"
+    print(f"{safe_url(args.url)}: revision {current or 'none'}, {state}.")
+    return 0
+
+
+def cmd_enquiry_create(args) -> int:
+    from bot.records import create_enquiry, session_scope
+
+    with session_scope() as session:
+        enquiry = create_enquiry(
+            session,
+            args.reference,
+            assigned_worker=args.worker,
+            safe_to_text=bool(args.safe_to_text),
+            safe_number=args.safe_number,
+            safe_times=args.safe_times,
+            preferred_contact=args.contact,
+        )
+        reference = enquiry.reference
+    print(f"Created enquiry {terminal_safe(reference)}.")
+    if not args.safe_to_text:
+        print("Not marked safe to text: no text messages will be sent for it.")
+    return 0
+
+
+def cmd_enquiry_invite(args) -> int:
+    from bot.records import session_scope
+    from bot.records.enquiries import require_enquiry_by_reference
+    from bot.records.invitations import create_invitation, invitation_link
+
+    with session_scope() as session:
+        enquiry = require_enquiry_by_reference(session, args.reference)
+        issued = create_invitation(
+            session, enquiry.id, days=args.days, created_by=os.environ.get("USER")
+        )
+        reference = enquiry.reference
+    print(f"Invitation for enquiry {terminal_safe(reference)}")
+    print(f"  Link:       {invitation_link(issued.token)}")
+    print(f"  Short code: {issued.code}")
+    print(f"  Expires:    {_when(issued.expires_at)} ({args.days} days)")
+    print("It works once. Give it only to the person or their representative,")
+    print("in a way that is safe for them. It cannot be shown again.")
+    return 0
+
+
+def cmd_enquiry_show(args) -> int:
+    from bot.records import session_scope
+    from bot.records.consents import consent_history
+    from bot.records.enquiries import list_participants, require_enquiry_by_reference
+    from bot.records.invitations import list_invitations
+    from bot.records.models import OUTCOME_CATEGORY_LABELS
+    from bot.records.outcomes import (
+        current_outcomes,
+        latest_asked,
+        outcome_history,
+        review_history,
+    )
+
+    lines: List[str] = []
+    with session_scope(read_only=True) as session:
+        enquiry = require_enquiry_by_reference(session, args.reference)
+        participants = {p.id: p for p in list_participants(session, enquiry.id)}
+
+        def who(participant_id):
+            p = participants.get(participant_id)
+            if p is None:
+                return "-"
+            name = f" {terminal_safe(p.display_name)}" if p.display_name else ""
+            return f"{p.role}{name}"
+
+        lines.append(f"Enquiry {terminal_safe(enquiry.reference)}")
+        lines.append(
+            f"  Status:   {enquiry.status} (opened {_when(enquiry.opened_at)}"
+            + (f", closed {_when(enquiry.closed_at)})" if enquiry.closed_at else ")")
+        )
+        lines.append(f"  Worker:   {terminal_safe(enquiry.assigned_worker) or '-'}")
+        lines.append(
+            f"  Contact:  safe to text: {'yes' if enquiry.safe_to_text else 'no'}; "
+            f"safe number: {enquiry.safe_number or '-'}; "
+            f"safe times: {terminal_safe(enquiry.safe_times) or '-'}; "
+            f"preferred: {enquiry.preferred_contact or '-'}"
+        )
+        asked = latest_asked(session, enquiry.id)
+        if asked is not None:
+            lines.append(f"  Asked about outcomes: {asked.answer} ({_when(asked.created_at)})")
+
+        history = outcome_history(session, enquiry.id)
+        current = current_outcomes(session, enquiry.id)
+        numbers = {}
+        for row in history:
+            numbers.setdefault(row.outcome_key, len(numbers) + 1)
+
+        lines.append("")
+        lines.append(f"Current outcomes ({len(current)}):")
+        if not current:
+            lines.append("  none")
+        for row in current:
+            category = OUTCOME_CATEGORY_LABELS.get(row.category) if row.category else None
+            lines.append(f"  Outcome {numbers[row.outcome_key]} (version {row.version}):")
+            lines.append(f"      {terminal_safe(row.text)}")
+            if category:
+                lines.append(f"      Category: {category}")
+
+        lines.append("")
+        lines.append(f"Outcome history, oldest first ({len(history)} versions):")
+        if not history:
+            lines.append("  none")
+        for row in history:
+            action = (
+                "withdrawn" if row.status == "withdrawn"
+                else "recorded" if row.version == 1 else "changed"
+            )
+            lines.append(
+                f"  {_when(row.created_at)}  outcome {numbers[row.outcome_key]} "
+                f"v{row.version} {action} by {terminal_safe(row.recorded_by)} "
+                f"via {row.channel}, from {who(row.participant_id)}"
+            )
+            lines.append(f"      {terminal_safe(row.text)}")
+            if row.category:
+                lines.append(f"      Category: {OUTCOME_CATEGORY_LABELS[row.category]}")
+            if row.reason:
+                lines.append(f"      Reason: {terminal_safe(row.reason)}")
+
+        reviews = review_history(session, enquiry.id)
+        if reviews:
+            lines.append("")
+            lines.append("Reviews, oldest first:")
+            for review in reviews:
+                target = (
+                    f"outcome {numbers.get(review.outcome_key, '?')}"
+                    if review.outcome_key else "all outcomes"
+                )
+                lines.append(
+                    f"  {_when(review.created_at)}  {target}: {review.achievement} "
+                    f"(by {terminal_safe(review.recorded_by)})"
+                )
+
+        consents = consent_history(session, enquiry.id)
+        if consents:
+            lines.append("")
+            lines.append("Consent decisions, oldest first:")
+            for consent in consents:
+                lines.append(
+                    f"  {_when(consent.decided_at)}  {consent.what}: {consent.decision} "
+                    f"by {who(consent.participant_id)}"
+                )
+
+        invitations = list_invitations(session, enquiry.id)
+        if invitations:
+            lines.append("")
+            lines.append("Invitations:")
+            now = datetime.now(timezone.utc)
+            for inv in invitations:
+                if inv.used_at:
+                    state = f"used {_when(inv.used_at)}"
+                elif inv.expires_at <= now:
+                    state = f"expired {_when(inv.expires_at)}"
+                else:
+                    state = f"open until {_when(inv.expires_at)}"
+                lines.append(f"  issued {_when(inv.created_at)}, {state}")
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_enquiry_close(args) -> int:
+    from bot.records import session_scope
+    from bot.records.enquiries import close_enquiry, require_enquiry_by_reference
+
+    with session_scope() as session:
+        enquiry = require_enquiry_by_reference(session, args.reference)
+        close_enquiry(session, enquiry.id)
+        reference = enquiry.reference
+    print(f"Closed enquiry {terminal_safe(reference)}.")
+    return 0
+
+
+def cmd_report_sg4a(args) -> int:
+    from bot.records import session_scope
+    from bot.records.reporting import format_published, publish_count, sg4a_figures
+
+    if args.date_from and args.date_to and args.date_from >= args.date_to:
+        raise CommandError("--from must be before --to")
+    with session_scope(read_only=True) as session:
+        figures = sg4a_figures(
+            session, concluded_from=args.date_from, concluded_to=args.date_to
+        )
+    period = f"{args.date_from or 'start'} to {args.date_to or 'now'}"
+    print(f"SG4a, concluded enquiries, {period}"
+          + (" (published: <5 suppressed, others to nearest 5)" if args.published else ""))
+
+    def show(n: int) -> str:
+        return format_published(publish_count(n)) if args.published else str(n)
+
+    print("Was the person asked about their desired outcomes?")
+    for label, n in figures.asked.items():
+        print(f"  {label}: {show(n)}")
+    print("Where outcomes were expressed, were they achieved?")
+    for label, n in figures.achieved.items():
+        print(f"  {label}: {show(n)}")
+    if not args.published:
+        print(f"  (achievement not recorded: {figures.achievement_not_recorded})")
+        print(f"Total: {figures.total}")
+    return 0
+
+
+# --- parser -----------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, then usage hint, exit 2
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot.records.models import CONTACT_METHODS
+
+    parser = _Parser(prog=PROG, description="Staff tools for MSP records.")
+    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,report}", parser_class=_Parser)
+    areas.required = True
+
+    db = areas.add_parser("db", help="the records database")
+    db_cmds = db.add_subparsers(dest="command", metavar="{upgrade,current}", parser_class=_Parser)
+    db_cmds.required = True
+    up = db_cmds.add_parser("upgrade", help="create or update the MSP tables")
+    up.add_argument("--url", help="database URL (default: DATABASE_URL or var/msp.db)")
+    up.set_defaults(func=cmd_db_upgrade)
+    cur = db_cmds.add_parser("current", help="show the schema revision")
+    cur.add_argument("--url", help="database URL (default: DATABASE_URL or var/msp.db)")
+    cur.set_defaults(func=cmd_db_current)
+
+    enquiry = areas.add_parser("enquiry", help="enquiries and invitations")
+    enq_cmds = enquiry.add_subparsers(
+        dest="command", metavar="{create,invite,show,close}", parser_class=_Parser
+    )
+    enq_cmds.required = True
+
+    create = enq_cmds.add_parser("create", help="create an enquiry")
+    create.add_argument("--reference", required=True, help="the council's reference")
+    create.add_argument("--worker", help="assigned worker")
+    create.add_argument(
+        "--safe-to-text", type=_yes_no, default=False, metavar="yes|no",
+        help="is it safe to send text messages? (default: no)",
+    )
+    create.add_argument("--safe-number", help="a number that is safe to contact")
+    create.add_argument("--safe-times", help="when it is safe to contact, in words")
+    create.add_argument("--contact", choices=CONTACT_METHODS, help="preferred way to keep in touch")
+    create.set_defaults(func=cmd_enquiry_create)
+
+    invite = enq_cmds.add_parser("invite", help="issue a single-use link and short code")
+    invite.add_argument("reference", help="the council's reference")
+    invite.add_argument("--days", type=_days, default=14, help="days before it expires (default 14)")
+    invite.set_defaults(func=cmd_enquiry_invite)
+
+    show = enq_cmds.add_parser("show", help="show an enquiry and its outcome history")
+    show.add_argument("reference", help="the council's reference")
+    show.set_defaults(func=cmd_enquiry_show)
+
+    close = enq_cmds.add_parser("close", help="mark an enquiry concluded")
+    close.add_argument("reference", help="the council's reference")
+    close.set_defaults(func=cmd_enquiry_close)
+
+    report = areas.add_parser("report", help="figures for national reporting")
+    rep_cmds = report.add_subparsers(dest="command", metavar="{sg4a}", parser_class=_Parser)
+    rep_cmds.required = True
+    sg4a = rep_cmds.add_parser("sg4a", help="SAC SG4a: asked about outcomes, and achieved")
+    sg4a.add_argument("--from", dest="date_from", type=_date, help="concluded on or after (YYYY-MM-DD)")
+    sg4a.add_argument("--to", dest="date_to", type=_date, help="concluded before (YYYY-MM-DD)")
+    sg4a.add_argument("--published", action="store_true", help="apply the publication rule")
+    sg4a.set_defaults(func=cmd_report_sg4a)
+    return parser
+
+
+def _is_missing_schema(error: DBAPIError) -> bool:
+    message = str(getattr(error, "orig", error)).lower()
+    return "no such table" in message or ("relation" in message and "does not exist" in message)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = os.environ.get("MSP_DEBUG", "") not in ("", "0")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one clear line, never a traceback
+        if debug:
+            raise
+        print(f"{PROG}: error: {_describe(error)}", file=sys.stderr)
+        return 1
+
+
+def _describe(error: Exception) -> str:
+    from bot.records.db import safe_url
+    from bot.records.errors import RecordsError
+
+    if isinstance(error, (RecordsError, CommandError)):
+        return str(error)
+    if isinstance(error, (OperationalError, ProgrammingError)) and _is_missing_schema(error):
+        return "the records database has no MSP tables yet. Run: msp db upgrade"
+    if isinstance(error, OperationalError):
+        reason = (str(getattr(error, "orig", error)).strip().splitlines() or ["unknown"])[0]
+        try:
+            where = safe_url()
+        except Exception:
+            where = "(DATABASE_URL)"
+        return f"cannot use the records database {where}: {reason}"
+    if isinstance(error, SQLAlchemyError):
+        reason = (str(getattr(error, "orig", error)).strip().splitlines() or ["unknown"])[0]
+        return f"database problem: {reason}"
+    return f"unexpected {type(error).__name__}: {error} (set MSP_DEBUG=1 for details)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

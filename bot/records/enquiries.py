@@ -1,0 +1,269 @@
+"""Enquiries, their contact preferences, and the people who speak in them.
+
+Every function takes a session and leaves committing to the caller (use
+``bot.records.db.session_scope``).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .errors import AlreadyExists, InvalidValue, NotFound
+from .models import (
+    CONTACT_METHODS,
+    PARTICIPANT_ROLES,
+    Enquiry,
+    Participant,
+    utcnow,
+)
+
+MAX_REFERENCE_CHARS = 64
+_UNSET = object()
+
+
+def normalise_reference(reference) -> str:
+    """A council reference, trimmed. Refuses empty, over-long or unprintable ones."""
+    if not isinstance(reference, str):
+        raise InvalidValue("The council reference must be text.")
+    value = reference.strip()
+    if not value:
+        raise InvalidValue("The council reference is empty.")
+    if len(value) > MAX_REFERENCE_CHARS:
+        raise InvalidValue(
+            f"The council reference is {len(value)} characters; the most is {MAX_REFERENCE_CHARS}."
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
+        raise InvalidValue("The council reference contains control characters.")
+    return value
+
+
+def normalise_phone(number) -> str:
+    """A phone number in international form (``+447700900123``).
+
+    UK numbers may be given as ``07700 900123``, ``+44 7700 900123`` or
+    ``0044…``; other countries need the ``+`` and country code.
+    """
+    if not isinstance(number, str) or not number.strip():
+        raise InvalidValue("The phone number is empty.")
+    compact = re.sub(r"[\s\-().]", "", number.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("+"):
+        digits = compact[1:]
+        if not digits.isdigit() or not 8 <= len(digits) <= 15:
+            raise InvalidValue(f"{number!r} does not look like a phone number.")
+        if digits.startswith("440"):
+            digits = "44" + digits[3:]
+        if digits.startswith("44") and len(digits) != 12:
+            raise InvalidValue(f"{number!r} does not look like a UK phone number.")
+        return "+" + digits
+    if compact.isdigit() and compact.startswith("0") and len(compact) == 11:
+        return "+44" + compact[1:]
+    raise InvalidValue(
+        f"{number!r} does not look like a phone number. Use a UK number such as "
+        "07700 900123, or an international one starting with +."
+    )
+
+
+def _clean_optional(value, label: str, limit: int) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue(f"{label} must be text.")
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > limit:
+        raise InvalidValue(f"{label} is {len(value)} characters; the most is {limit}.")
+    return value
+
+
+def create_enquiry(
+    session: Session,
+    reference: str,
+    *,
+    assigned_worker: Optional[str] = None,
+    safe_to_text: bool = False,
+    safe_number: Optional[str] = None,
+    safe_times: Optional[str] = None,
+    preferred_contact: Optional[str] = None,
+    opened_at: Optional[datetime] = None,
+) -> Enquiry:
+    """Create an open enquiry. Refuses a reference that is already in use."""
+    reference = normalise_reference(reference)
+    if get_enquiry_by_reference(session, reference) is not None:
+        raise AlreadyExists(f"An enquiry with reference {reference!r} already exists.")
+    enquiry = Enquiry(reference=reference, status="open", opened_at=opened_at or utcnow())
+    enquiry.assigned_worker = _clean_optional(assigned_worker, "The worker's name", 200)
+    _apply_contact(
+        enquiry,
+        safe_to_text=safe_to_text,
+        safe_number=safe_number,
+        safe_times=safe_times,
+        preferred_contact=preferred_contact,
+    )
+    try:
+        with session.begin_nested():
+            session.add(enquiry)
+            session.flush()
+    except IntegrityError:
+        raise AlreadyExists(f"An enquiry with reference {reference!r} already exists.") from None
+    return enquiry
+
+
+def _apply_contact(enquiry: Enquiry, *, safe_to_text, safe_number, safe_times, preferred_contact):
+    """Validate everything first, then change the enquiry (all or nothing)."""
+    values = {
+        "safe_to_text": enquiry.safe_to_text,
+        "safe_number": enquiry.safe_number,
+        "safe_times": enquiry.safe_times,
+        "preferred_contact": enquiry.preferred_contact,
+    }
+    if safe_to_text is not _UNSET:
+        if not isinstance(safe_to_text, bool):
+            raise InvalidValue("safe_to_text must be True or False.")
+        values["safe_to_text"] = safe_to_text
+    if safe_number is not _UNSET:
+        values["safe_number"] = normalise_phone(safe_number) if safe_number else None
+    if safe_times is not _UNSET:
+        values["safe_times"] = _clean_optional(safe_times, "Safe times", 200)
+    if preferred_contact is not _UNSET:
+        if preferred_contact is not None and preferred_contact not in CONTACT_METHODS:
+            raise InvalidValue(
+                f"Unknown contact method {preferred_contact!r}; use one of "
+                + ", ".join(CONTACT_METHODS)
+                + "."
+            )
+        values["preferred_contact"] = preferred_contact
+    if values["safe_to_text"] and not values["safe_number"]:
+        raise InvalidValue("It cannot be marked safe to text without a safe number to text.")
+    if values["preferred_contact"] == "sms" and not values["safe_to_text"]:
+        raise InvalidValue(
+            "Text messages cannot be the way to keep in touch unless it is safe to text."
+        )
+    for key, value in values.items():
+        setattr(enquiry, key, value)
+
+
+def set_contact_preferences(
+    session: Session,
+    enquiry_id: int,
+    *,
+    safe_to_text=_UNSET,
+    safe_number=_UNSET,
+    safe_times=_UNSET,
+    preferred_contact=_UNSET,
+) -> Enquiry:
+    """Update how (and whether) the person may be contacted. Leave out what does not change."""
+    enquiry = require_enquiry(session, enquiry_id)
+    _apply_contact(
+        enquiry,
+        safe_to_text=safe_to_text,
+        safe_number=safe_number,
+        safe_times=safe_times,
+        preferred_contact=preferred_contact,
+    )
+    session.flush()
+    return enquiry
+
+
+def can_text(enquiry: Enquiry) -> bool:
+    """True only when it has been confirmed safe to text and there is a number to text."""
+    return bool(enquiry.safe_to_text and enquiry.safe_number)
+
+
+def get_enquiry(session: Session, enquiry_id: int) -> Optional[Enquiry]:
+    return session.get(Enquiry, enquiry_id)
+
+
+def require_enquiry(session: Session, enquiry_id: int) -> Enquiry:
+    enquiry = session.get(Enquiry, enquiry_id)
+    if enquiry is None:
+        raise NotFound(f"There is no enquiry with id {enquiry_id}.")
+    return enquiry
+
+
+def get_enquiry_by_reference(session: Session, reference: str) -> Optional[Enquiry]:
+    reference = normalise_reference(reference)
+    return session.execute(
+        select(Enquiry).where(Enquiry.reference == reference)
+    ).scalar_one_or_none()
+
+
+def require_enquiry_by_reference(session: Session, reference: str) -> Enquiry:
+    enquiry = get_enquiry_by_reference(session, reference)
+    if enquiry is None:
+        raise NotFound(f"There is no enquiry with reference {reference.strip()!r}.")
+    return enquiry
+
+
+def close_enquiry(session: Session, enquiry_id: int, *, when: Optional[datetime] = None) -> Enquiry:
+    enquiry = require_enquiry(session, enquiry_id)
+    if enquiry.status == "closed":
+        raise InvalidValue(f"Enquiry {enquiry.reference!r} is already closed.")
+    enquiry.status = "closed"
+    enquiry.closed_at = when or utcnow()
+    session.flush()
+    return enquiry
+
+
+def reopen_enquiry(session: Session, enquiry_id: int) -> Enquiry:
+    enquiry = require_enquiry(session, enquiry_id)
+    enquiry.status = "open"
+    enquiry.closed_at = None
+    session.flush()
+    return enquiry
+
+
+def add_participant(
+    session: Session, enquiry_id: int, role: str, *, display_name: Optional[str] = None
+) -> Participant:
+    """Add someone who speaks in the enquiry (person, representative or advocate)."""
+    if role not in PARTICIPANT_ROLES:
+        raise InvalidValue(f"Unknown role {role!r}; use one of {', '.join(PARTICIPANT_ROLES)}.")
+    require_enquiry(session, enquiry_id)
+    participant = Participant(
+        enquiry_id=enquiry_id,
+        role=role,
+        display_name=_clean_optional(display_name, "The name", 200),
+    )
+    session.add(participant)
+    session.flush()
+    return participant
+
+
+def get_or_create_participant(
+    session: Session, enquiry_id: int, role: str, *, display_name: Optional[str] = None
+) -> Participant:
+    """The first participant with this role (and name, if given), created if there is none."""
+    query = select(Participant).where(
+        Participant.enquiry_id == enquiry_id, Participant.role == role
+    )
+    name = _clean_optional(display_name, "The name", 200)
+    if name is not None:
+        query = query.where(Participant.display_name == name)
+    existing = session.execute(query.order_by(Participant.id).limit(1)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    return add_participant(session, enquiry_id, role, display_name=name)
+
+
+def list_participants(session: Session, enquiry_id: int) -> List[Participant]:
+    return list(
+        session.execute(
+            select(Participant).where(Participant.enquiry_id == enquiry_id).order_by(Participant.id)
+        ).scalars()
+    )
+
+
+def require_participant(session: Session, enquiry_id: int, participant_id: int) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.enquiry_id != enquiry_id:
+        raise NotFound(f"Participant {participant_id} does not belong to enquiry {enquiry_id}.")
+    return participant

@@ -1,0 +1,402 @@
+"""Single-use, expiring invitations that link a conversation to an enquiry.
+
+An invitation has two secrets, either of which redeems it:
+
+* a **token** for the web link: ``secrets.token_urlsafe(32)`` (256 bits);
+* a **short code** to type or read over the phone: 8 characters from an
+  alphabet without 0/O/1/I, shown as ``XXXX-XXXX`` (40 bits).
+
+Only keyed hashes (HMAC-SHA256) of the secrets are stored. The key comes from
+``MSP_INVITATION_SECRET``; set it in production (and keep it the same for every
+process), so that someone who can read the database still cannot work out a
+short code from its hash. Changing it invalidates unredeemed invitations.
+
+The link carries the token in the URL *fragment* (``…/#invite=TOKEN``): browsers
+never send the fragment to a server, so it stays out of access logs and
+``Referer`` headers. The widget reads it from ``location.hash``.
+
+Short codes are rate-limited per client: after ``max_failures`` failed tries in
+``window`` the client gets ``rate_limited`` until the oldest failure ages out.
+Failures are rows in ``invitation_code_failures`` so the limit holds across
+processes. The client key should be something the client cannot change at will
+(a phone number for SMS; for the web, the conversation id is the best there is,
+so the code space, not the limit, is the main defence there).
+
+An invitation is single-use: once redeemed it is tied to the client that
+redeemed it. The same client (same ``client_key``) redeeming again, for example
+a message sent twice, gets ``ok`` with ``repeat=True``; anyone else gets ``used``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from .enquiries import require_enquiry
+from .errors import InvalidValue
+from .models import CodeFailure, Invitation, utcnow
+
+SECRET_ENV = "MSP_INVITATION_SECRET"
+PUBLIC_URL_ENV = "MSP_PUBLIC_URL"
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+_DEFAULT_SECRET = b"msp-assistant-invitations-development-key"
+
+DEFAULT_DAYS = 14
+MAX_DAYS = 90
+TOKEN_BYTES = 32
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0, 1, I, O
+CODE_LENGTH = 8
+LINK_PARAMETER = "invite"
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_CODE_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2014\u2212_.]+")
+
+# Reasons a redemption gives.
+OK = "ok"
+EXPIRED = "expired"
+USED = "used"
+UNKNOWN = "unknown"
+MALFORMED = "malformed"
+RATE_LIMITED = "rate_limited"
+REASONS = (OK, EXPIRED, USED, UNKNOWN, MALFORMED, RATE_LIMITED)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+
+
+DEFAULT_RATE_LIMIT = RateLimit()
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    reason: str
+    enquiry_id: Optional[int] = None
+    invitation_id: Optional[int] = None
+    repeat: bool = False
+    retry_after: Optional[int] = None  # seconds, for rate_limited
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == OK
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """What staff hand to the person. The token and code exist only here, never stored."""
+
+    invitation: Invitation
+    token: str
+    code: str  # display form, XXXX-XXXX
+    expires_at: datetime
+
+    def link(self, base_url: Optional[str] = None) -> str:
+        return invitation_link(self.token, base_url)
+
+
+# --- secrets and their hashes ----------------------------------------------
+
+
+def _key() -> bytes:
+    secret = os.environ.get(SECRET_ENV, "")
+    return secret.encode("utf-8") if secret else _DEFAULT_SECRET
+
+
+def _hash(kind: str, value: str) -> str:
+    return hmac.new(_key(), f"{kind}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def hash_token(token: str) -> str:
+    return _hash("token", token)
+
+
+def hash_code(code: str) -> str:
+    """Hash of a *normalised* code (8 characters, no separator)."""
+    return _hash("code", code)
+
+
+def hash_client(client_key: str) -> str:
+    return _hash("client", client_key)
+
+
+def generate_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def generate_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    half = CODE_LENGTH // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalise_code(text) -> Optional[str]:
+    """The 8-character code from what someone typed (any case, spaces or dashes), or None."""
+    if not isinstance(text, str) or len(text) > 40:
+        return None
+    compact = _CODE_SEPARATORS.sub("", text).upper()
+    if len(compact) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in compact):
+        return None
+    return compact
+
+
+def is_well_formed_token(token) -> bool:
+    return isinstance(token, str) and bool(_TOKEN_RE.match(token))
+
+
+def public_base_url(base_url: Optional[str] = None) -> str:
+    base = base_url or os.environ.get(PUBLIC_URL_ENV, "").strip() or DEFAULT_PUBLIC_URL
+    return base.rstrip("/")
+
+
+def invitation_link(token: str, base_url: Optional[str] = None) -> str:
+    return f"{public_base_url(base_url)}/#{LINK_PARAMETER}={token}"
+
+
+def token_from_link(text) -> Optional[str]:
+    """The token from a pasted link (fragment or query ``invite=``), or None."""
+    if not isinstance(text, str) or len(text) > 2000:
+        return None
+    text = text.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    for piece in (parts.fragment, parts.query):
+        values = parse_qs(piece).get(LINK_PARAMETER)
+        if values:
+            return values[0]
+    return None
+
+
+# --- issuing ----------------------------------------------------------------
+
+
+def create_invitation(
+    session: Session,
+    enquiry_id: int,
+    *,
+    days: int = DEFAULT_DAYS,
+    created_by: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> IssuedInvitation:
+    """Issue an invitation for an open enquiry, valid for ``days`` days."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise InvalidValue(f"An invitation lasts from 1 to {MAX_DAYS} days, not {days!r}.")
+    enquiry = require_enquiry(session, enquiry_id)
+    if enquiry.status != "open":
+        raise InvalidValue(f"Enquiry {enquiry.reference!r} is closed; it cannot take invitations.")
+    now = now or utcnow()
+    for _ in range(10):
+        token, code = generate_token(), generate_code()
+        token_hash, code_hash = hash_token(token), hash_code(code)
+        clash = session.execute(
+            select(Invitation.id).where(
+                (Invitation.token_hash == token_hash) | (Invitation.code_hash == code_hash)
+            )
+        ).first()
+        if clash is None:
+            break
+    else:  # pragma: no cover - 10 collisions in a 2**40 space
+        raise RuntimeError("could not generate a unique invitation code")
+    invitation = Invitation(
+        enquiry_id=enquiry.id,
+        token_hash=token_hash,
+        code_hash=code_hash,
+        created_at=now,
+        created_by=created_by.strip()[:200] if created_by and created_by.strip() else None,
+        expires_at=now + timedelta(days=days),
+        attempts=0,
+    )
+    session.add(invitation)
+    session.flush()
+    return IssuedInvitation(
+        invitation=invitation, token=token, code=format_code(code), expires_at=invitation.expires_at
+    )
+
+
+def list_invitations(session: Session, enquiry_id: int):
+    return list(
+        session.execute(
+            select(Invitation).where(Invitation.enquiry_id == enquiry_id).order_by(Invitation.id)
+        ).scalars()
+    )
+
+
+# --- redeeming --------------------------------------------------------------
+
+
+def _claim(
+    session: Session, invitation: Invitation, client_hash: Optional[str], now: datetime
+) -> RedeemResult:
+    session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id)
+        .values(attempts=Invitation.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+
+    def result(reason: str, repeat: bool = False) -> RedeemResult:
+        if reason == OK:
+            return RedeemResult(OK, invitation.enquiry_id, invitation.id, repeat=repeat)
+        return RedeemResult(reason, invitation_id=invitation.id)
+
+    for _ in range(2):
+        if invitation.used_at is not None:
+            if client_hash is None or invitation.used_by_hash != client_hash:
+                return result(USED)
+            if invitation.expires_at <= now:
+                return result(EXPIRED)
+            return result(OK, repeat=True)
+        if invitation.expires_at <= now:
+            return result(EXPIRED)
+        claimed = session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+            .values(used_at=now, used_by_hash=client_hash)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(invitation)
+        if claimed.rowcount == 1:
+            return result(OK)
+        # Someone else claimed it between our read and our write: look again.
+    return result(USED)
+
+
+def redeem_token(
+    session: Session,
+    token: str,
+    *,
+    client_key: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> RedeemResult:
+    """Redeem the token from a link. ``client_key`` ties the invitation to this client."""
+    if not is_well_formed_token(token):
+        return RedeemResult(MALFORMED)
+    now = now or utcnow()
+    invitation = session.execute(
+        select(Invitation).where(Invitation.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    if invitation is None:
+        return RedeemResult(UNKNOWN)
+    client_hash = hash_client(client_key) if client_key else None
+    return _claim(session, invitation, client_hash, now)
+
+
+def _failures_in_window(
+    session: Session, client_hash: str, now: datetime, limit: RateLimit
+) -> int:
+    return session.execute(
+        select(func.count(CodeFailure.id)).where(
+            CodeFailure.client_hash == client_hash,
+            CodeFailure.attempted_at > now - limit.window,
+        )
+    ).scalar_one()
+
+
+def recent_code_failures(
+    session: Session,
+    client_key: str,
+    *,
+    now: Optional[datetime] = None,
+    limit: RateLimit = DEFAULT_RATE_LIMIT,
+) -> int:
+    """How many failed short-code tries this client has inside the window."""
+    return _failures_in_window(session, hash_client(client_key), now or utcnow(), limit)
+
+
+def _retry_after(session: Session, client_hash: str, now: datetime, limit: RateLimit) -> int:
+    in_window = list(
+        session.execute(
+            select(CodeFailure.attempted_at)
+            .where(
+                CodeFailure.client_hash == client_hash,
+                CodeFailure.attempted_at > now - limit.window,
+            )
+            .order_by(CodeFailure.attempted_at.desc())
+            .limit(limit.max_failures)
+        ).scalars()
+    )
+    # Allowed again once fewer than max_failures remain inside the window.
+    oldest_that_matters = in_window[-1]
+    seconds = (oldest_that_matters + limit.window - now).total_seconds()
+    return max(1, int(seconds + 0.999))
+
+
+def _record_failure(session: Session, client_hash: str, now: datetime, limit: RateLimit) -> None:
+    session.add(CodeFailure(client_hash=client_hash, attempted_at=now))
+    # Old failures no longer count towards any limit: keep the table small.
+    session.execute(
+        delete(CodeFailure)
+        .where(CodeFailure.attempted_at <= now - 4 * limit.window)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
+def redeem_code(
+    session: Session,
+    code: str,
+    *,
+    client_key: str,
+    now: Optional[datetime] = None,
+    limit: RateLimit = DEFAULT_RATE_LIMIT,
+) -> RedeemResult:
+    """Redeem a short code typed or read out. Rate-limited per ``client_key``.
+
+    A malformed code is answered at once and not counted as a failure (it
+    tells a guesser nothing). Unknown, expired and used codes count.
+    """
+    if not isinstance(client_key, str) or not client_key:
+        raise InvalidValue("A client key is needed to rate-limit short codes.")
+    normalised = normalise_code(code)
+    if normalised is None:
+        return RedeemResult(MALFORMED)
+    now = now or utcnow()
+    client_hash = hash_client(client_key)
+    if _failures_in_window(session, client_hash, now, limit) >= limit.max_failures:
+        return RedeemResult(RATE_LIMITED, retry_after=_retry_after(session, client_hash, now, limit))
+    invitation = session.execute(
+        select(Invitation).where(Invitation.code_hash == hash_code(normalised))
+    ).scalar_one_or_none()
+    if invitation is None:
+        _record_failure(session, client_hash, now, limit)
+        return RedeemResult(UNKNOWN)
+    result = _claim(session, invitation, client_hash, now)
+    if not result.ok:
+        _record_failure(session, client_hash, now, limit)
+    return result
+
+
+def redeem(
+    session: Session,
+    text: str,
+    *,
+    client_key: str,
+    now: Optional[datetime] = None,
+    limit: RateLimit = DEFAULT_RATE_LIMIT,
+) -> RedeemResult:
+    """Redeem whatever the person gave: a link, a bare token, or a short code."""
+    if not isinstance(text, str):
+        return RedeemResult(MALFORMED)
+    stripped = text.strip()
+    token = token_from_link(stripped)
+    if token is not None:
+        return redeem_token(session, token, client_key=client_key, now=now)
+    if is_well_formed_token(stripped):
+        return redeem_token(session, stripped, client_key=client_key, now=now)
+    return redeem_code(session, stripped, client_key=client_key, now=now, limit=limit)

@@ -1,0 +1,467 @@
+"""The MSP tables: enquiries, who speaks, what they want, consents, invitations.
+
+History is evidence. Desired outcomes, outcome reviews, "were they asked"
+records and consents are **append-only**: a change or a withdrawal is a new
+row that points at the row it replaces (``supersedes_id``). Three layers keep
+it that way:
+
+1. a ``before_flush`` listener on every ORM session refuses to flush a changed
+   or deleted append-only object (:class:`~bot.records.errors.AppendOnlyError`);
+2. a ``before_execute`` listener on every engine made by ``bot.records.db``
+   refuses Core or ORM-bulk ``UPDATE``/``DELETE`` statements on those tables;
+3. the migration adds database triggers that refuse ``UPDATE`` and ``DELETE``
+   on them, for anything that goes round the first two.
+
+Timestamps are timezone-aware UTC everywhere (SQLite stores them as naive UTC;
+they come back aware).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, relationship, validates
+from sqlalchemy.sql.dml import Delete, Update
+from sqlalchemy.types import TypeDecorator
+
+from .errors import AppendOnlyError, EmptyOutcomeText, OutcomeTextError, OutcomeTooLong
+
+# --- vocabularies -----------------------------------------------------------
+
+ENQUIRY_STATUSES = ("open", "closed")
+PARTICIPANT_ROLES = ("person", "representative", "advocate")
+OUTCOME_STATUSES = ("active", "withdrawn")
+CHANNELS = ("web", "sms", "phone", "staff")
+CONTACT_METHODS = ("phone", "sms", "email", "letter", "visit", "representative")
+ACHIEVEMENTS = ("fully", "partially", "not_achieved")
+ASKED_ANSWERS = ("yes", "no", "dont_know")
+CONSENT_DECISIONS = ("given", "refused", "withdrawn")
+
+#: The ten reporting categories for desired outcomes (domain brief), in order.
+OUTCOME_CATEGORIES = (
+    "stop_abuse_feel_safer",
+    "protect_myself_future",
+    "feel_more_confident",
+    "harmer_stay_away",
+    "be_involved",
+    "people_do_what_they_say",
+    "police_prosecute",
+    "get_support",
+    "make_friends",
+    "something_else",
+)
+
+#: Plain-English labels for staff screens and reports.
+OUTCOME_CATEGORY_LABELS = {
+    "stop_abuse_feel_safer": "For the abuse to stop and to feel safer",
+    "protect_myself_future": "Help to protect myself in future",
+    "feel_more_confident": "Help to feel more confident",
+    "harmer_stay_away": "For the person harming me to stay away",
+    "be_involved": "To be involved in what happens next",
+    "people_do_what_they_say": "For people to do what they say they will",
+    "police_prosecute": "For the police to prosecute",
+    "get_support": "To get whatever support is available",
+    "make_friends": "To make more friends",
+    "something_else": "Something else",
+}
+
+#: The most characters (Unicode code points) one outcome may hold.
+MAX_OUTCOME_CHARS = 2000
+MAX_NOTE_CHARS = 2000
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_outcome_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _in(column: str, values) -> str:
+    quoted = ", ".join("'%s'" % v for v in values)
+    return f"{column} IN ({quoted})"
+
+
+# --- types ------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend.
+
+    Naive datetimes are refused when binding: they are almost always a bug
+    (local time passed as UTC).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValueError("naive datetime given; use an aware datetime (UTC)")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# --- metadata ---------------------------------------------------------------
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+Base = declarative_base(metadata=metadata)
+
+
+class Enquiry(Base):
+    """A council's safeguarding enquiry, known here by the council's reference.
+
+    Contact preferences live here and may be updated (they are instructions,
+    not evidence). ``safe_to_text`` is False until someone confirms it is safe.
+    """
+
+    __tablename__ = "enquiries"
+    __table_args__ = (
+        CheckConstraint(_in("status", ENQUIRY_STATUSES), name="status"),
+        CheckConstraint(
+            "(status = 'open' AND closed_at IS NULL) OR "
+            "(status = 'closed' AND closed_at IS NOT NULL)",
+            name="closed_at_matches_status",
+        ),
+        CheckConstraint(
+            "preferred_contact IS NULL OR " + _in("preferred_contact", CONTACT_METHODS),
+            name="preferred_contact",
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(64), nullable=False, unique=True)
+    status = Column(String(16), nullable=False, default="open")
+    opened_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    closed_at = Column(UTCDateTime, nullable=True)
+    assigned_worker = Column(String(200), nullable=True)
+    safe_to_text = Column(Boolean(create_constraint=False), nullable=False, default=False)
+    safe_number = Column(String(32), nullable=True)
+    safe_times = Column(String(200), nullable=True)
+    preferred_contact = Column(String(32), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Enquiry {self.id} {self.reference!r} {self.status}>"
+
+
+class Participant(Base):
+    """Someone who speaks in an enquiry: the person, a representative or an advocate."""
+
+    __tablename__ = "participants"
+    __table_args__ = (CheckConstraint(_in("role", PARTICIPANT_ROLES), name="role"),)
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False, index=True)
+    role = Column(String(32), nullable=False)
+    display_name = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    enquiry = relationship(Enquiry)
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.id} {self.role} enquiry={self.enquiry_id}>"
+
+
+def validate_outcome_text(text) -> str:
+    """Check the words of an outcome can be stored exactly; return them unchanged.
+
+    Nothing is trimmed or cut. Length is counted in Unicode code points, which
+    is what both SQLite's and PostgreSQL's ``length()`` count.
+    """
+    if not isinstance(text, str):
+        raise OutcomeTextError("The outcome must be text.")
+    if not text.strip():
+        raise EmptyOutcomeText("The outcome has no words in it.")
+    if len(text) > MAX_OUTCOME_CHARS:
+        raise OutcomeTooLong(len(text), MAX_OUTCOME_CHARS)
+    if "\x00" in text:
+        raise OutcomeTextError("The outcome contains a NUL character, which cannot be stored.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OutcomeTextError(
+            "The outcome contains characters that are not valid Unicode and cannot be stored."
+        ) from None
+    return text
+
+
+class DesiredOutcome(Base):
+    """One version of one desired outcome, in the person's own words.
+
+    All versions of one outcome share ``outcome_key``; version 1 is the
+    original, each later version ``supersedes_id`` the one before it. A
+    withdrawal is a version with ``status='withdrawn'`` that repeats the words
+    it withdraws. Append-only.
+    """
+
+    __tablename__ = "desired_outcomes"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTCOME_STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(
+            "category IS NULL OR " + _in("category", OUTCOME_CATEGORIES), name="category"
+        ),
+        CheckConstraint(
+            f"length(text) >= 1 AND length(text) <= {MAX_OUTCOME_CHARS}", name="text_length"
+        ),
+        CheckConstraint(
+            "(version = 1 AND supersedes_id IS NULL) OR "
+            "(version > 1 AND supersedes_id IS NOT NULL)",
+            name="version_chain",
+        ),
+        UniqueConstraint("outcome_key", "version", name="uq_desired_outcomes_key_version"),
+        UniqueConstraint("supersedes_id", name="uq_desired_outcomes_supersedes_id"),
+        UniqueConstraint("source_ref", name="uq_desired_outcomes_source_ref"),
+        Index("ix_desired_outcomes_enquiry_id_id", "enquiry_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    participant_id = Column(ForeignKey("participants.id"), nullable=False, index=True)
+    outcome_key = Column(String(32), nullable=False, index=True)
+    version = Column(Integer, nullable=False, default=1)
+    supersedes_id = Column(ForeignKey("desired_outcomes.id"), nullable=True)
+    status = Column(String(16), nullable=False, default="active")
+    text = Column(Text, nullable=False)
+    category = Column(String(32), nullable=True)
+    recorded_by = Column(String(200), nullable=False)
+    channel = Column(String(16), nullable=False)
+    reason = Column(Text, nullable=True)
+    source_ref = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    enquiry = relationship(Enquiry)
+    participant = relationship(Participant)
+
+    @validates("text")
+    def _validate_text(self, _key, value):
+        return validate_outcome_text(value)
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == "withdrawn"
+
+    @property
+    def category_label(self) -> Optional[str]:
+        return OUTCOME_CATEGORY_LABELS.get(self.category) if self.category else None
+
+    def __repr__(self) -> str:
+        return (
+            f"<DesiredOutcome {self.id} key={self.outcome_key} v{self.version} {self.status}>"
+        )
+
+
+class OutcomeReview(Base):
+    """How far outcomes were achieved, at the end of an enquiry. Append-only.
+
+    ``outcome_key`` NULL: a view of the enquiry's outcomes as a whole (what SAC
+    SG4a counts). Otherwise the view of one outcome. The latest row wins.
+    """
+
+    __tablename__ = "outcome_reviews"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("achievement", ACHIEVEMENTS), name="achievement"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        Index("ix_outcome_reviews_enquiry_id_id", "enquiry_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    outcome_key = Column(String(32), nullable=True)
+    participant_id = Column(ForeignKey("participants.id"), nullable=True, index=True)
+    achievement = Column(String(16), nullable=False)
+    recorded_by = Column(String(200), nullable=False)
+    channel = Column(String(16), nullable=False)
+    note = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AskedRecord(Base):
+    """Whether the person (or their representative) was asked about desired outcomes.
+
+    Feeds SAC SG4a when no outcome was expressed. Append-only; the latest row
+    wins.
+    """
+
+    __tablename__ = "asked_records"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("answer", ASKED_ANSWERS), name="answer"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        Index("ix_asked_records_enquiry_id_id", "enquiry_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    participant_id = Column(ForeignKey("participants.id"), nullable=True, index=True)
+    answer = Column(String(16), nullable=False)
+    recorded_by = Column(String(200), nullable=False)
+    channel = Column(String(16), nullable=False)
+    note = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Consent(Base):
+    """One decision about one thing (``what``), by one participant. Append-only.
+
+    A withdrawal is a new row with ``decision='withdrawn'`` that supersedes the
+    row before it; the latest row for (enquiry, participant, what) is the
+    current position.
+    """
+
+    __tablename__ = "consents"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("decision", CONSENT_DECISIONS), name="decision"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        UniqueConstraint("supersedes_id", name="uq_consents_supersedes_id"),
+        Index("ix_consents_enquiry_id_what", "enquiry_id", "what"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    participant_id = Column(ForeignKey("participants.id"), nullable=False, index=True)
+    what = Column(String(64), nullable=False)
+    decision = Column(String(16), nullable=False)
+    decided_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    supersedes_id = Column(ForeignKey("consents.id"), nullable=True)
+    recorded_by = Column(String(200), nullable=False)
+    channel = Column(String(16), nullable=False)
+    note = Column(Text, nullable=True)
+
+    @property
+    def given_at(self) -> Optional[datetime]:
+        return self.decided_at if self.decision == "given" else None
+
+    @property
+    def withdrawn_at(self) -> Optional[datetime]:
+        return self.decided_at if self.decision == "withdrawn" else None
+
+
+class Invitation(Base):
+    """A single-use, expiring invitation to an enquiry's conversation.
+
+    Only hashes are stored: ``token_hash`` for the link, ``code_hash`` for the
+    short code. ``used_by_hash`` is a hash of the client that redeemed it.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
+        UniqueConstraint("code_hash", name="uq_invitations_code_hash"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False, index=True)
+    token_hash = Column(String(64), nullable=False)
+    code_hash = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by = Column(String(200), nullable=True)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime, nullable=True)
+    used_by_hash = Column(String(64), nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)
+
+    enquiry = relationship(Enquiry)
+
+
+class CodeFailure(Base):
+    """One failed short-code attempt by one client, for rate limiting across processes."""
+
+    __tablename__ = "invitation_code_failures"
+    __table_args__ = (
+        Index("ix_invitation_code_failures_client_time", "client_hash", "attempted_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    client_hash = Column(String(64), nullable=False)
+    attempted_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent)
+APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
+
+
+# --- append-only guards -----------------------------------------------------
+
+
+def _refuse_history_changes(session: Session, _flush_context, _instances) -> None:
+    for obj in session.deleted:
+        if getattr(obj, "__append_only__", False):
+            raise AppendOnlyError(
+                f"{type(obj).__name__} rows are kept as history and cannot be deleted."
+            )
+    for obj in session.dirty:
+        if not getattr(obj, "__append_only__", False):
+            continue
+        state = inspect(obj)
+        changed = [
+            attr.key
+            for attr in state.mapper.column_attrs
+            if state.attrs[attr.key].history.has_changes()
+        ]
+        if changed:
+            raise AppendOnlyError(
+                f"{type(obj).__name__} rows are kept as history and cannot be changed "
+                f"(tried to change {', '.join(sorted(changed))}). Record a new row instead."
+            )
+
+
+event.listen(Session, "before_flush", _refuse_history_changes)
+
+
+def _refuse_history_statements(conn, clauseelement, multiparams, params, execution_options):
+    if isinstance(clauseelement, (Update, Delete)):
+        table = getattr(clauseelement, "table", None)
+        name = getattr(table, "name", None)
+        if name in APPEND_ONLY_TABLES:
+            verb = "UPDATE" if isinstance(clauseelement, Update) else "DELETE"
+            raise AppendOnlyError(f"{verb} on {name} is refused: the table is append-only.")
+
+
+def install_core_guard(engine: Engine) -> None:
+    """Refuse Core and ORM-bulk UPDATE/DELETE on append-only tables for ``engine``."""
+    if not event.contains(engine, "before_execute", _refuse_history_statements):
+        event.listen(engine, "before_execute", _refuse_history_statements)
