@@ -1,0 +1,505 @@
+"""Deterministic danger detection: immediate danger and suicidal intent.
+
+Rules, not a model. A message is normalised (case, apostrophes, text-speak and
+common misspellings, plus a small edit-distance corrector for the key words),
+split into clauses with spaCy (blank English pipeline + sentencizer, then
+"and"/"but"/"so" boundaries), and each clause is matched with spaCy's Matcher.
+A match counts only if the same clause has no marker of the past ("years ago",
+"used to", "when I was a child"), of a hypothetical ("what if", "if someone")
+or of a definition question ("what is", "tell me about").
+
+Two kinds of result:
+- ``now``: someone (the person or anyone else) is in danger now: violence in
+  progress or threatened, a weapon, being locked in, a medical emergency, fire;
+- ``suicide``: suicidal intent or self-harm.
+
+No pretrained spaCy pipeline is needed (none is available offline). Nothing
+heavy happens at import: the pipeline is built on first use by ``get_nlp()``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Dict, Iterable, List, Optional, Tuple
+
+# --- normalisation ---------------------------------------------------------
+
+# Whole-word replacements, applied after lower-casing and straightening quotes.
+REPLACEMENTS: Dict[str, str] = {
+    # contractions with and without apostrophes
+    "he's": "he is", "hes": "he is", "she's": "she is", "shes": "she is",
+    "they're": "they are", "theyre": "they are", "it's": "it is", "its": "it is",
+    "there's": "there is", "theres": "there is", "someone's": "someone is",
+    "i'm": "i am", "im": "i am", "i'll": "i will", "he'll": "he will", "hell": "he will",
+    "she'll": "she will", "shell": "she will", "they'll": "they will", "theyll": "they will",
+    "he'd": "he would", "she'd": "she would", "they'd": "they would",
+    "i've": "i have", "ive": "i have", "he'd've": "he would have",
+    "don't": "do not", "dont": "do not", "doesn't": "does not", "doesnt": "does not",
+    "can't": "can not", "cant": "can not", "cannot": "can not", "cnt": "can not",
+    "won't": "will not", "wont": "will not", "isn't": "is not", "isnt": "is not",
+    "aren't": "are not", "arent": "are not", "wasn't": "was not", "didn't": "did not",
+    "didnt": "did not", "haven't": "have not", "havent": "have not",
+    "gonna": "going to", "gona": "going to", "goin": "going", "wanna": "want to",
+    "wana": "want to", "wanted": "wanted", "gotta": "got to",
+    # text-speak
+    "u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please", "plse": "please",
+    "rn": "right now", "nw": "now", "noww": "now", "2nite": "tonight", "tonite": "tonight",
+    "2day": "today", "b4": "before", "ppl": "people", "sum1": "someone", "some1": "someone",
+    "bf": "boyfriend", "gf": "girlfriend", "mam": "mum", "mom": "mum", "ma": "mum",
+    "od": "overdose", "od'd": "overdosed", "oded": "overdosed",
+    # common misspellings of the words that matter
+    "kil": "kill", "kll": "kill", "kiil": "kill", "killl": "kill", "kilin": "killing",
+    "killin": "killing", "kiling": "killing", "hiting": "hitting", "hittin": "hitting",
+    "hitin": "hitting", "hitt": "hit", "beatin": "beating", "beating": "beating",
+    "punchin": "punching", "kickin": "kicking", "hurtin": "hurting", "hurtng": "hurting",
+    "attackin": "attacking", "chokin": "choking", "chocking": "choking",
+    "stranglin": "strangling", "strangleing": "strangling", "stabed": "stabbed",
+    "stabin": "stabbing", "stabing": "stabbing", "threatning": "threatening",
+    "thretening": "threatening", "threating": "threatening", "nife": "knife", "knif": "knife",
+    "kinfe": "knife", "knive": "knife", "gunn": "gun", "sucide": "suicide",
+    "suicde": "suicide", "suiside": "suicide", "sucidal": "suicidal", "suicidel": "suicidal",
+    "suisidal": "suicidal", "myslef": "myself", "mysef": "myself", "meself": "myself",
+    "myelf": "myself", "mysefl": "myself", "dieing": "dying", "dyin": "dying", "diying": "dying",
+    "breath": "breathe", "breth": "breathe", "breathin": "breathing", "brething": "breathing",
+    "unconcious": "unconscious", "unconsious": "unconscious", "colapsed": "collapsed",
+    "collasped": "collapsed", "colllapsed": "collapsed", "bleading": "bleeding",
+    "bleedin": "bleeding", "tablits": "tablets", "tabs": "tablets", "pils": "pills",
+    "overdoes": "overdose", "anymore": "any more", "nomore": "no more",
+    "scard": "scared", "scaired": "scared", "danjer": "danger", "dangar": "danger",
+    "wil": "will", "wll": "will", "brake": "break",
+    "saf": "safe", "safe.": "safe", "hlp": "help", "halp": "help", "helpp": "help",
+    "polise": "police", "ambulence": "ambulance", "amberlance": "ambulance",
+    "locket": "locked", "lockd": "locked",
+}
+
+# Key words the edit-distance corrector may restore (words of 5+ letters).
+KEY_WORDS = sorted({
+    "killing", "hitting", "beating", "punching", "kicking", "hurting", "attacking",
+    "choking", "strangling", "stabbing", "stabbed", "threatening", "suicide", "suicidal",
+    "myself", "dying", "breathe", "breathing", "unconscious", "collapsed", "bleeding",
+    "tablets", "overdose", "overdosed", "scared", "danger", "police", "ambulance", "knife",
+    "locked", "strangled", "attacked", "punched", "kicked", "battering", "slapping",
+    "raping", "weapon", "hammer", "machete", "screaming", "frightened", "terrified",
+    "tonight", "outside", "banging", "breaking",
+})
+
+# Ordinary words that are one edit from a key word and must not be "corrected".
+PROTECTED = {
+    "tablet", "sucking", "locker", "lockers", "police", "danger", "beaten", "beater",
+    "bleeding", "kissing", "hinting", "sitting", "fitting", "hitler", "tonights",
+    "breaks", "breath", "dining", "dyeing", "lying", "trying", "crying", "drying",
+    "myself", "thyself", "outsider", "leaking", "reading", "breaking", "beating",
+    "killing", "sucked", "shouting", "choosing", "checking",
+}
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diffs = [i for i in range(la) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        # one transposition of neighbours ("sucide"/"suicde")
+        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+    if la > lb:
+        a, b = b, a
+    i = j = 0
+    skipped = False
+    while i < len(a) and j < len(b):
+        if a[i] != b[j]:
+            if skipped:
+                return False
+            skipped = True
+            j += 1
+        else:
+            i += 1
+            j += 1
+    return True
+
+
+@lru_cache(maxsize=4096)
+def correct_word(word: str) -> str:
+    """The word, or the key word it is a likely misspelling of."""
+    if word in REPLACEMENTS:
+        return REPLACEMENTS[word]
+    if len(word) < 5 or word in PROTECTED or not word.isalpha():
+        return word
+    for key in KEY_WORDS:
+        if abs(len(key) - len(word)) <= 1 and key[0] == word[0] and _edit_distance_at_most_one(word, key):
+            return key
+    return word
+
+
+_WORD_RE = re.compile(r"[a-z0-9']+|[^a-z0-9'\s]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, straighten quotes, expand contractions, fix misspellings."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    # "he's" written with a space or doubled letters for emphasis ("heeelp")
+    text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)
+    out: List[str] = []
+    for token in _WORD_RE.findall(text):
+        if token[0].isalnum() or token[0] == "'":
+            stripped = token.strip("'")
+            fixed = correct_word(token) if token in REPLACEMENTS else correct_word(stripped)
+            if fixed == stripped and token.endswith("'s") and len(token) > 2:
+                fixed = stripped[:-2] + " is" if stripped.endswith("'s") else fixed
+            out.append(fixed)
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+# --- vocabulary for the patterns ------------------------------------------
+
+PERSON = [
+    "he", "she", "they", "someone", "somebody", "man", "woman", "men", "guy", "lad",
+    "husband", "wife", "partner", "boyfriend", "girlfriend", "ex", "son", "daughter",
+    "grandson", "granddaughter", "brother", "sister", "dad", "father", "mum", "mother",
+    "stepdad", "stepmum", "uncle", "aunt", "cousin", "nephew", "niece", "carer", "carers",
+    "staff", "nurse", "worker", "neighbour", "neighbours", "landlord", "lodger", "friend",
+    "boss", "people", "gang", "husbands", "who", "grandad", "grandma", "nan", "stranger",
+]
+TARGET = [
+    "me", "her", "him", "them", "us", "my", "mum", "dad", "nan", "grandad", "grandma",
+    "mother", "father", "son", "daughter", "sister", "brother", "wife", "husband",
+    "partner", "neighbour", "friend", "baby", "kids", "children", "child", "someone",
+    "somebody", "the", "a", "this", "each", "everyone", "resident", "residents",
+]
+VIOLENCE_ING = [
+    "hitting", "beating", "punching", "kicking", "hurting", "attacking", "strangling",
+    "choking", "stabbing", "raping", "slapping", "battering", "killing", "threatening",
+    "assaulting", "pushing", "shoving", "throttling", "suffocating", "dragging",
+    "burning", "smothering", "touching", "abusing", "shooting",
+]
+VIOLENCE_BASE = [
+    "hit", "beat", "punch", "kick", "hurt", "attack", "strangle", "choke", "stab",
+    "rape", "slap", "batter", "kill", "murder", "shoot", "burn", "smother", "suffocate",
+    "harm", "assault", "strangulate", "throttle", "drown", "batter",
+]
+VIOLENCE_PAST = [
+    "hit", "beat", "beaten", "punched", "kicked", "hurt", "attacked", "strangled",
+    "choked", "stabbed", "raped", "slapped", "battered", "assaulted", "shot", "burnt",
+    "burned", "pushed", "smothered", "throttled",
+]
+WEAPON = [
+    "knife", "knives", "gun", "guns", "weapon", "machete", "blade", "hammer", "bat",
+    "axe", "crowbar", "scissors", "sword", "firearm", "rifle", "shotgun", "iron bar",
+]
+NOW_WORDS = ["now", "tonight", "currently", "still", "again", "today", "moment"]
+MEDICAL_STATE = [
+    "unconscious", "unresponsive", "collapsed", "fitting", "seizing", "dying",
+    "choking", "bleeding", "overdosed", "blue", "drowning",
+]
+
+# Markers that cancel a match in the same clause.
+PAST_MARKERS = [
+    "years ago", "year ago", "months ago", "month ago", "weeks ago", "long time ago",
+    "long ago", "ages ago", "last year", "last month", "in the past", "used to",
+    "when i was", "as a child", "as a kid", "when i was young", "when i was little",
+    "back then", "years back", "in my childhood", "growing up", "previously",
+    "a while ago", "in the 1990s", "in the 80s", "in the 90s", "in the past",
+    "was in a film", "in a film", "in a book", "in a movie", "on tv", "in a story",
+    "in a game", "on the news", "had been", "i was scared last", "decades ago",
+    "when he was alive", "before he died", "before she died", "has stopped", "stopped now",
+    "no longer", "not any more", "not anymore", "is over now", "is gone now", "has gone",
+    "he left", "she left", "moved out",
+]
+HYPOTHETICAL_MARKERS = [
+    "what if", "if someone", "if somebody", "if a ", "if my ", "if he ", "if she ",
+    "if they ", "if i ", "if you ", "hypothetically", "suppose", "supposing", "imagine",
+    "say someone", "in case", "would it be", "would that be", "is it abuse if",
+    "does it count", "what happens if", "what should i do if", "what do i do if",
+    "just wondering", "asking for", "example", "for instance", "could kill for",
+    "kill for a", "would kill for", "dying for a", "dying to", "killed it", "killing it",
+    "kill time", "killing time", "killing me softly", "is killing me", "are killing me",
+    "dying of boredom", "dying of laughter", "bored to death", "scared to death of",
+    "spiders", "joke", "joking", "lol", "haha",
+]
+QUESTION_MARKERS = [
+    "what is", "what are", "what counts", "what does", "what do you mean", "tell me about",
+    "tell me more about", "information about", "information on", "info on", "info about",
+    "meaning of", "definition", "explain", "prevention", "learn about", "know about",
+    "leaflet", "training", "signs of", "how common", "statistics", "research",
+    "who do i call in", "who do i ring in", "what number", "in an emergency",
+    "if it is urgent", "if it's urgent", "what should i do in", "emergency number",
+    "how do i report", "report a concern", "how do you", "a worry about",
+]
+# "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
+# me"); a real attacker is still caught because PERSON + "is killing me" is
+# handled before the idiom check (see _idiom_safe).
+IDIOM_SUBJECTS = [
+    "this", "that", "it", "form", "back", "head", "feet", "knees", "legs", "heat",
+    "pain", "job", "work", "waiting", "suspense", "queue", "noise", "music", "tooth",
+    "stomach", "traffic", "hangover", "weather", "shoes", "exam", "exams", "homework",
+    "stairs", "walk", "hip", "arthritis", "laptop", "computer", "kids", "cold",
+]
+
+
+@dataclass(frozen=True)
+class DangerResult:
+    kind: Optional[str] = None   # None, "now" or "suicide"
+    who: Optional[str] = None    # "self", "other" or None when unclear
+    matched: str = ""            # the words that triggered it
+
+    def __bool__(self) -> bool:
+        return self.kind is not None
+
+
+# --- spaCy pipeline --------------------------------------------------------
+
+def _patterns() -> Dict[str, List[List[dict]]]:
+    L = lambda *words: {"LOWER": {"IN": list(words)}}  # noqa: E731
+    IN = lambda words: {"LOWER": {"IN": list(words)}}  # noqa: E731
+    opt = {"OP": "?"}
+    anyw = {"IS_ALPHA": True, "OP": "?"}
+    adv = {"LOWER": {"IN": ["just", "still", "really", "now", "again", "currently", "actually"]}, "OP": "*"}
+    # Progressive forms only: "he is hitting me" is happening now; "he keeps
+    # hitting me" describes a pattern and gets the "tell me more" path.
+    be = L("is", "are", "am", "has", "have", "been", "starting", "started")
+    will = L("will", "going", "gonna", "would", "about")
+    to = {"LOWER": "to", "OP": "?"}
+    return {
+        "NOW_VIOLENCE_ONGOING": [
+            [IN(PERSON), anyw, anyw, be, adv, IN(VIOLENCE_ING), IN(TARGET)],
+            [IN(PERSON), anyw, anyw, be, adv, IN(VIOLENCE_ING)],
+            # "he's smashing everything and hitting me": the clause after "and"
+            [{"IS_SENT_START": True, "LOWER": {"IN": VIOLENCE_ING}}, L("me", "us", "her", "him", "mum", "dad", "my")],
+            [IN(PERSON + ["i", "we"]), L("am", "are", "is"), L("being"),
+             IN(VIOLENCE_PAST + ["hit", "threatened", "attacked", "held", "kept"])],
+        ],
+        "NOW_VIOLENCE_THREAT": [
+            [will, to, IN(VIOLENCE_BASE), IN(TARGET)],
+            [L("says", "said", "threatening", "threatened", "swears", "screaming", "shouting"), L("he", "she", "they"), will, to, IN(VIOLENCE_BASE)],
+            [L("scared", "frightened", "terrified", "afraid"), opt, L("he", "she", "they", "someone"), will, to, IN(VIOLENCE_BASE)],
+            [L("fear", "scared", "frightened", "terrified", "afraid"), L("for"), L("my", "her", "his", "their"), L("life", "lives", "safety")],
+            [L("threatening"), L("to"), IN(VIOLENCE_BASE)],
+            [L("coming", "way", "back", "here", "waiting"), opt, L("to"), IN(VIOLENCE_BASE)],
+            [L("threatening"), IN(["me", "us", "her", "him", "my"])],
+        ],
+        "NOW_VIOLENCE_JUST": [
+            [IN(PERSON), anyw, L("has", "have", "is", "just"), adv, IN(VIOLENCE_PAST), IN(TARGET)],
+            [IN(PERSON), L("just"), IN(VIOLENCE_PAST)],
+        ],
+        "NOW_WEAPON": [
+            [L("has", "have", "got", "holding", "with", "waving", "pulled", "pointing", "grabbed", "carrying", "brandishing"),
+             {"LOWER": {"IN": ["a", "an", "the", "his", "her", "their", "out", "my"]}, "OP": "*"}, IN(WEAPON)],
+        ],
+        "NOW_TRAPPED": [
+            [L("locked", "trapped", "shut", "tied"), opt, L("in", "up", "inside")],
+            [L("locked", "trapped", "tied"), L("me", "her", "him", "us", "them")],
+            [L("can", "could"), L("not"), L("get"), L("out")],
+            [L("will", "wont"), L("not"), L("let"), IN(["me", "her", "him", "us"]), L("out")],
+        ],
+        "NOW_BREAKING_IN": [
+            [L("banging", "kicking", "smashing", "hammering", "pounding"), opt, L("on", "at", "in", "down"), opt, L("door", "doors", "window", "windows")],
+            [L("trying", "tries"), L("to"), L("get", "break", "force", "kick"), L("in", "into")],
+            [L("breaking"), L("in", "into")],
+            [L("outside"), opt, opt, L("shouting", "screaming", "waiting", "threatening", "banging")],
+        ],
+        "NOW_MEDICAL": [
+            [IN(["has", "is", "just", "he", "she", "mum", "dad", "nan", "someone", "husband", "wife"]), IN(MEDICAL_STATE)],
+            [L("can", "could"), L("not"), L("breathe")],
+            [L("not", "stopped"), L("breathing", "responding", "moving")],
+            [L("will", "does"), L("not"), L("wake")],
+            [L("not"), L("waking")],
+            [L("having", "had"), L("a"), L("heart", "stroke", "seizure", "fit"), opt],
+            [L("taken", "took", "swallowed"), L("an"), L("overdose")],
+            [L("been"), L("hit"), L("by"), L("a"), L("car", "bus", "van", "lorry")],
+            [L("lots", "loads"), L("of"), L("blood")],
+            [L("can", "could"), L("not"), L("get"), L("up")],
+        ],
+        "NOW_FIRE": [
+            [L("on"), L("fire")],
+            [L("is", "a"), L("fire")],
+            [L("fire"), L("in"), opt, L("house", "flat", "kitchen", "room", "building", "home")],
+            [L("smell"), L("gas")],
+        ],
+        "NOW_EXPLICIT": [
+            [L("i", "we", "she", "he", "they", "mum", "dad", "am", "is", "are"), opt, L("not"), L("safe")],
+            [L("not"), L("safe"), L("right", "here", "now", "at")],
+            [L("feel", "feeling"), L("unsafe")],
+            [L("i", "we", "she", "he", "they", "am", "is", "are", "someone"), opt, L("in"), L("danger")],
+            [L("danger"), L("now", "right", "tonight")],
+            [L("help"), L("me", "us", "her", "him"), L("now", "quick", "quickly", "please", "someone", "right", "!")],
+            [L("someone"), L("help")],
+            [L("help"), L("help")],
+            [L("send"), opt, L("help", "someone", "police", "ambulance")],
+            [L("call"), opt, L("police", "ambulance", "999", "cops")],
+            [L("need"), opt, L("police", "ambulance", "999")],
+            [L("need"), L("help"), L("now", "quickly", "urgently", "fast", "right")],
+            [L("not"), L("feel"), L("safe"), L("now", "right", "here", "tonight")],
+            [L("emergency"), L("now", "help", "please")],
+            [L("going"), L("to"), L("die")],
+            [L("scared"), L("he", "she", "they"), L("will", "is"), opt, L("come", "coming"), L("back")],
+        ],
+        "SUICIDE": [
+            [L("kill", "killing", "hurt", "hurting", "harm", "harming", "cut", "cutting", "hang",
+               "hanging", "drown", "poison", "shoot", "burn", "starve", "end"), L("myself")],
+            [L("end", "ending"), L("it"), L("all")],
+            [L("going"), L("to"), L("end"), L("it")],
+            [L("end", "ending", "take", "taking"), L("my"), opt, L("life")],
+            [L("suicide", "suicidal")],
+            [L("want", "wanting", "wants", "going", "ready"), L("to"), L("die")],
+            [L("wish"), L("i"), L("was", "were", "had"), L("dead", "died")],
+            [L("wish"), L("i"), L("could"), L("die")],
+            [L("going"), L("to"), L("take", "swallow"), opt, L("my", "the", "all"), opt, L("tablets", "pills", "medication", "overdose")],
+            [L("better"), L("off"), L("dead", "without")],
+            [L("do", "does"), L("not"), L("want"), L("to"), L("live", "be", "exist", "wake")],
+            [L("no"), L("point"), opt, L("living", "going", "being", "in", "life", "carrying")],
+            [L("no"), L("reason"), L("to"), L("live")],
+            [L("can"), L("not"), L("go"), L("on")],
+            [L("can"), L("not"), L("take", "do", "cope"), opt, L("any"), L("more")],
+            [L("taken", "took", "swallowed"), L("all"), opt, L("my", "the"), L("tablets", "pills", "medication")],
+            [L("taken", "took", "swallowed"), opt, L("too"), L("many"), L("tablets", "pills")],
+            [L("jump", "throw"), opt, L("off", "in", "under", "from")],
+            [L("not"), L("be"), L("here"), L("tomorrow")],
+            [L("everyone"), L("would"), L("be"), L("better")],
+            [L("goodbye"), L("forever", "everyone", "cruel")],
+            [L("want"), L("it"), L("all"), L("to"), L("end", "stop")],
+            [L("want"), L("to"), L("disappear"), L("forever")],
+        ],
+    }
+
+
+@lru_cache(maxsize=1)
+def get_nlp():
+    """Blank English pipeline with a sentencizer and the danger Matcher."""
+    import spacy
+    from spacy.matcher import Matcher
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    matcher = Matcher(nlp.vocab)
+    for label, patterns in _patterns().items():
+        matcher.add(label, patterns)
+    nlp.__dict__["_msp_matcher"] = matcher
+    return nlp
+
+
+_CLAUSE_SPLIT = re.compile(r"\s(?:and then|but|and|so|because|although|though|,|;|:)\s")
+
+
+def _clauses(nlp, text: str) -> Iterable[str]:
+    for sent in nlp(text).sents:
+        for part in _CLAUSE_SPLIT.split(" " + sent.text + " "):
+            part = part.strip()
+            if part:
+                yield part
+
+
+def _has_marker(clause: str, markers: Iterable[str]) -> Optional[str]:
+    padded = f" {clause} "
+    for marker in markers:
+        if f" {marker.strip()} " in padded or (marker.endswith(" ") and f" {marker}" in padded):
+            return marker
+    return None
+
+
+def _who(clause: str, label: str) -> Optional[str]:
+    if label == "SUICIDE":
+        return "self"
+    words = set(clause.split())
+    if words & {"me", "i", "my", "us", "we", "myself"}:
+        return "self"
+    if words & {"her", "him", "them", "mum", "dad", "nan", "neighbour", "someone", "wife", "husband", "son", "daughter"}:
+        return "other"
+    return None
+
+
+NEGATED_DANGER = ["no one", "noone", "no-one", "nobody", "not in danger", "nobody is"]
+NON_DANGER_CONTEXT = [
+    "licence", "license", "fire drill", "fire alarm", "fire safety", "fire risk",
+    "fire exit", "fire door", "fire extinguisher", "shooting at weekends", "clay pigeon",
+]
+
+
+def _marker_before(clause: str, markers: Iterable[str], position: int) -> Optional[str]:
+    """A marker that starts before ``position`` (the match) in the clause."""
+    padded = f" {clause} "
+    for marker in markers:
+        needle = f" {marker.strip()} " if not marker.endswith(" ") else f" {marker}"
+        index = padded.find(needle)
+        if index != -1 and index <= position + 1:
+            return marker
+    return None
+
+
+def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
+    """Past, hypothetical or definitional clause: not an emergency now.
+
+    Past markers cancel wherever they are ("he hit me years ago"). Hypothetical
+    and question markers cancel only when they come before the match: "what if
+    he hits me" is a question, "he will hurt me if I tell anyone" is a threat.
+    """
+    if _has_marker(clause, PAST_MARKERS) or _has_marker(clause, NON_DANGER_CONTEXT):
+        return True
+    if label.startswith("NOW") and _marker_before(clause, NEGATED_DANGER, position):
+        return True
+    hypothetical = _has_marker(clause, HYPOTHETICAL_MARKERS)
+    if hypothetical in ("is killing me", "are killing me"):
+        # "this form is killing me" is an idiom; "he is killing me" is not.
+        before = clause.split(hypothetical.strip())[0].split()
+        subject = before[-1] if before else ""
+        if subject not in IDIOM_SUBJECTS and subject in PERSON:
+            hypothetical = None
+    elif hypothetical and hypothetical.startswith("if "):
+        hypothetical = _marker_before(clause, [hypothetical], position)
+    if hypothetical:
+        return True
+    if _marker_before(clause, QUESTION_MARKERS, position):
+        return True
+    return False
+
+
+def detect(text: str) -> DangerResult:
+    """Find immediate danger or suicidal intent in a message (rules only)."""
+    if not text or not text.strip():
+        return DangerResult()
+    nlp = get_nlp()
+    matcher = nlp.__dict__["_msp_matcher"]
+    normalised = normalise(text[:20_000])
+    found: List[Tuple[str, str, str]] = []
+    for clause in _clauses(nlp, normalised):
+        doc = nlp.make_doc(clause)
+        for match_id, start, end in matcher(doc):
+            label = nlp.vocab.strings[match_id]
+            if not _cancelled(clause, label, doc[start].idx):
+                found.append((label, doc[start:end].text, clause))
+    if not found:
+        return DangerResult()
+    # Suicidal intent gets its own reply (which also says 999).
+    for label, words, clause in found:
+        if label == "SUICIDE":
+            return DangerResult("suicide", "self", words)
+    label, words, clause = found[0]
+    return DangerResult("now", _who(clause, label), words)
+
+
+# --- input checks ----------------------------------------------------------
+
+def check_input(text: Optional[str], max_chars: int = 2000) -> Optional[str]:
+    """What, if anything, stops us reading this message.
+
+    Returns None, "empty", "too_long", "symbols" (no letters at all) or
+    "other_script" (most letters are not Latin script).
+    """
+    if text is None or not text.strip():
+        return "empty"
+    if len(text) > max_chars:
+        return "too_long"
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "symbols"
+    latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
+    if latin / len(letters) < 0.5:
+        return "other_script"
+    return None
