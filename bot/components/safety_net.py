@@ -29,6 +29,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.input_guard import ORIGINAL_TEXT
 from bot.text.danger import check_input, detect
 
 DANGER_INTENTS = {"now": "danger_now", "suicide": "danger_suicide"}
@@ -65,6 +66,10 @@ class SafetyNet(GraphComponent):
 
     def _process_one(self, message: Message) -> None:
         text: Optional[str] = message.get(TEXT)
+        if message.get(ORIGINAL_TEXT) is not None:
+            # EmptyMessageGuard replaced an empty message; put it back.
+            text = message.get(ORIGINAL_TEXT)
+            message.set(TEXT, text)
         result = detect(text or "")
         problem = check_input(text, self.max_chars)
         ranking = list(message.get(INTENT_RANKING_KEY) or [])

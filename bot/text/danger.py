@@ -357,7 +357,8 @@ def _patterns() -> Dict[str, List[List[dict]]]:
             [L("no"), L("point"), opt, L("living", "going", "being", "in", "life", "carrying")],
             [L("no"), L("reason"), L("to"), L("live")],
             [L("can"), L("not"), L("go"), L("on")],
-            [L("can"), L("not"), L("take", "do", "cope"), opt, L("any"), L("more")],
+            # "can not cope any more" is left out: carers say it about caring.
+            [L("can"), L("not"), L("take", "do"), opt, L("any"), L("more")],
             [L("taken", "took", "swallowed"), L("all"), opt, L("my", "the"), L("tablets", "pills", "medication")],
             [L("taken", "took", "swallowed"), opt, L("too"), L("many"), L("tablets", "pills")],
             [L("jump", "throw"), opt, L("off", "in", "under", "from")],

@@ -1,0 +1,48 @@
+"""EmptyMessageGuard: the first NLU component, so empty text cannot crash NLU.
+
+Rasa 3.6's featurisers give an empty or whitespace-only message one feature
+fewer than the classifier was trained with, and LogisticRegressionClassifier
+then raises; the REST channel swallows the error and the person gets no reply
+at all. This component keeps the original text aside and hands the rest of the
+pipeline a single placeholder word instead. SafetyNet (last in the pipeline)
+puts the original text back and reports the message as empty, so the person is
+asked kindly to type something. The tracker always stores what was sent.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+ORIGINAL_TEXT = "msp_original_text"
+PLACEHOLDER = "emptymessage"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class EmptyMessageGuard(GraphComponent):
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EmptyMessageGuard":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if text is None or not str(text).strip():
+                message.set(ORIGINAL_TEXT, text if text is not None else "")
+                message.set(TEXT, PLACEHOLDER)
+        return messages
