@@ -71,7 +71,11 @@ REPLACEMENTS: Dict[str, str] = {
     "wil": "will", "wll": "will", "brake": "break",
     "saf": "safe", "safe.": "safe", "hlp": "help", "halp": "help", "helpp": "help",
     "polise": "police", "ambulence": "ambulance", "amberlance": "ambulance",
-    "locket": "locked", "lockd": "locked",
+    "lockd": "locked", "tryin": "trying", "thru": "through", "nxt": "next", "gettin": "getting",
+    "screamin": "screaming", "shoutin": "shouting", "smashin": "smashing", "bleedin": "bleeding",
+    "toppin": "topping", "bout": "about", "bin": "been", "ill": "i will", "id": "i would",
+    "neighbor": "neighbour", "grandaughter": "granddaughter", "ive": "i have", "youre": "you are",
+    "whats": "what is", "lifes": "life is", "tonights": "tonight is", "mums": "mum is",
 }
 
 # Key words the edit-distance corrector may restore (words of 5+ letters).
@@ -91,7 +95,13 @@ PROTECTED = {
     "bleeding", "kissing", "hinting", "sitting", "fitting", "hitler", "tonights",
     "breaks", "breath", "dining", "dyeing", "lying", "trying", "crying", "drying",
     "myself", "thyself", "outsider", "leaking", "reading", "breaking", "beating",
-    "killing", "sucked", "shouting", "choosing", "checking",
+    "killing", "sucked", "shouting", "choosing", "checking", "doing", "going", "seeing",
+    "being", "saying", "buying", "paying", "playing", "staying", "praying", "dating",
+    "biting", "hiding", "riding", "writing", "waiting", "beating", "heating", "eating",
+    "seating", "breathe", "breathes", "locket", "located", "blocked", "clocked", "knocked",
+    "shocked", "rocked", "dancing", "fighting", "lighting", "sighting", "righting",
+    "hurling", "curling", "hunting", "hurried", "scarred", "scored", "scares", "sacred",
+    "stabled", "tablet", "outsides", "ambulances",
 }
 
 
@@ -128,7 +138,7 @@ def correct_word(word: str) -> str:
     """The word, or the key word it is a likely misspelling of."""
     if word in REPLACEMENTS:
         return REPLACEMENTS[word]
-    if len(word) < 5 or word in PROTECTED or not word.isalpha():
+    if len(word) < 6 or word in PROTECTED or not word.isalpha():
         return word
     for key in KEY_WORDS:
         if abs(len(key) - len(word)) <= 1 and key[0] == word[0] and _edit_distance_at_most_one(word, key):
@@ -211,8 +221,20 @@ PAST_MARKERS = [
     "in a game", "on the news", "had been", "i was scared last", "decades ago",
     "when he was alive", "before he died", "before she died", "has stopped", "stopped now",
     "no longer", "not any more", "not anymore", "is over now", "is gone now", "has gone",
-    "he left", "she left", "moved out",
+    "he left", "she left", "moved out", "last night", "last week", "last winter",
+    "last summer", "last christmas", "on sunday", "on monday", "on tuesday", "on wednesday",
+    "on thursday", "on friday", "on saturday", "survived", "recovered", "doing well",
+    "is okay now", "is ok now", "is fine now", "she is okay", "he is okay", "in hospital being",
+    "went into rehab", "in rehab", "was given", "paramedics came", "were called",
+    "when i was younger", "as a teenager", "in my twenties", "at school", "years",
+    "when we were married", "when we were together", "i left him", "i left her",
+    "in the eighties", "in the seventies", "in the nineties", "restraining order",
+    "after my last", "still have the scar", "since then",
 ]
+PAST_YEAR = re.compile(
+    r"\b(?:in|since|back in) (?:19|20)\d\d\b|\bback in (?:january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|the day|school)\b"
+)
 HYPOTHETICAL_MARKERS = [
     "what if", "if someone", "if somebody", "if a ", "if my ", "if he ", "if she ",
     "if they ", "if i ", "if you ", "hypothetically", "suppose", "supposing", "imagine",
@@ -222,7 +244,10 @@ HYPOTHETICAL_MARKERS = [
     "kill for a", "would kill for", "dying for a", "dying to", "killed it", "killing it",
     "kill time", "killing time", "killing me softly", "is killing me", "are killing me",
     "dying of boredom", "dying of laughter", "bored to death", "scared to death of",
-    "spiders", "joke", "joking", "lol", "haha",
+    "spiders", "joke", "joking", "lol", "haha", "how would i", "if there was", "if there were",
+    "will kill me if i forget", "would kill me if", "doing my head in", "nearly had a heart attack",
+    "almost had a heart attack", "nearly died", "down to the wire", "could murder", "murder a",
+    "dying to see", "dying to know", "killed me off", "fire drill", "fire alarm test",
 ]
 QUESTION_MARKERS = [
     "what is", "what are", "what counts", "what does", "what do you mean", "tell me about",
@@ -231,6 +256,8 @@ QUESTION_MARKERS = [
     "leaflet", "training", "signs of", "how common", "statistics", "research",
     "who do i call in", "who do i ring in", "what number", "in an emergency",
     "if it is urgent", "if it's urgent", "what should i do in", "emergency number",
+    "risk assessment", "is self harm", "safeguarding issue", "what should i include", "is it safeguarding",
+    "does self harm", "how do i help someone who", "how can i help someone who", "support someone who",
     "how do i report", "report a concern", "how do you", "a worry about",
 ]
 # "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
@@ -416,9 +443,75 @@ def _who(clause: str, label: str) -> Optional[str]:
     return None
 
 
+# Layer 2: strong words and phrases. A clause containing one of these is taken
+# as danger unless a past, hypothetical, question or idiom marker cancels it.
+# Wider than the Matcher patterns on purpose: missing an emergency costs more
+# than a needless "call 999".
+STRONG_NOW = [re.compile(p) for p in (
+    r"\b(knife|knives|machete|blade|gun|axe|crowbar|bread knife|petrol|acid)\b.*\b(me|my|her|him|us|throat|neck)\b",
+    r"\b(me|my|her|him|us)\b.*\b(knife|knives|machete|gun|axe|petrol|acid)\b",
+    r"\b(stab|stabbed|stabbing|shanked|glassed|glass me|strangl\w*|throttl\w*)\b",
+    r"\bhands? (round|around|on) (my|her|his) (neck|throat)\b",
+    r"\b(pinned|holding (me|her|him) down|held (me|her|him) down|dragged|dragging|being dragged)\b",
+    r"\b(do me in|do her in|do him in|finish me off|finish her off|knock me about|leather(ed)? me|batter(ed|ing)? (me|her|him))\b",
+    r"\b(kicking off|kicked off)\b.*\b(me|her|him|again|now)\b",
+    r"\b(beaten up|beat up|getting beat|gettin beat|being beaten|being kicked|being hit|being attacked|being stabbed)\b",
+    r"\bthrew (a|the|boiling|hot|\w+) .*\b(at|on|over) (me|her|him)\b|\bthrown? (me|her|him) (against|down|across)\b",
+    r"\b(threw|pushed|shoved) (me|her|him) (down|against|across|into|over)\b",
+    r"\b(blood|bleeding)\b.*\b(pouring|everywhere|lots|badly|a lot|will not stop|won't stop|head|lot of)\b",
+    r"\b(pouring|lots of|loads of) (with )?blood\b",
+    r"\b(unconscious|unresponsive|collapsed|slumped|passed out|not breathing|stopped breathing|turning blue|gone blue|fitting|seizure)\b",
+    r"\b(overdose|overdosed|too many (of (my|his|her) )?(tablets|pills)|(taken|took|swallowed) (a load|loads|a lot|all|a whole box|double|the lot))\b",
+    r"\b(heart attack|having a stroke|face (is )?drooping|words are coming out funny|can not feel my|cannot feel my|can not move|cant move)\b",
+    r"\b(smoke|flames|on fire|set fire|setting fire|set it alight|alight|smell (of )?gas|gas leak)\b",
+    r"\b(trapped|stuck in|locked in|locked me|can not get out|cannot get out|will not let me (leave|out|go))\b",
+    r"\b(someone|somebody|sum1|a man|men|they) (is |are )?(in my (house|flat|home|room)|climbing in|breaking in|trying to (get|break) in|getting in)\b",
+    r"\b(break|breaking|broke|kicking|kicked|smashing) (in|into|down) (my|the|our)\b",
+    r"\b(hiding|hidden) (in|under|from)\b",
+    r"\b(screaming|shouting) (for )?help\b",
+    r"\b(coming at me|coming for me|coming round to|on his way to|on her way to|on their way to|going room to room)\b",
+    r"\b(standing over me|won't let me go|will not let me go)\b",
+    r"\b(will not|won't|wont|can not|cannot) stop (the )?bleeding\b|\bcut (my|her|his) \w+ (really |very )?badly\b",
+    r"\bsmashing (up|the place|everything|things|the house)\b",
+    r"\b(threatening|threatened|says|said) .*\b(kill|hurt|stab|break my|do me|do it again|batter|burn)\b.*\b(now|tonight|when he gets|when she gets|if i|again|still here|here)\b",
+    r"\b(insulin|paracetamol)\b.*\b(too much|double|whole|all|by mistake|by accident|shaky|confused)\b",
+)]
+STRONG_SUICIDE = [re.compile(p) for p in (
+    r"\b(top|topping|toppin) (myself|meself)\b",
+    r"\b(kill|killing|end|ending|hurt|hurting|harm|harming|burn|burning|cut|cutting|scratch\w*|starve|starving) (myself|meself|my life)\b",
+    r"\bself[ -]?harm\w*\b",
+    r"\b(scratching|cutting|burning) my (arms|legs|wrists|skin|arm|leg)\b",
+    r"\b(i will|i am going to|going to|gonna) (just )?end it\b",
+    r"\b(slit|slitting|cut|cutting) (my|me) wrists?\b|\bknife to my wrists?\b",
+    r"\b(end|ending|finish|finishing) (it|things|everything)( all)?\b.*\b(tonight|now|today|decided|going to|i will|i am going|soon)\b",
+    r"\b(going to|gonna|decided to|ready to|want to|i will) (end|finish) (it|things|everything)\b",
+    r"\b(goodbye letters?|said my goodbyes|last message|suicide note|my will)\b",
+    r"\b(going to|gonna|about to|ready to|want to) (jump|step in front|walk into the (sea|river)|drive (my car )?into|hang|drown|throw myself)\b",
+    r"\b(on|off) the (bridge|roof|cliff)\b.*\b(jump|end)\b",
+    r"\bnever wake up\b|\bjust want to be dead\b|\bwant to be dead\b|\bbe dead\b",
+    r"\b(not|no longer) worth living\b|\bpoint in living\b|\bwhat is the point\b.*\b(living|life|going on)\b",
+    r"\b(better off|happier) (without me|with me gone|if i was gone|if i were gone|with the insurance)\b",
+    r"\b(a burden|burden to)\b.*\b(time|gone|end|go)\b|\bgo(ne)? for good\b|\bwent for good\b",
+    r"\b(quickest|easiest|best|painless) way to die\b|\bhow to (kill myself|end my life|die)\b",
+    r"\b(take myself out of the picture|not be around|won't be around|will not be around|won't be needing anything|will not be needing anything)\b",
+    r"\b(planning|planned) (how to do it|my death|to die)\b|\bgot everything i need\b",
+    r"\b(saved up|stockpil\w*|hoard\w*) (my )?(pills|tablets)\b",
+    r"\b(overdose|od) (tonight|now|today|when)\b|\bgoing to overdose\b|\bon purpose\b",
+    r"\b(live or die|whether i live)\b.*\b(end|it)\b",
+    r"\bcan not face another day\b|\bcan not do this (any ?more|any longer)\b|\bdone with (it all|life|everything)\b",
+    r"\bnobody would (even )?(notice|care|miss)\b.*\b(gone|dead|do it)\b",
+)]
+
 NEGATED_DANGER = ["no one", "noone", "no-one", "nobody", "not in danger", "nobody is"]
+IDIOM_MARKERS = [
+    "will kill me if i forget", "would kill me if", "will kill me when she finds out",
+    "doing my head in", "nearly had a heart attack", "almost had a heart attack",
+    "down to the wire", "could murder", "murder a", "dying to see", "dying to know",
+]
 NON_DANGER_CONTEXT = [
-    "licence", "license", "fire drill", "fire alarm", "fire safety", "fire risk",
+    "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
+    "fire alarm test", "fire alarm battery",
+    "licence", "license", "fire drill", "fire safety", "fire risk",
     "fire exit", "fire door", "fire extinguisher", "shooting at weekends", "clay pigeon",
 ]
 
@@ -441,7 +534,9 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
     and question markers cancel only when they come before the match: "what if
     he hits me" is a question, "he will hurt me if I tell anyone" is a threat.
     """
-    if _has_marker(clause, PAST_MARKERS) or _has_marker(clause, NON_DANGER_CONTEXT):
+    if _has_marker(clause, PAST_MARKERS) or _has_marker(clause, NON_DANGER_CONTEXT) or PAST_YEAR.search(clause):
+        return True
+    if _has_marker(clause, IDIOM_MARKERS):
         return True
     if label.startswith("NOW") and _marker_before(clause, NEGATED_DANGER, position):
         return True
@@ -475,6 +570,12 @@ def detect(text: str) -> DangerResult:
             label = nlp.vocab.strings[match_id]
             if not _cancelled(clause, label, doc[start].idx):
                 found.append((label, doc[start:end].text, clause))
+        for label, patterns in (("SUICIDE", STRONG_SUICIDE), ("NOW_STRONG", STRONG_NOW)):
+            for pattern in patterns:
+                m = pattern.search(clause)
+                if m and not _cancelled(clause, label, m.start()):
+                    found.append((label, m.group(0), clause))
+                    break
     if not found:
         return DangerResult()
     # Suicidal intent gets its own reply (which also says 999).

@@ -1,0 +1,123 @@
+"""The danger net: rules only, many phrasings, and quiet about the past."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.text.danger import check_input, detect, normalise
+from bot.text.danger_eval import evaluate, load
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+
+# Floors per labelled set. danger_labelled.yml is the development set (the rules
+# were written against it); danger_blind.yml was written blind by someone who had
+# not seen the rules, measured once (recall 0.600, false alarms 0.073), then used
+# to widen the rules; danger_blind2.yml was written blind later and has not been
+# used to change the rules. README and bench/RESULTS.md give the figures.
+FLOORS = {
+    "danger_labelled.yml": (0.98, 0.02),
+    "danger_blind.yml": (0.95, 0.03),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_recall_and_false_alarms_meet_the_floor(name):
+    result = evaluate(DATA / name)
+    min_recall, max_false_alarms = FLOORS[name]
+    print(f"\n{name}: recall {result['recall']:.3f}, false alarms {result['false_alarm_rate']:.3f}")
+    assert result["recall"] >= min_recall, result["misses"]
+    assert result["false_alarm_rate"] <= max_false_alarms, result["false_alarms"]
+    assert not result["kind_errors"], result["kind_errors"]
+
+
+def _norm(text):
+    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
+
+
+def test_labelled_sets_are_kept_apart_from_training_data():
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    training = {_norm(m.get("text")) for m in load_data(str(ROOT / "bot" / "data" / "nlu")).training_examples}
+    for path in DATA.glob("danger_*.yml"):
+        texts = [t for group in load(path).values() for t in group]
+        overlap = [t for t in texts if _norm(t) in training]
+        assert not overlap, (path.name, overlap)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("he is hitting me", "now"),
+    ("HES HITTIN ME", "now"),
+    ("he’s got a knife", "now"),
+    ("my mum has collapsed and won't wake up", "now"),
+    ("someone is beating my neighbour right now", "now"),
+    ("im locked in and cant get out", "now"),
+    ("he says he will hurt me if I tell anyone", "now"),
+    ("I want to kill myself", "suicide"),
+    ("i dont want to live any more", "suicide"),
+    ("im gonna top myself", "suicide"),
+    ("i've taken all my tablets", "suicide"),
+])
+def test_detects_danger_in_many_phrasings(text, kind):
+    assert detect(text).kind == kind
+
+
+@pytest.mark.parametrize("text", [
+    "my dad was hit by a car years ago",
+    "he used to hit me when I was a child",
+    "what if someone threatened to hurt me",
+    "what is physical abuse",
+    "can you tell me about suicide prevention",
+    "my friend killed it at the karaoke",
+    "I could kill for a cup of tea",
+    "this form is killing me",
+    "who do I call in an emergency",
+    "my son takes my pension",
+    "the staff leave mum in wet pads all day",
+    "",
+])
+def test_past_hypothetical_questions_and_idioms_do_not_trigger(text):
+    assert detect(text).kind is None
+
+
+def test_danger_after_a_past_mention_in_another_sentence_still_triggers():
+    assert detect("He hit me years ago. Now he is back and he is hitting me again").kind == "now"
+
+
+def test_who_is_in_danger_is_reported_when_clear():
+    assert detect("he is hitting me").who == "self"
+    assert detect("the carer is hurting dad now").who == "other"
+
+
+def test_normalise_expands_contractions_and_fixes_spelling():
+    assert normalise("Hes gona KIL me") == "he is going to kill me"
+    assert normalise("i want to kill myslef") == "i want to kill myself"
+    # Ordinary words one letter from a key word are left alone.
+    assert normalise("he is doing well") == "he is doing well"
+
+
+def test_very_long_message_is_still_checked():
+    text = "My neighbour needs help. " * 400 + "he is hitting me now"
+    assert detect(text).kind == "now"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("", "empty"),
+    ("   \n\t", "empty"),
+    (None, "empty"),
+    ("a" * 10_000, "too_long"),
+    ("a" * 2000, None),
+    ("a" * 2001, "too_long"),
+    ("😀🙏😢", "symbols"),
+    ("?!... 123", "symbols"),
+    ("أحتاج إلى مساعدة", "other_script"),
+    ("我需要帮助", "other_script"),
+    ("Потрібна допомога", "other_script"),
+    ("Potrzebuję pomocy", None),
+    ("<script>alert(1)</script>", None),
+    ("hello 😀", None),
+])
+def test_check_input(text, problem):
+    assert check_input(text, 2000) == problem

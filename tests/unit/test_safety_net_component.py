@@ -1,0 +1,76 @@
+"""SafetyNet and EmptyMessageGuard on real Rasa Message objects."""
+from __future__ import annotations
+
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.input_guard import PLACEHOLDER, EmptyMessageGuard
+from bot.components.safety_net import SafetyNet
+
+
+def message(text, intent="describe_physical", confidence=0.7, ranking=None):
+    m = Message(data={"text": text})
+    m.set("intent", {"name": intent, "confidence": confidence})
+    m.set("intent_ranking", ranking or [{"name": intent, "confidence": confidence},
+                                         {"name": "greet", "confidence": 0.1}])
+    return m
+
+
+def run(*messages):
+    return SafetyNet({"max_chars": 2000}).process(list(messages))
+
+
+def test_danger_overrides_the_classifier():
+    (m,) = run(message("hes hitting me right now", "inform_safe", 0.9))
+    assert m.get("intent") == {"name": "danger_now", "confidence": 1.0}
+    assert m.get("intent_ranking")[0]["name"] == "danger_now"
+    assert m.get("safety_net")["danger"] == "now"
+    assert "safety_net" in m.as_dict(only_output_properties=True)
+
+
+def test_suicide_gets_its_own_intent():
+    (m,) = run(message("i want to end my life", "fear_trouble", 0.4))
+    assert m.get("intent")["name"] == "danger_suicide"
+
+
+def test_a_danger_guess_without_a_rule_match_is_replaced():
+    ranking = [{"name": "danger_now", "confidence": 0.8}, {"name": "describe_physical", "confidence": 0.15}]
+    (m,) = run(message("my dad was hit by a car years ago", "danger_now", 0.8, ranking))
+    assert m.get("intent") == {"name": "describe_physical", "confidence": 0.15}
+    assert all(r["name"] != "danger_now" for r in m.get("intent_ranking"))
+    assert m.get("safety_net")["danger"] is None
+
+
+def test_ordinary_message_is_untouched():
+    (m,) = run(message("my grandson keeps my bank card", "describe_financial", 0.8))
+    assert m.get("intent") == {"name": "describe_financial", "confidence": 0.8}
+    assert m.get("safety_net") == {"danger": None, "who": None, "matched": "", "input": None}
+
+
+def test_unreadable_input_becomes_nlu_fallback():
+    for text, problem in [("😀😀", "symbols"), ("x" * 2001, "too_long"), ("我需要帮助", "other_script")]:
+        (m,) = run(message(text, "affirm", 0.6))
+        assert m.get("intent") == {"name": "nlu_fallback", "confidence": 1.0}
+        assert m.get("safety_net")["input"] == problem
+
+
+def test_danger_beats_too_long():
+    (m,) = run(message("x " * 1500 + "he is hitting me now", "nlu_fallback", 1.0))
+    assert m.get("intent")["name"] == "danger_now"
+    assert m.get("safety_net")["input"] == "too_long"
+
+
+def test_empty_message_guard_and_safety_net_restore_the_text():
+    m = Message(data={"text": "   "})
+    EmptyMessageGuard().process([m])
+    assert m.get("text") == PLACEHOLDER
+    m.set("intent", {"name": "affirm", "confidence": 0.5})
+    run(m)
+    assert m.get("text") == "   "
+    assert m.get("intent")["name"] == "nlu_fallback"
+    assert m.get("safety_net")["input"] == "empty"
+
+
+def test_guard_leaves_real_text_alone():
+    m = Message(data={"text": "hello"})
+    EmptyMessageGuard().process([m])
+    assert m.get("text") == "hello"
