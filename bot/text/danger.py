@@ -71,7 +71,12 @@ REPLACEMENTS: Dict[str, str] = {
     "wil": "will", "wll": "will", "brake": "break",
     "saf": "safe", "safe.": "safe", "hlp": "help", "halp": "help", "helpp": "help",
     "polise": "police", "ambulence": "ambulance", "amberlance": "ambulance",
-    "lockd": "locked", "tryin": "trying", "thru": "through", "nxt": "next", "gettin": "getting",
+    "lockd": "locked", "thinkin": "thinking", "endin": "ending", "draggin": "dragging",
+    "doin": "doing", "sayin": "saying", "breathin": "breathing", "wud": "would", "cud": "could",
+    "exept": "except", "to much": "too much", "goodby": "goodbye", "seisure": "seizure", "siezure": "seizure",
+    "morfine": "morphine", "nieghbour": "neighbour", "neighbur": "neighbour", "theese": "these",
+    "wasnt": "was not", "werent": "were not", "couldnt": "could not", "wouldnt": "would not",
+    "shouldnt": "should not", "hasnt": "has not", "hadnt": "had not", "tryin": "trying", "thru": "through", "nxt": "next", "gettin": "getting",
     "screamin": "screaming", "shoutin": "shouting", "smashin": "smashing", "bleedin": "bleeding",
     "toppin": "topping", "bout": "about", "bin": "been", "ill": "i will", "id": "i would",
     "neighbor": "neighbour", "grandaughter": "granddaughter", "ive": "i have", "youre": "you are",
@@ -219,9 +224,10 @@ PAST_MARKERS = [
     "a while ago", "in the 1990s", "in the 80s", "in the 90s", "in the past",
     "was in a film", "in a film", "in a book", "in a movie", "on tv", "in a story",
     "in a game", "on the news", "had been", "i was scared last", "decades ago",
-    "when he was alive", "before he died", "before she died", "has stopped", "stopped now",
-    "no longer", "not any more", "not anymore", "is over now", "is gone now", "has gone",
-    "he left", "she left", "moved out", "last night", "last week", "last winter",
+    "when he was alive", "before he died", "before she died", "abuse has stopped", "it has stopped", "has stopped now", "stopped now",
+    "no longer", "not any more", "not anymore", "is over now", "is gone now",
+    "he left", "she left", "moved out", "on holiday", "while i was", "we had a",
+    "had suicidal", "had a gas", "last night", "last week", "last winter",
     "last summer", "last christmas", "on sunday", "on monday", "on tuesday", "on wednesday",
     "on thursday", "on friday", "on saturday", "survived", "recovered", "doing well",
     "is okay now", "is ok now", "is fine now", "she is okay", "he is okay", "in hospital being",
@@ -229,7 +235,9 @@ PAST_MARKERS = [
     "when i was younger", "as a teenager", "in my twenties", "at school", "years",
     "when we were married", "when we were together", "i left him", "i left her",
     "in the eighties", "in the seventies", "in the nineties", "restraining order",
-    "after my last", "still have the scar", "since then",
+    "after my last", "still have the scar", "since then", "yesterday", "have arrested",
+    "has been arrested", "were arrested", "counselling", "really helped", "helped me",
+    "bereaved", "sorted it", "engineer", "the other day", "earlier today but",
 ]
 PAST_YEAR = re.compile(
     r"\b(?:in|since|back in) (?:19|20)\d\d\b|\bback in (?:january|february|march|april|may|june|july|"
@@ -244,7 +252,8 @@ HYPOTHETICAL_MARKERS = [
     "kill for a", "would kill for", "dying for a", "dying to", "killed it", "killing it",
     "kill time", "killing time", "killing me softly", "is killing me", "are killing me",
     "dying of boredom", "dying of laughter", "bored to death", "scared to death of",
-    "spiders", "joke", "joking", "lol", "haha", "how would i", "if there was", "if there were",
+    "spiders", "joke", "joking", "lol", "haha", "if i ever", "if i was ever", "what do i do if",
+    "warning signs", "signs someone", "how would i", "if there was", "if there were",
     "will kill me if i forget", "would kill me if", "doing my head in", "nearly had a heart attack",
     "almost had a heart attack", "nearly died", "down to the wire", "could murder", "murder a",
     "dying to see", "dying to know", "killed me off", "fire drill", "fire alarm test",
@@ -257,7 +266,7 @@ QUESTION_MARKERS = [
     "who do i call in", "who do i ring in", "what number", "in an emergency",
     "if it is urgent", "if it's urgent", "what should i do in", "emergency number",
     "risk assessment", "is self harm", "safeguarding issue", "what should i include", "is it safeguarding",
-    "does self harm", "how do i help someone who", "how can i help someone who", "support someone who",
+    "does self harm", "support group", "how do i help someone who", "how can i help someone who", "support someone who",
     "how do i report", "report a concern", "how do you", "a worry about",
 ]
 # "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
@@ -473,6 +482,28 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(standing over me|won't let me go|will not let me go)\b",
     r"\b(will not|won't|wont|can not|cannot) stop (the )?bleeding\b|\bcut (my|her|his) \w+ (really |very )?badly\b",
     r"\bsmashing (up|the place|everything|things|the house)\b",
+    r"\b(smash|smashing|kick|kicking|booting|boot) (the )?(door|window)s? (down|in)\b|\bsmash(ing)? (my|her|his) (face|head)\b",
+    r"\b(booting|stamping on|kicking) (her|him|me)\b|\b(break|broke|breaking) (both )?(my|her|his) (legs?|arms?|neck|jaw)\b",
+    r"\b(sort me out|sort her out|teach me a lesson)\b.*\b(on (his|her|their) way|coming|tonight|now)\b|\bon (his|her|their) way round\b",
+    r"\b(hostage|held captive|keeping (him|her|me) (in|locked|prisoner)|won't let (him|her) (leave|out|go)|will not let (him|her) (leave|out|go))\b",
+    r"\b(kicking off|glass smashing|smashing glass)\b.*\b(big time|crying|screaming|now)\b",
+    r"\b(screaming|crying)\b.*\b(hitting|beating|attacking|hurting) (her|him|them)\b",
+    r"\b(someone|somebody|some one|a man|men|people) (is |are )?(in|inside) (the|my|our) (house|flat|home)\b|\bsomeone is in the house\b",
+    r"\b(trying|rattling|trying to open) (my|the) (door|door handle|window)\b",
+    r"\b(broke|broken|breaks|has broken|just broke) in\b",
+    r"\b(gang|group|men|lads|kids)\b.*\b(attacking|beating|kicking|hurting|robbing)\b",
+    r"\b(face|mouth) (has )?(gone )?(dropped|drooping|droopy|numb|gone numb)\b|\b(speech|words) (is |has )?(gone )?(slurred|slurry|funny)\b|\bcan not lift (my|his|her) arm\b",
+    r"\b(chest pains?|pain in (my|his|her) chest|crushing pain)\b",
+    r"\b(allergic reaction|throat is swelling|throat swelling|throats swelling|can not swallow)\b",
+    r"\b(pass out|passing out|blacking out|fainted|foaming at the mouth|off (his|her|my) head on)\b",
+    r"\b(too much|to much|too many|whole (packet|box|bottle)|a load) (of )?(my |his |her )?(morphine|paracetamol|pills|tablets|insulin|methadone|medication|meds)\b",
+    r"\b(swallowed|taken|took|had) (a |the )?(whole|entire) (packet|box|bottle)\b",
+    r"\b(burnt|burned|scalded) (herself|himself|myself|themselves) (really )?(badly|bad)\b|\bskin is peeling\b",
+    r"\b(caught fire|catching fire|is burning|are burning)\b",
+    r"\b(lying|collapsed|slumped) (on|in) (the )?\w+\b.*\b(not breathing|breathing|moving|responding)\b|\b(do not|dont) think (they are|he is|she is|they're|theyre) breathing\b",
+    r"\b(him|her|them|he|she|they) (hitting|beating|punching|kicking|attacking|hurting|strangling|stabbing|dragging) (her|him|me|them|his|my)\b",
+    r"\b(will not|wont) come round\b",
+    r"\b(bleeding|blood) (loads|everywhere|a lot|badly)\b|\b(will not|wont|won't) stop\b.*\bbleed",
     r"\b(threatening|threatened|says|said) .*\b(kill|hurt|stab|break my|do me|do it again|batter|burn)\b.*\b(now|tonight|when he gets|when she gets|if i|again|still here|here)\b",
     r"\b(insulin|paracetamol)\b.*\b(too much|double|whole|all|by mistake|by accident|shaky|confused)\b",
 )]
@@ -481,6 +512,19 @@ STRONG_SUICIDE = [re.compile(p) for p in (
     r"\b(kill|killing|end|ending|hurt|hurting|harm|harming|burn|burning|cut|cutting|scratch\w*|starve|starving) (myself|meself|my life)\b",
     r"\bself[ -]?harm\w*\b",
     r"\b(scratching|cutting|burning) my (arms|legs|wrists|skin|arm|leg)\b",
+    r"\b(cut|slashed|sliced) (my|me) (arms?|legs?|wrists?|skin)\b",
+    r"\b(kill|killing|hurt|hurting|harm|harming|end) (herself|himself|themselves)\b|\bwants? to die\b",
+    r"\b(rope|noose)\b|\bon the edge of\b|\bready to go\b|\bgone by (the )?morning\b|\bwon't be here\b|\bwill not be here\b",
+    r"\bgoodbye (text|message|letter|note)s?\b|\bwritten (letters|a letter|notes?) (for|to) (my|the)\b",
+    r"\bwhat is the point in (living|going on|carrying on|life)\b|\b(no|not|see) (a )?way out (except|but|other than) (dying|death|to die)\b",
+    r"\b(want|need) (it|this|everything|the pain) to (stop|end)\b.*\b(enough|life|living|anymore|any more)\b|\bhad enough of (life|living|everything)\b",
+    r"\b(counting|counted|lined up|saving) (out )?(my |all my |the )?(pills|tablets)\b|\b(sitting|sat) here with (all )?(my )?(pills|tablets)\b",
+    r"\b(disappear|disapear|go away) for good\b|\bno reason (for me )?to (be here|live|go on)\b|\bdone with (this|my) life\b",
+    r"\btonight is the night\b|\btonight's the night\b|\bi (will |would )?not wake up\b|\bnot to wake up\b|\bnever wake up\b",
+    r"\bstop eating and drinking\b|\buntil i die\b|\buse it on myself\b|\bthank(s| you) for trying to help\b",
+    r"\bnobody would (even )?(notice|care|miss)\b.*\b(here|gone|dead|do it)\b",
+    r"\b(walk|step|jump|throw myself) (in front of|under) (a )?(train|bus|lorry|car)\b|\b(driving|drive) (my car )?into\b",
+    r"\bcan not keep going\b|\bcan not carry on\b|\b(if|when) i (was|were) (not|n't) here\b|\bif i was not here\b",
     r"\b(i will|i am going to|going to|gonna) (just )?end it\b",
     r"\b(slit|slitting|cut|cutting) (my|me) wrists?\b|\bknife to my wrists?\b",
     r"\b(end|ending|finish|finishing) (it|things|everything)( all)?\b.*\b(tonight|now|today|decided|going to|i will|i am going|soon)\b",
@@ -502,11 +546,13 @@ STRONG_SUICIDE = [re.compile(p) for p in (
     r"\bnobody would (even )?(notice|care|miss)\b.*\b(gone|dead|do it)\b",
 )]
 
-NEGATED_DANGER = ["no one", "noone", "no-one", "nobody", "not in danger", "nobody is"]
+NEGATED_DANGER = ["no one", "noone", "no-one", "nobody", "not in danger", "nobody is", "am not in"]
 IDIOM_MARKERS = [
     "will kill me if i forget", "would kill me if", "will kill me when she finds out",
     "doing my head in", "nearly had a heart attack", "almost had a heart attack",
     "down to the wire", "could murder", "murder a", "dying to see", "dying to know",
+    "would shoot me if", "will shoot me if", "phone is dying", "battery is dying",
+    "rather stab myself", "rather die than", "than fill in", "😂",
 ]
 NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
@@ -548,10 +594,18 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
         if subject not in IDIOM_SUBJECTS and subject in PERSON:
             hypothetical = None
     elif hypothetical and hypothetical.startswith("if "):
-        hypothetical = _marker_before(clause, [hypothetical], position)
+        # "if I take all these I will not wake up" is intent, not a question.
+        if label == "SUICIDE" and hypothetical == "if i ":
+            hypothetical = None
+        else:
+            hypothetical = _marker_before(clause, [hypothetical], position)
     if hypothetical:
         return True
-    if _marker_before(clause, QUESTION_MARKERS, position):
+    questions = QUESTION_MARKERS
+    if label == "SUICIDE":
+        # "what is the point in living" is not a request for information.
+        questions = [q for q in QUESTION_MARKERS if q not in ("what is", "what are", "what does")]
+    if _marker_before(clause, questions, position):
         return True
     return False
 

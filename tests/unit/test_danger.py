@@ -12,14 +12,18 @@ from bot.text.danger_eval import evaluate, load
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 
-# Floors per labelled set. danger_labelled.yml is the development set (the rules
-# were written against it); danger_blind.yml was written blind by someone who had
-# not seen the rules, measured once (recall 0.600, false alarms 0.073), then used
-# to widen the rules; danger_blind2.yml was written blind later and has not been
-# used to change the rules. README and bench/RESULTS.md give the figures.
+# Floors per labelled set (recall at least, false alarms at most).
+# danger_labelled.yml is the development set the rules were written against.
+# danger_blind.yml and danger_blind2.yml were each written blind, by someone who
+# had not seen the rules; on first measurement the rules found 60% (blind) and
+# about 69% (blind2) of the dangerous messages, with 7% false alarms. Both were
+# then used to widen the rules, so they are regression sets now, and the first
+# measurements are the honest estimate of how the rules do on unseen phrasings
+# (README, "How it keeps people safe").
 FLOORS = {
     "danger_labelled.yml": (0.98, 0.02),
-    "danger_blind.yml": (0.95, 0.03),
+    "danger_blind.yml": (0.98, 0.03),
+    "danger_blind2.yml": (0.98, 0.03),
 }
 
 
