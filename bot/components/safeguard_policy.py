@@ -38,6 +38,7 @@ DANGER_RESPONSES = {
 }
 INPUT_PROBLEM_RESPONSE = "utter_ask_rephrase"
 INPUT_PROBLEM_SLOT = "input_problem"
+DANGER_WHO_SLOT = "danger_who"
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE}
 
 
@@ -102,6 +103,10 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
 
     if last_action == ACTION_LISTEN_NAME and latest is not None:
         if intent in DANGER_RESPONSES:
+            who = net.get("who") or "self"
+            if tracker.get_slot(DANGER_WHO_SLOT) != who:
+                # Picks the variation that speaks about someone else's danger.
+                events.append(SlotSet(DANGER_WHO_SLOT, who))
             return DANGER_RESPONSES[intent], events
         current_problem = tracker.get_slot(INPUT_PROBLEM_SLOT)
         if problem:

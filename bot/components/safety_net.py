@@ -41,10 +41,11 @@ KEY = "safety_net"
 class SafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"max_chars": 2000}
+        return {"max_chars": 2000, "fallback_threshold": 0.25}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.max_chars = int(config.get("max_chars", 2000))
+        self.fallback_threshold = float(config.get("fallback_threshold", 0.25))
 
     @classmethod
     def create(
@@ -84,8 +85,13 @@ class SafetyNet(GraphComponent):
             current = message.get(INTENT) or {}
             if current.get("name") in DANGER_INTENTS.values():
                 others = [r for r in ranking if r.get("name") not in DANGER_INTENTS.values()]
-                replacement = others[0] if others else {"name": FALLBACK_INTENT, "confidence": 1.0}
-                self._set_intent(message, replacement, others or [replacement])
+                replacement = others[0] if others else None
+                if replacement is None or replacement.get("confidence", 0.0) < self.fallback_threshold:
+                    # FallbackClassifier has already run, so check the
+                    # replacement against the same threshold here.
+                    replacement = {"name": FALLBACK_INTENT, "confidence": 1.0}
+                    others = [replacement] + others
+                self._set_intent(message, replacement, others)
         message.set(
             KEY,
             {"danger": result.kind, "who": result.who, "matched": result.matched, "input": problem},

@@ -382,7 +382,7 @@ def _patterns() -> Dict[str, List[List[dict]]]:
                "hanging", "drown", "poison", "shoot", "burn", "starve", "end"), L("myself")],
             [L("end", "ending"), L("it"), L("all")],
             [L("going"), L("to"), L("end"), L("it")],
-            [L("end", "ending", "take", "taking"), L("my"), opt, L("life")],
+            [L("end", "ending", "take", "taking"), L("my", "his", "her", "their"), opt, L("life", "lives")],
             [L("suicide", "suicidal")],
             [L("want", "wanting", "wants", "going", "ready"), L("to"), L("die")],
             [L("wish"), L("i"), L("was", "were", "had"), L("dead", "died")],
@@ -573,6 +573,24 @@ def _marker_before(clause: str, markers: Iterable[str], position: int) -> Option
     return None
 
 
+_OTHER_PERSON = re.compile(
+    r"\b(herself|himself|themselves|she|he|they|my (son|daughter|mum|dad|wife|husband|partner|"
+    r"brother|sister|friend|neighbour|grandson|granddaughter|nan|grandad))\b"
+)
+_FIRST_PERSON = re.compile(r"\b(i|me|myself|meself)\b")
+
+
+def _suicide_who(words: str, clause: str) -> str:
+    """'other' when the message is about someone else's suicidal intent."""
+    if re.search(r"\b(herself|himself|themselves)\b", words):
+        return "other"
+    if _OTHER_PERSON.search(clause) and not _FIRST_PERSON.search(words):
+        before = clause.split(words)[0] if words in clause else clause
+        if _OTHER_PERSON.search(before) and not _FIRST_PERSON.search(before.split()[-1] if before.split() else ""):
+            return "other"
+    return "self"
+
+
 def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
     """Past, hypothetical or definitional clause: not an emergency now.
 
@@ -635,7 +653,7 @@ def detect(text: str) -> DangerResult:
     # Suicidal intent gets its own reply (which also says 999).
     for label, words, clause in found:
         if label == "SUICIDE":
-            return DangerResult("suicide", "self", words)
+            return DangerResult("suicide", _suicide_who(words, clause), words)
     label, words, clause = found[0]
     return DangerResult("now", _who(clause, label), words)
 

@@ -68,6 +68,11 @@ def test_suicidal_intent_gets_999_and_samaritans(stack, sender):
     assert "999" in first and S.samaritans_phone in first
 
 
+def test_suicidal_intent_about_someone_else_is_worded_for_them(stack, sender):
+    first = texts(stack.send(sender, "my daughter just told me she wants to kill herself"))[0]
+    assert "If they might act on this now" in first and S.samaritans_phone in first
+
+
 def test_a_past_mention_does_not_raise_the_alarm(stack, sender):
     first = texts(stack.send(sender, "my dad was hit by a car years ago"))[0]
     assert "call 999" not in first

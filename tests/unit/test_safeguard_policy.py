@@ -50,6 +50,13 @@ def test_danger_now_is_answered_first(policy, domain):
     assert prediction.is_no_user_prediction
 
 
+def test_whose_danger_picks_the_wording(domain):
+    t = tracker(domain, user("she wants to kill herself", "danger_suicide", {"danger": "suicide", "who": "other"}))
+    assert decide(t) == ("utter_danger_suicide", [SlotSet("danger_who", "other")])
+    t = tracker(domain, user("i want to die", "danger_suicide", {"danger": "suicide", "who": "self"}))
+    assert decide(t) == ("utter_danger_suicide", [SlotSet("danger_who", "self")])
+
+
 def test_suicide_gets_its_own_reply(policy, domain):
     t = tracker(domain, user("i want to die", "danger_suicide", {"danger": "suicide", "input": None}))
     assert predicted(policy, domain, t)[0] == "utter_danger_suicide"

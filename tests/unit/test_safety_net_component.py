@@ -33,11 +33,17 @@ def test_suicide_gets_its_own_intent():
 
 
 def test_a_danger_guess_without_a_rule_match_is_replaced():
-    ranking = [{"name": "danger_now", "confidence": 0.8}, {"name": "describe_physical", "confidence": 0.15}]
+    ranking = [{"name": "danger_now", "confidence": 0.6}, {"name": "describe_physical", "confidence": 0.35}]
     (m,) = run(message("my dad was hit by a car years ago", "danger_now", 0.8, ranking))
-    assert m.get("intent") == {"name": "describe_physical", "confidence": 0.15}
+    assert m.get("intent") == {"name": "describe_physical", "confidence": 0.35}
     assert all(r["name"] != "danger_now" for r in m.get("intent_ranking"))
     assert m.get("safety_net")["danger"] is None
+
+
+def test_a_weak_replacement_becomes_nlu_fallback():
+    ranking = [{"name": "danger_now", "confidence": 0.9}, {"name": "greet", "confidence": 0.05}]
+    (m,) = run(message("the film last night had a knife fight", "danger_now", 0.9, ranking))
+    assert m.get("intent") == {"name": "nlu_fallback", "confidence": 1.0}
 
 
 def test_ordinary_message_is_untouched():
