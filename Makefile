@@ -40,8 +40,9 @@ test-conversation: train ## Only the Rasa conversation tests (validate, stories,
 test-integration: train ## Only the end-to-end tests against real servers
 	$(PY) -m pytest tests/integration
 
-danger-report: setup ## Recall and false alarms of the danger net on its labelled set
-	$(PY) -m bot.text.danger_eval tests/data/danger_labelled.yml
+danger-report: setup ## Recall and false alarms of the danger net on every labelled set
+	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml; do \
+	  $(PY) -m bot.text.danger_eval $$set 2>/dev/null; echo; done
 
 bench: train ## Benchmarks (not in CI); writes bench/RESULTS.md
 	$(PY) -m bench.run
