@@ -51,3 +51,14 @@ def test_nonsense_becomes_nlu_fallback_and_known_words_are_untouched(tmp_path):
     assert nonsense.get("intent") == {"name": "nlu_fallback", "confidence": 1.0}
     assert nonsense.get("intent_ranking")[1]["name"] == "affirm"
     assert known.get("intent") == {"name": "ask_types_of_abuse", "confidence": 0.7}
+
+
+def test_an_invitation_code_decides_the_intent():
+    from bot.components.invite_code import InviteCodeIntent
+
+    with_code = _message("XR5T-9PLW", "affirm", 0.5)
+    with_code.set("entities", [{"entity": "invite_code", "value": "XR5T-9PLW", "start": 0, "end": 9}])
+    without = _message("yes please", "affirm", 0.9)
+    InviteCodeIntent().process([with_code, without])
+    assert with_code.get("intent") == {"name": "inform_invite_code", "confidence": 1.0}
+    assert without.get("intent") == {"name": "affirm", "confidence": 0.9}

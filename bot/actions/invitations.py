@@ -1,0 +1,58 @@
+"""Link a conversation to an enquiry with the person's invitation (code or link).
+
+The action says nothing itself: the rules in ``bot/data/rules/outcomes.yml``
+answer from the ``invite_status`` slot it sets (``utter_invite_linked`` or
+``utter_invite_problem``), so nothing about the enquiry is ever shown here.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.parsing import invitation_candidate
+from bot.records import invitations, session_scope
+from bot.records.errors import RecordsError
+
+logger = logging.getLogger(__name__)
+
+#: What the person is told, by the records' reason. Malformed and unknown codes
+#: get the same words: "check it and try again".
+STATUS_FOR_REASON = {
+    invitations.OK: "ok",
+    invitations.EXPIRED: "expired",
+    invitations.USED: "used",
+    invitations.UNKNOWN: "unknown",
+    invitations.MALFORMED: "unknown",
+    invitations.RATE_LIMITED: "rate_limited",
+}
+
+
+class ActionRedeemInvitation(Action):
+    def name(self) -> Text:
+        return "action_redeem_invitation"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        entity = next(tracker.get_latest_entity_values("invite_code"), None)
+        candidate = invitation_candidate(text)
+        if candidate == text.strip() and entity:
+            candidate = entity
+        try:
+            with session_scope() as session:
+                result = invitations.redeem(session, candidate, client_key=tracker.sender_id)
+        except RecordsError:
+            logger.exception("could not redeem an invitation")
+            return [SlotSet("invite_status", "unknown")]
+        status = STATUS_FOR_REASON.get(result.reason, "unknown")
+        if status != "ok":
+            return [SlotSet("invite_status", status)]
+        return [
+            SlotSet("invite_status", "ok"),
+            SlotSet("enquiry_id", result.enquiry_id),
+        ]
