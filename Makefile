@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train validate run test test-unit test-conversation test-integration nlu-report danger-report bench clean
+.PHONY: help setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -19,16 +19,29 @@ $(VENV)/.installed: pyproject.toml constraints.txt scripts/setup.sh
 
 setup: $(VENV)/.installed ## Find Python 3.10, create .venv, install pinned dependencies
 
+NPM ?= npm
+WIDGET_SRC := $(wildcard web_widget/src/*) web_widget/build.mjs
+
+web_widget/node_modules/.package-lock.json: web_widget/package.json web_widget/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "Node.js (18 or later) and npm are needed to build the web widget."; exit 1; }
+	cd web_widget && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+web_widget/dist/msp-widget.js: web_widget/node_modules/.package-lock.json $(WIDGET_SRC)
+	cd web_widget && $(NPM) run --silent build
+
+widget: web_widget/dist/msp-widget.js ## Install the widget's npm packages and build web_widget/dist
+
 train: setup ## Train the model if config, domain or data changed (content hash)
 	@$(PY) -m scripts.model
 
 validate: setup ## rasa data validate, failing on any warning
 	$(RASA) data validate --fail-on-warnings --config config.yml --domain domain.yml --data bot/data
 
-run: train ## Set everything up and start the whole system (Ctrl-C stops it)
+run: train widget ## Set everything up and start the whole system (Ctrl-C stops it)
 	@$(PY) -m scripts.run
 
-test: train ## Set everything up and run every test
+test: train widget ## Set everything up and run every test
 	$(PY) -m pytest
 
 test-unit: setup ## Only the fast unit tests
@@ -40,12 +53,16 @@ test-conversation: train ## Only the Rasa conversation tests (validate, stories,
 test-integration: train ## Only the end-to-end tests against real servers
 	$(PY) -m pytest tests/integration
 
+test-browser: train widget ## Only the browser tests (real Chromium against the demo page)
+	$(PY) -m pytest tests/browser
+
 danger-report: setup ## Recall and false alarms of the danger net on every labelled set
 	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml; do \
 	  $(PY) -m bot.text.danger_eval $$set 2>/dev/null; echo; done
 
-bench: train ## Benchmarks (not in CI); writes bench/RESULTS.md
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md
 	$(PY) -m bench.run
+	$(PY) -m bench.widget
 
 clean: ## Remove trained models, test artefacts and local data (keeps .venv)
-	rm -rf models var results test-artifacts .pytest_cache
+	rm -rf models var results test-artifacts .pytest_cache web_widget/dist

@@ -1,8 +1,10 @@
 """`make run`: start the whole system on loopback and keep it running.
 
-Ports come from RASA_PORT and ACTIONS_PORT (defaults 5005 and 5055). The Rasa
-HTTP API is enabled only with a token: RASA_TOKEN if set, otherwise a random
-one kept in var/rasa_token (readable only by you).
+Ports come from RASA_PORT, ACTIONS_PORT and DEMO_PORT (defaults 5005, 5055
+and 8000). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
+otherwise a random one kept in var/rasa_token (readable only by you). The web
+widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
+random key kept in var/widget_secret, so a restart does not end them.
 """
 from __future__ import annotations
 
@@ -16,14 +18,18 @@ from scripts.model import ensure_model
 from scripts.stack import ROOT, Stack, new_token
 
 
-def _token(var_dir: Path) -> str:
-    if os.environ.get("RASA_TOKEN"):
-        return os.environ["RASA_TOKEN"]
-    path = var_dir / "rasa_token"
+def _secret(var_dir: Path, env: str, name: str) -> str:
+    if os.environ.get(env):
+        return os.environ[env]
+    path = var_dir / name
     if not path.exists():
+        path.touch(mode=0o600)
         path.write_text(new_token())
-        path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _token(var_dir: Path) -> str:
+    return _secret(var_dir, "RASA_TOKEN", "rasa_token")
 
 
 def main() -> int:
@@ -37,6 +43,8 @@ def main() -> int:
         token=_token(var_dir),
         log_dir=var_dir / "logs",
         quiet=False,
+        demo_port=int(os.environ.get("DEMO_PORT", "8000")),
+        extra_env={"MSP_WIDGET_SECRET": _secret(var_dir, "MSP_WIDGET_SECRET", "widget_secret")},
     )
     stopping = False
 
@@ -46,7 +54,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    print("Starting the action server and the Rasa server ...", flush=True)
+    print("Starting the action server, the Rasa server and the demo council page ...", flush=True)
     try:
         stack.start()
     except (RuntimeError, TimeoutError) as exc:
@@ -57,9 +65,10 @@ def main() -> int:
 MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
   Rasa server      {stack.rasa_url}
     REST channel   POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "...", "message": "..."}}
-    socket.io      {stack.rasa_url}/socket.io
+    socket.io      {stack.rasa_url}/socket.io  (web widget; origins: {", ".join(stack.origins())})
     HTTP API       token in {var_dir / 'rasa_token'} (or RASA_TOKEN)
   Action server    http://127.0.0.1:{stack.actions_port}/webhook
+  Demo page        {stack.demo_url}  (council page with the chat widget; open it in a browser)
   Conversations    {stack.db_path}  (Rasa SQL tracker store)
   MSP records      {stack.env()["DATABASE_URL"].split("@")[-1]}  (migrated to the newest revision)
   Model            {stack.model.relative_to(ROOT)}

@@ -1,7 +1,8 @@
-"""Start and stop the real processes: the action server and the Rasa server.
+"""Start and stop the real processes: the action server and the Rasa server,
+and (given a ``demo_port``) the demo council page with the web widget.
 
-Used by `make run` (scripts/run.py), by the integration tests and by the
-benchmarks, so all three run the system the same way.
+Used by `make run` (scripts/run.py), by the integration and browser tests and
+by the benchmarks, so all of them run the system the same way.
 """
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ class Stack:
     log_dir: Optional[Path] = None
     quiet: bool = True
     extra_env: Dict[str, str] = field(default_factory=dict)
+    # The demo council page (web_widget/serve.py); None: not started.
+    demo_port: Optional[int] = None
+    # Origins allowed to open the widget's socket (MSP_WIDGET_ORIGINS). None:
+    # the environment's MSP_WIDGET_ORIGINS, else the demo page's own origins.
+    widget_origins: Optional[List[str]] = None
+    # Where the widget's quick exit goes (default: the widget's own default site).
+    demo_exit_url: Optional[str] = None
+    # The Rasa server's address as browsers see it, if not rasa_url (a reverse
+    # proxy in production; a fault-injecting proxy in the browser tests).
+    widget_server_url: Optional[str] = None
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     started_at: float = 0.0
     ready_seconds: Optional[float] = None
@@ -86,6 +97,20 @@ class Stack:
         """
         return self.var_dir / "msp.db"
 
+    @property
+    def demo_url(self) -> Optional[str]:
+        """The demo council page with the widget, when it is served."""
+        return None if self.demo_port is None else f"http://127.0.0.1:{self.demo_port}/"
+
+    def origins(self) -> List[str]:
+        if self.widget_origins is not None:
+            return list(self.widget_origins)
+        if os.environ.get("MSP_WIDGET_ORIGINS", "").strip():
+            return os.environ["MSP_WIDGET_ORIGINS"].replace(",", " ").split()
+        if self.demo_port is not None:
+            return [f"http://127.0.0.1:{self.demo_port}", f"http://localhost:{self.demo_port}"]
+        return []
+
     def env(self) -> Dict[str, str]:
         env = base_env()
         env.update(
@@ -93,6 +118,7 @@ class Stack:
             ACTIONS_PORT=str(self.actions_port),
             MSP_TRACKER_DB=str(self.db_path),
             DATABASE_URL=env.get("DATABASE_URL") or f"sqlite:///{self.records_path}",
+            MSP_WIDGET_ORIGINS=",".join(self.origins()),
         )
         env.update(self.extra_env)
         return env
@@ -111,8 +137,16 @@ class Stack:
 
     def start(self, timeout: float = 180.0) -> "Stack":
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        if self.demo_port is not None and not (ROOT / "web_widget" / "dist" / "msp-widget.js").exists():
+            raise RuntimeError("the web widget is not built: run `make widget` (needs Node.js and npm)")
         self.started_at = time.monotonic()
         self.migrate()
+        if self.demo_port is not None:
+            demo_cmd = [str(BIN / "python"), str(ROOT / "web_widget" / "serve.py"), "--port", str(self.demo_port),
+                        "--rasa-url", self.widget_server_url or self.rasa_url]
+            if self.demo_exit_url:
+                demo_cmd += ["--exit-url", self.demo_exit_url]
+            self._spawn("demo", demo_cmd)
         self._spawn("actions", [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions",
                                 "--port", str(self.actions_port)])
         rasa_cmd = [
@@ -137,18 +171,21 @@ class Stack:
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         actions_ok = rasa_ok = False
+        demo_ok = self.demo_port is None
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} server exited with code {proc.returncode} while starting")
             actions_ok = actions_ok or _get(f"http://127.0.0.1:{self.actions_port}/health") == 200
             rasa_ok = rasa_ok or _get(f"{self.rasa_url}/status?token={self.token}") == 200
-            if actions_ok and rasa_ok:
+            demo_ok = demo_ok or _get(self.demo_url) == 200
+            if actions_ok and rasa_ok and demo_ok:
                 self.ready_seconds = time.monotonic() - self.started_at
                 return
             time.sleep(0.25)
         self.stop()
-        raise TimeoutError(f"servers not ready after {timeout:.0f} s (actions={actions_ok}, rasa={rasa_ok})")
+        raise TimeoutError(f"servers not ready after {timeout:.0f} s (actions={actions_ok}, rasa={rasa_ok}, "
+                           f"demo={demo_ok})")
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs.values())

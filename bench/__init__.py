@@ -1,0 +1,1 @@
+"""Benchmarks for MSP Assistant (`make bench`, not run in CI). See bench/run.py."""
