@@ -10,39 +10,20 @@ asked kindly to type something. The tracker always stores what was sent.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.base import RuleComponent
 
 ORIGINAL_TEXT = "msp_original_text"
 PLACEHOLDER = "emptymessage"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class EmptyMessageGuard(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EmptyMessageGuard":
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text = message.get(TEXT)
-            if text is None or not str(text).strip():
-                message.set(ORIGINAL_TEXT, text if text is not None else "")
-                message.set(TEXT, PLACEHOLDER)
-        return messages
+class EmptyMessageGuard(RuleComponent):
+    def process_message(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if text is None or not str(text).strip():
+            message.set(ORIGINAL_TEXT, text if text is not None else "")
+            message.set(TEXT, PLACEHOLDER)

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.base import RuleComponent
 
 from bot.components.input_guard import ORIGINAL_TEXT
 from bot.text.danger import check_input, detect
@@ -38,32 +36,18 @@ KEY = "safety_net"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class SafetyNet(GraphComponent):
+class SafetyNet(RuleComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"max_chars": 2000, "fallback_threshold": 0.25}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.max_chars = int(config.get("max_chars", 2000))
-        self.fallback_threshold = float(config.get("fallback_threshold", 0.25))
+    def __init__(self, config: Optional[Dict[Text, Any]] = None) -> None:
+        super().__init__(config)
+        self.max_chars = int(self.config["max_chars"])
+        self.fallback_threshold = float(self.config["fallback_threshold"])
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "SafetyNet":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._process_one(message)
-        return messages
+    def process_message(self, message: Message) -> None:
+        self._process_one(message)
 
     def _process_one(self, message: Message) -> None:
         text: Optional[str] = message.get(TEXT)
