@@ -13,6 +13,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.actions.parsing import invitation_candidate
 from bot.records import invitations, session_scope
 from bot.records.errors import RecordsError
@@ -49,6 +51,10 @@ class ActionRedeemInvitation(Action):
         except RecordsError:
             logger.exception("could not redeem an invitation")
             return [SlotSet("invite_status", "unknown")]
+        except SQLAlchemyError:
+            # The records database is down: say so (not "unknown code"); try again later.
+            logger.exception("records database unavailable while redeeming an invitation")
+            return [SlotSet("invite_status", "unavailable")]
         status = STATUS_FOR_REASON.get(result.reason, "unknown")
         if status != "ok":
             return [SlotSet("invite_status", status)]

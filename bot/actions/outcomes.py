@@ -9,15 +9,28 @@ message never reaches the form, and nothing is taken from it.
 The order of questions is decided here, by setting ``requested_slot``:
 
 1. ``outcome_role``: for yourself or for someone else (recorded participant role);
-2. ``outcome_consent``: may I write it down (given / refused, recorded);
-3. ``outcome_text``: what would you like to happen, kept verbatim (<= 2,000 chars);
-4. ``outcome_confirmed``: read back, is that right (no: ask again; yes: recorded);
-5. ``outcome_more``: anything else (yes: back to 3);
-6. ``outcome_contact``: how to keep you informed.
+2. ``outcome_consent``: may I write it down (given / refused, recorded); not
+   asked again when this participant's consent is already on record;
+3. ``outcome_review`` (only when outcomes are already on record, a person
+   coming back): their words read back, then add, change, take one away, or
+   keep them; ``outcome_pick`` asks which one when there are several;
+   ``outcome_withdraw_confirmed`` checks before taking one away;
+4. ``outcome_text``: what would you like to happen, kept verbatim (<= 2,000 chars);
+5. ``outcome_confirmed``: read back, is that right (no: ask again; yes: recorded,
+   or a new version when changing one);
+6. ``outcome_category_ok``: the suggested reporting group; yes adds it to the
+   record (a new version), anything else leaves the words without one. Not
+   asked when no group fits (``something_else``): the worker decides;
+7. ``outcome_more``: anything else (yes: back to 4, or to 3 for a returning person);
+8. ``outcome_contact``: how to keep you informed (not asked again if known).
 
 Every question is the one response ``utter_outcomes_form``, whose variations
-are chosen by ``requested_slot`` (and ``outcome_role``, ``outcome_prompt``);
-the ``action_ask_outcomes_form_<slot>`` actions send it.
+are chosen by ``requested_slot`` (and ``outcome_role``, ``outcome_prompt``,
+``outcome_action``, ``outcome_category``); the ``action_ask_outcomes_form_<slot>``
+actions send it.
+
+Every row written carries the id of the message that caused it
+(``source_ref``), so a message delivered twice records nothing twice.
 
 After a danger reply the next message is not taken as an answer: the question
 is asked again first.
@@ -28,15 +41,23 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
+from sqlalchemy.exc import SQLAlchemyError
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
-from bot.actions.outcome_categories import suggest_category
-from bot.actions.parsing import answering_for, contact_method, participant_role, yes_or_no
+from bot.actions.outcome_categories import FALLBACK, suggest_category
+from bot.actions.parsing import (
+    answering_for,
+    contact_method,
+    participant_role,
+    pick_number,
+    review_choice,
+    yes_or_no,
+)
 from bot.records import consents, enquiries, outcomes, session_scope
 from bot.records.errors import RecordsError
-from bot.records.models import MAX_OUTCOME_CHARS
+from bot.records.models import MAX_OUTCOME_CHARS, OUTCOME_CATEGORY_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +65,25 @@ FORM = "outcomes_form"
 FORM_SLOTS = (
     "outcome_role",
     "outcome_consent",
+    "outcome_review",
+    "outcome_pick",
+    "outcome_withdraw_confirmed",
     "outcome_text",
     "outcome_confirmed",
+    "outcome_category_ok",
     "outcome_more",
     "outcome_contact",
+)
+#: Slots the form also sets (read by the responses), cleared when it starts.
+WORKING_SLOTS = (
+    "outcome_prompt",
+    "outcome_text_ref",
+    "outcome_returning",
+    "outcome_list",
+    "outcome_choices",
+    "outcome_action",
+    "outcome_category",
+    "outcome_category_label",
 )
 QUESTION_RESPONSE = "utter_outcomes_form"
 RECORDED_BY = "assistant"
@@ -96,6 +132,29 @@ def ask(slot: Optional[str], **slots: Any) -> List[EventType]:
     return [SlotSet(name, value) for name, value in slots.items()] + [SlotSet(REQUESTED_SLOT, slot)]
 
 
+def message_ref(tracker: Tracker) -> Optional[str]:
+    """The id of the person's latest message (``source_ref`` of what it records)."""
+    return (tracker.latest_message or {}).get("message_id")
+
+
+def current_choices(enquiry_id: Any) -> List[Dict[str, Any]]:
+    """The enquiry's current outcomes, oldest first, as ``{"id", "text"}``."""
+    with session_scope(read_only=True) as session:
+        rows = outcomes.current_outcomes(session, enquiry_id)
+        return [{"id": row.id, "text": row.text} for row in rows]
+
+
+def numbered(choices: List[Dict[str, Any]]) -> str:
+    """The person's words, numbered, exactly as recorded."""
+    return "\n".join(f'{n}. "{choice["text"]}"' for n, choice in enumerate(choices, 1))
+
+
+def review_slots(enquiry_id: Any) -> Dict[str, Any]:
+    """Slots that read the current outcomes back (``outcome_list``) and number them."""
+    choices = current_choices(enquiry_id)
+    return {"outcome_choices": choices, "outcome_list": numbered(choices)}
+
+
 class ValidateOutcomesForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_outcomes_form"
@@ -106,8 +165,8 @@ class ValidateOutcomesForm(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         if requested not in FORM_SLOTS:
             # Starting: forget answers from any earlier round, ask the first question.
-            start = {slot: None for slot in FORM_SLOTS}
-            start.update(outcome_prompt="first", outcome_text_ref=None)
+            start = {slot: None for slot in FORM_SLOTS + WORKING_SLOTS}
+            start.update(outcome_prompt="first")
             return ask(FORM_SLOTS[0], **start)
         if not answers_a_user_message(tracker.events):
             # Coming back after a digression ("talk to a person"): ask again.
@@ -116,15 +175,59 @@ class ValidateOutcomesForm(FormValidationAction):
         intent = (latest.get("intent") or {}).get("name")
         text = latest.get("text") or ""
         if intent in NOT_AN_ANSWER_INTENTS and not (
-            # "A phone call" also sounds like asking for a person.
-            requested == "outcome_contact" and contact_method(text) is not None
+            # "A phone call" or "change the first one" may be guessed as asking
+            # for a person; a clear answer to the question wins over that guess.
+            intent == "ask_talk_to_person" and self._clear_answer(requested, text, tracker)
         ):
             return []  # rejected: the rules answer, then the form carries on
         if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
             # The question was not the last thing they saw: ask it again.
             return ask(requested, **{requested: None})
         handler = getattr(self, f"_answer_{requested}")
-        return handler(dispatcher, tracker, text, intent)
+        try:
+            return handler(dispatcher, tracker, text, intent)
+        except RecordsError:
+            # Changed meanwhile (by a worker, say): read back what is there now.
+            logger.exception("outcomes form: %s could not be recorded", requested)
+            return self._after_words(tracker, prompt="more")
+        except SQLAlchemyError:
+            # The database is down: say so, keep everything, ask the same question.
+            # The words are still in the conversation record (tracker store).
+            logger.exception("outcomes form: database error at %s", requested)
+            dispatcher.utter_message(response="utter_records_unavailable")
+            return ask(requested, **{requested: None})
+
+    @staticmethod
+    def _clear_answer(requested: str, text: str, tracker: Tracker) -> bool:
+        """True when ``text`` plainly answers the question (choices, not free words)."""
+        if requested == "outcome_contact":
+            return contact_method(text) is not None
+        if requested == "outcome_review":
+            return review_choice(None, text) is not None
+        if requested == "outcome_pick":
+            return pick_number(text, len(tracker.get_slot("outcome_choices") or [])) is not None
+        return False
+
+    # --- where to go next ----------------------------------------------------
+
+    def _after_words(self, tracker: Tracker, prompt: str) -> List[EventType]:
+        """The returning person's list again, or the question for new words."""
+        enquiry_id = tracker.get_slot("enquiry_id")
+        slots = review_slots(enquiry_id)
+        if slots["outcome_choices"]:
+            return ask("outcome_review", outcome_review=None, outcome_returning=True,
+                       outcome_prompt=prompt, outcome_action=None, outcome_pick=None, **slots)
+        return ask("outcome_text", outcome_text=None, outcome_action="add",
+                   outcome_prompt="first", outcome_text_ref=None, **slots)
+
+    def _picked(self, tracker: Tracker, number: int, action: str) -> List[EventType]:
+        choices = tracker.get_slot("outcome_choices") or []
+        chosen = choices[number - 1]
+        if action == "withdraw":
+            return ask("outcome_withdraw_confirmed", outcome_pick=chosen["id"],
+                       outcome_text=chosen["text"], outcome_withdraw_confirmed=None)
+        return ask("outcome_text", outcome_pick=chosen["id"], outcome_text=chosen["text"],
+                   outcome_prompt="change", outcome_text_ref=None)
 
     # --- one method per question --------------------------------------------
 
@@ -138,25 +241,72 @@ class ValidateOutcomesForm(FormValidationAction):
                 session, enquiry_id, participant_role(answering, text)
             )
             participant_id = participant.id
-        return ask("outcome_consent", outcome_role=answering, participant_id=participant_id)
+            consented = consents.has_consent(
+                session, enquiry_id, participant_id, consents.RECORD_OUTCOMES
+            )
+        if not consented:
+            return ask("outcome_consent", outcome_role=answering, participant_id=participant_id)
+        return [SlotSet("outcome_role", answering), SlotSet("participant_id", participant_id),
+                SlotSet("outcome_consent", "given")] + self._after_words(tracker, prompt="first")
 
     def _answer_outcome_consent(self, dispatcher, tracker, text, intent) -> List[EventType]:
         answer = yes_or_no(intent, text)
         if answer is None:
             return ask("outcome_consent", outcome_consent=None)
+        enquiry_id = tracker.get_slot("enquiry_id")
+        participant_id = tracker.get_slot("participant_id")
         record = consents.give_consent if answer else consents.refuse_consent
         with session_scope() as session:
-            record(
-                session,
-                tracker.get_slot("enquiry_id"),
-                tracker.get_slot("participant_id"),
-                consents.RECORD_OUTCOMES,
-                recorded_by=RECORDED_BY,
-                channel=channel_of(tracker),
-            )
+            record(session, enquiry_id, participant_id, consents.RECORD_OUTCOMES,
+                   recorded_by=RECORDED_BY, channel=channel_of(tracker))
+            if not answer:
+                # They were asked (SAC SG4a), and chose not to have it written here.
+                outcomes.record_asked(
+                    session, enquiry_id, "yes", participant_id=participant_id,
+                    recorded_by=RECORDED_BY, channel=channel_of(tracker),
+                    note="Asked by the assistant; did not want it written down there.",
+                )
         if not answer:
             return ask(None, outcome_consent="refused")
-        return ask("outcome_text", outcome_consent="given", outcome_prompt="first")
+        return [SlotSet("outcome_consent", "given")] + self._after_words(tracker, prompt="first")
+
+    def _answer_outcome_review(self, dispatcher, tracker, text, intent) -> List[EventType]:
+        choice = review_choice(intent, text)
+        choices = tracker.get_slot("outcome_choices") or []
+        if choice is None:
+            return ask("outcome_review", outcome_review=None)
+        if choice == "keep":
+            return ask(None, outcome_review="keep")
+        if choice == "add" or not choices:
+            return ask("outcome_text", outcome_review=choice, outcome_action="add",
+                       outcome_text=None, outcome_text_ref=None, outcome_prompt="more")
+        if len(choices) == 1:
+            return [SlotSet("outcome_review", choice), SlotSet("outcome_action", choice)] + \
+                self._picked(tracker, 1, choice)
+        return ask("outcome_pick", outcome_review=choice, outcome_action=choice, outcome_pick=None)
+
+    def _answer_outcome_pick(self, dispatcher, tracker, text, intent) -> List[EventType]:
+        choices = tracker.get_slot("outcome_choices") or []
+        number = pick_number(text, len(choices))
+        if number is None:
+            return ask("outcome_pick", outcome_pick=None)
+        return self._picked(tracker, number, tracker.get_slot("outcome_action"))
+
+    def _answer_outcome_withdraw_confirmed(self, dispatcher, tracker, text, intent):
+        answer = yes_or_no(intent, text)
+        if answer is None:
+            return ask("outcome_withdraw_confirmed", outcome_withdraw_confirmed=None)
+        if not answer:
+            return self._after_words(tracker, prompt="more")
+        with session_scope() as session:
+            outcomes.withdraw_outcome(
+                session, tracker.get_slot("outcome_pick"),
+                participant_id=tracker.get_slot("participant_id"),
+                recorded_by=RECORDED_BY, channel=channel_of(tracker),
+                reason="Taken away by the person in the chat.", source_ref=message_ref(tracker),
+            )
+        return ask("outcome_more", outcome_withdraw_confirmed=True, outcome_more=None,
+                   outcome_category=None, outcome_prompt="withdrawn")
 
     def _answer_outcome_text(self, dispatcher, tracker, text, intent) -> List[EventType]:
         if len(text) > MAX_OUTCOME_CHARS:
@@ -164,8 +314,7 @@ class ValidateOutcomesForm(FormValidationAction):
             return ask("outcome_text", outcome_text=None, outcome_prompt="too_long")
         if not text.strip() or text.startswith("/"):
             return ask("outcome_text", outcome_text=None)
-        message_id = (tracker.latest_message or {}).get("message_id")
-        return ask("outcome_confirmed", outcome_text=text, outcome_text_ref=message_id,
+        return ask("outcome_confirmed", outcome_text=text, outcome_text_ref=message_ref(tracker),
                    outcome_confirmed=None)
 
     def _answer_outcome_confirmed(self, dispatcher, tracker, text, intent) -> List[EventType]:
@@ -177,25 +326,67 @@ class ValidateOutcomesForm(FormValidationAction):
                        outcome_prompt="again")
         words = tracker.get_slot("outcome_text")
         with session_scope() as session:
-            outcomes.record_outcome(
-                session,
-                tracker.get_slot("enquiry_id"),
-                words,
+            if tracker.get_slot("outcome_action") == "change":
+                row = outcomes.change_outcome(
+                    session, tracker.get_slot("outcome_pick"), text=words, category=None,
+                    participant_id=tracker.get_slot("participant_id"),
+                    recorded_by=RECORDED_BY, channel=channel_of(tracker),
+                    reason="Changed by the person in the chat.",
+                    source_ref=tracker.get_slot("outcome_text_ref"),
+                )
+            else:
+                row = outcomes.record_outcome(
+                    session, tracker.get_slot("enquiry_id"), words,
+                    participant_id=tracker.get_slot("participant_id"),
+                    recorded_by=RECORDED_BY, channel=channel_of(tracker),
+                    source_ref=tracker.get_slot("outcome_text_ref"),
+                )
+            outcome_id = row.id
+        category = suggest_category(words)
+        slots = dict(outcome_confirmed=True, outcome_pick=outcome_id, outcome_category=category,
+                     outcome_category_label=OUTCOME_CATEGORY_LABELS[category])
+        if category == FALLBACK:
+            # No group fits well: the words stand alone; the worker may add one.
+            return ask("outcome_more", outcome_more=None, outcome_prompt="saved", **slots)
+        prompt = "police" if category == "police_prosecute" else "group"
+        return ask("outcome_category_ok", outcome_category_ok=None, outcome_prompt=prompt, **slots)
+
+    def _answer_outcome_category_ok(self, dispatcher, tracker, text, intent) -> List[EventType]:
+        if not text.strip():
+            return ask("outcome_category_ok", outcome_category_ok=None)
+        prompt = "returning" if tracker.get_slot("outcome_returning") else "more"
+        # Only a plain "yes" accepts (not the classifier's guess: "skip" must not).
+        if yes_or_no(None, text) is not True:
+            # "No", "skip" or anything else: the words stay without a group.
+            return ask("outcome_more", outcome_category_ok="ignored", outcome_more=None,
+                       outcome_prompt=prompt)
+        with session_scope() as session:
+            outcomes.change_outcome(
+                session, tracker.get_slot("outcome_pick"),
+                category=tracker.get_slot("outcome_category"),
                 participant_id=tracker.get_slot("participant_id"),
-                recorded_by=RECORDED_BY,
-                channel=channel_of(tracker),
-                category=suggest_category(words),
-                source_ref=tracker.get_slot("outcome_text_ref"),
+                recorded_by=RECORDED_BY, channel=channel_of(tracker),
+                reason="Reporting group suggested by the assistant, agreed by the person.",
+                source_ref=message_ref(tracker),
             )
-        return ask("outcome_more", outcome_confirmed=True, outcome_more=None)
+        return ask("outcome_more", outcome_category_ok="accepted", outcome_more=None,
+                   outcome_prompt=prompt)
 
     def _answer_outcome_more(self, dispatcher, tracker, text, intent) -> List[EventType]:
         answer = yes_or_no(intent, text)
         if answer is None:
             return ask("outcome_more", outcome_more=None)
         if answer:
+            if tracker.get_slot("outcome_returning"):
+                return [SlotSet("outcome_more", None)] + self._after_words(tracker, prompt="more")
             return ask("outcome_text", outcome_text=None, outcome_confirmed=None,
-                       outcome_more=None, outcome_text_ref=None, outcome_prompt="more")
+                       outcome_more=None, outcome_text_ref=None, outcome_prompt="more",
+                       outcome_action="add", outcome_category=None)
+        with session_scope(read_only=True) as session:
+            enquiry = enquiries.require_enquiry(session, tracker.get_slot("enquiry_id"))
+            known = enquiry.preferred_contact is not None
+        if known and tracker.get_slot("outcome_returning"):
+            return ask(None, outcome_more=False)
         return ask("outcome_contact", outcome_more=False)
 
     def _answer_outcome_contact(self, dispatcher, tracker, text, intent) -> List[EventType]:
@@ -253,3 +444,40 @@ class ActionAskOutcomesFormOutcomeMore(_AskOutcomesQuestion):
 
 class ActionAskOutcomesFormOutcomeContact(_AskOutcomesQuestion):
     slot = "outcome_contact"
+
+
+class ActionAskOutcomesFormOutcomeReview(_AskOutcomesQuestion):
+    slot = "outcome_review"
+
+
+class ActionAskOutcomesFormOutcomeWithdrawConfirmed(_AskOutcomesQuestion):
+    slot = "outcome_withdraw_confirmed"
+
+
+class ActionAskOutcomesFormOutcomeCategoryOk(_AskOutcomesQuestion):
+    slot = "outcome_category_ok"
+
+
+BUTTON_WORDS = 6
+
+
+def button_title(number: int, text: str) -> str:
+    """"2: I want him to stay away…": a number and the first few words."""
+    words = text.split()
+    short = " ".join(words[:BUTTON_WORDS]) + ("…" if len(words) > BUTTON_WORDS else "")
+    return f"{number}: {short}"
+
+
+class ActionAskOutcomesFormOutcomePick(_AskOutcomesQuestion):
+    """Which one? One button per outcome, each sending its number."""
+
+    slot = "outcome_pick"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        choices = tracker.get_slot("outcome_choices") or []
+        buttons = [{"title": button_title(n, c["text"]), "payload": str(n)}
+                   for n, c in enumerate(choices, 1)]
+        dispatcher.utter_message(response=QUESTION_RESPONSE, buttons=buttons)
+        return []

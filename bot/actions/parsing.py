@@ -109,3 +109,61 @@ def contact_method(text: Optional[str]) -> Optional[str]:
         if re.search(pattern, text or "", re.IGNORECASE):
             return method
     return None
+
+
+_REVIEW_WORDS = (
+    ("withdraw", r"\b(take (one|it|that|something|them|\w+) (away|off|out)|take away|remove|withdraw\w*|"
+                 r"delete|cancel|cross (it |one )?(out|off)|drop|get rid|no longer want|"
+                 r"don'?t want (one|it|that|number)|rub (it |one )?out)\b"),
+    ("change", r"\b(chang\w*|edit|updat\w*|alter|amend|reword|correct|fix|different|wrong)\b"),
+    ("add", r"\b(add\w*|another|new one|something new|something else|one more|more)\b"),
+    ("keep", r"\b(keep|leave|as (they|it) (are|is)|fine|happy|all good|no changes?|nothing|"
+             r"that'?s all|that'?s it|ok|okay|right as)\b"),
+)
+
+
+_NOTHING_TO_DO = re.compile(
+    r"\b(nothing|no|not|don'?t) (\w+ )?(to |need to |want to )?(add|change|take)\b|"
+    r"\bno (changes?|more)\b", re.IGNORECASE)
+
+
+def review_choice(intent: Optional[str], text: Optional[str]) -> Optional[str]:
+    """``add``, ``change``, ``withdraw`` or ``keep`` for the returning person's choice."""
+    text = (text or "").strip()
+    if _NOTHING_TO_DO.search(text):
+        return "keep"
+    for choice, pattern in _REVIEW_WORDS:
+        if re.search(pattern, text, re.IGNORECASE):
+            return choice
+    if intent == "deny" or text == "/deny":
+        return "keep"  # "no" to "would you like to change anything?"
+    return None
+
+
+_ORDINALS = {
+    "first": 1, "1st": 1, "two": 2, "second": 2, "2nd": 2, "three": 3, "third": 3,
+    "3rd": 3, "four": 4, "fourth": 4, "4th": 4, "five": 5, "fifth": 5, "5th": 5, "six": 6,
+    "sixth": 6, "6th": 6, "seven": 7, "seventh": 7, "7th": 7, "eight": 8, "eighth": 8, "8th": 8,
+    "nine": 9, "ninth": 9, "9th": 9, "ten": 10, "tenth": 10, "10th": 10,
+}
+
+
+def pick_number(text: Optional[str], count: int) -> Optional[int]:
+    """Which of ``count`` numbered items the person means (1-based), or None.
+
+    "2", "number 2", "the second one", "two", "the last one" all work; a number
+    outside 1..count, or two different numbers, is None.
+    """
+    text = (text or "").strip().lower()
+    found = {int(n) for n in re.findall(r"(?<![\d.,])\d{1,3}(?![\d.,]?\d)", text)}
+    found |= {n for word, n in _ORDINALS.items() if re.search(rf"\b{word}\b", text)}
+    if re.fullmatch(r"\W*(number |no\.? )?one\W*", text):
+        found.add(1)
+    if count == 1 and re.search(r"\b(it|that|that one|this one|the only one)\b", text):
+        found.add(1)
+    if re.search(r"\b(last|final)\b", text):
+        found.add(count)
+    if len(found) != 1:
+        return None
+    number = found.pop()
+    return number if 1 <= number <= count else None

@@ -27,6 +27,9 @@ format (``user_uttered`` / ``bot_uttered`` events, ``quick_replies``) and adds:
 * **The invitation token** from the page URL (``#invite=...``, see
   ``bot.records.invitations``) is kept with the session and sent in the
   metadata of every user message (so also in ``session_started`` metadata).
+  After the session's first message (normally the greeting) the channel
+  redeems it once by sending ``/inform_invite_code{"invite_code": ...}``, the
+  same path as a typed code, so the welcome comes first, then the link.
 * **Quick exit.** A ``leave`` event revokes the session token and forgets the
   outbox, so nothing the browser might still hold can reopen the conversation.
 
@@ -75,6 +78,13 @@ MAX_MESSAGE_CHARS = 10_000
 MAX_HTTP_BUFFER = 64 * 1024
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _INVITATION = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def invitation_payload(token: str) -> str:
+    """The message that redeems a page's invitation token (``action_redeem_invitation``)."""
+    if not _INVITATION.match(token):
+        raise ValueError("not an invitation token")
+    return '/inform_invite_code{"invite_code": "%s"}' % token
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{32})\.([0-9a-f]{1,12})\.([A-Za-z0-9_-]{43})$")
 
 
@@ -202,6 +212,7 @@ class Conversation:
     outbox: Deque[Dict[str, Any]] = field(default_factory=lambda: deque(maxlen=WidgetHub.OUTBOX_SIZE))
     handled: "OrderedDict[str, asyncio.Event]" = field(default_factory=OrderedDict)
     invitation: Optional[str] = None
+    invitation_sent: bool = False
     touched: float = field(default_factory=time.monotonic)
     # Changes when this process starts numbering a conversation afresh (e.g.
     # after a restart), so a client knows its old sequence numbers are void.
@@ -444,10 +455,17 @@ class WidgetInput(SocketIOInput):
             metadata: Dict[str, Any] = {"widget_message_id": message_id}
             if conversation.invitation:
                 metadata["invitation"] = conversation.invitation
-            message = UserMessage(text, WidgetOutput(sio, self.bot_message_evt, self.hub), sender_id,
-                                  input_channel=self.name(), metadata=metadata)
+            texts = [text]
+            if conversation.invitation and not conversation.invitation_sent:
+                # Redeem the page's invitation once, after the first message
+                # (normally the greeting), as if the person had typed the code.
+                conversation.invitation_sent = True
+                texts.append(invitation_payload(conversation.invitation))
+            output = WidgetOutput(sio, self.bot_message_evt, self.hub)
             try:
-                await on_new_message(message)
+                for each in texts:
+                    await on_new_message(UserMessage(each, output, sender_id,
+                                                     input_channel=self.name(), metadata=metadata))
             except Exception:  # noqa: BLE001 - the widget must get an answer, never a hang
                 logger.exception("Handling a widget message failed.")
                 done.set()

@@ -660,11 +660,15 @@ def detect(text: str) -> DangerResult:
 
 # --- input checks ----------------------------------------------------------
 
+_NUMBER_ONLY = re.compile(r"^\s*[(+#]?\d[\d\s().,#+-]*\s*$")
+
+
 def check_input(text: Optional[str], max_chars: int = 2000) -> Optional[str]:
     """What, if anything, stops us reading this message.
 
     Returns None, "empty", "too_long", "symbols" (no letters at all) or
-    "other_script" (most letters are not Latin script).
+    "other_script" (most letters are not Latin script). A number on its own
+    ("2", "07700 900123") is readable: it answers "which one?" questions.
     """
     if text is None or not text.strip():
         return "empty"
@@ -672,7 +676,7 @@ def check_input(text: Optional[str], max_chars: int = 2000) -> Optional[str]:
         return "too_long"
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
-        return "symbols"
+        return None if _NUMBER_ONLY.match(text) else "symbols"
     latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
     if latin / len(letters) < 0.5:
         return "other_script"

@@ -117,3 +117,11 @@ def test_the_entity_is_used_when_the_text_has_no_code_shape(dispatcher):
 ])
 def test_invitation_candidate(text, expected):
     assert invitation_candidate(text) == expected
+
+
+def test_an_unreachable_database_is_said_plainly_not_called_an_unknown_code(monkeypatch, dispatcher, tmp_path):
+    dispose_engines()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing-dir' / 'msp.db'}")
+    events = ActionRedeemInvitation().run(dispatcher, make_tracker("my code is XR5T-9PLW"), {})
+    assert events == [SlotSet("invite_status", "unavailable")]
+    assert dispatcher.messages == []

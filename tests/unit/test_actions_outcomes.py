@@ -9,16 +9,24 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.outcome_categories import suggest_category
-from bot.actions.outcomes import ActionAskOutcomesFormOutcomeText, ValidateOutcomesForm
-from bot.actions.parsing import answering_for, contact_method, yes_or_no
+from bot.actions.outcomes import (
+    ActionAskOutcomesFormOutcomePick,
+    ActionAskOutcomesFormOutcomeText,
+    ValidateOutcomesForm,
+    button_title,
+)
+from bot.actions.parsing import answering_for, contact_method, pick_number, review_choice, yes_or_no
 from bot.records import (
     add_participant,
+    give_consent,
+    record_outcome,
     consent_history,
     create_enquiry,
     outcome_history,
     session_scope,
 )
 from bot.records.db import dispose_engines
+from bot.records.outcomes import latest_asked
 from bot.records.models import OUTCOME_CATEGORIES
 from bot.records.schema import upgrade_to_head
 
@@ -101,6 +109,8 @@ def test_consent_refused_is_recorded_and_ends_the_form(dispatcher, enquiry_id, p
     assert events == [SlotSet("outcome_consent", "refused"), SlotSet("requested_slot", None)]
     with session_scope() as session:
         assert [c.decision for c in consent_history(session, enquiry_id)] == ["refused"]
+        # They were asked (SG4a "asked but no outcomes expressed"), not "not recorded".
+        assert latest_asked(session, enquiry_id).answer == "yes"
 
 
 def test_consent_given_asks_what_they_want(dispatcher, enquiry_id, person):
@@ -142,11 +152,15 @@ def test_confirmed_outcome_is_recorded_once_per_message(dispatcher, enquiry_id, 
              "outcome_text": "I want the police to prosecute him", "outcome_text_ref": "msg-1"}
     for _ in range(2):
         events = run(answer_tracker("outcome_confirmed", "yes", intent="affirm", slots=slots), dispatcher)
-        assert events[-1] == SlotSet("requested_slot", "outcome_more")
+        assert events[-1] == SlotSet("requested_slot", "outcome_category_ok")
+        # The honest note about prosecution goes with the suggested group.
+        assert SlotSet("outcome_prompt", "police") in events
+        assert SlotSet("outcome_category", "police_prosecute") in events
     with session_scope() as session:
         rows = outcome_history(session, enquiry_id)
+        # Recorded once, without a group until the person agrees to one.
         assert [(r.text, r.category, r.source_ref, r.channel) for r in rows] == [
-            ("I want the police to prosecute him", "police_prosecute", "msg-1", "web")]
+            ("I want the police to prosecute him", None, "msg-1", "web")]
 
 
 def test_not_right_asks_again(dispatcher):
@@ -156,11 +170,12 @@ def test_not_right_asks_again(dispatcher):
     assert events[-1] == SlotSet("requested_slot", "outcome_text")
 
 
-def test_anything_else_yes_goes_round_again_and_no_asks_about_contact(dispatcher):
+def test_anything_else_yes_goes_round_again_and_no_asks_about_contact(dispatcher, enquiry_id):
     events = run(answer_tracker("outcome_more", "yes", intent="affirm"), dispatcher)
     assert SlotSet("outcome_prompt", "more") in events
     assert events[-1] == SlotSet("requested_slot", "outcome_text")
-    events = run(answer_tracker("outcome_more", "no", intent="deny"), dispatcher)
+    events = run(answer_tracker("outcome_more", "no", intent="deny",
+                                slots={"enquiry_id": enquiry_id}), dispatcher)
     assert events == [SlotSet("outcome_more", False), SlotSet("requested_slot", "outcome_contact")]
 
 
@@ -205,3 +220,202 @@ def test_parsing_helpers():
     assert answering_for("me") == "self"
     assert contact_method("send me a letter") == "letter"
     assert contact_method("I want to talk to a person") is None
+
+
+def test_review_and_pick_parsing():
+    assert review_choice(None, "Add something") == "add"
+    assert review_choice(None, "Change one") == "change"
+    assert review_choice(None, "Take one away") == "withdraw"
+    assert review_choice(None, "please remove the second one") == "withdraw"
+    assert review_choice(None, "Keep them as they are") == "keep"
+    assert review_choice(None, "nothing to add thanks") == "keep"
+    assert review_choice("deny", "no") == "keep"
+    assert review_choice("affirm", "yes") is None  # yes to what? asked again
+    assert review_choice(None, "potato") is None
+    assert [pick_number(t, 3) for t in ("2", "number 3", "the second one", "last one", "one")] == \
+        [2, 3, 2, 3, 1]
+    assert [pick_number(t, 3) for t in ("4", "0", "1 or 2", "whichever", "")] == [None] * 5
+    assert pick_number("that one", 1) == 1 and pick_number("that one", 2) is None
+
+
+class Conversation:
+    """Answers the form one message at a time, keeping the slots it sets (like Rasa)."""
+
+    def __init__(self, enquiry_id, **slots):
+        self.slots = {"enquiry_id": enquiry_id, **slots}
+        self.count = 0
+        self.dispatcher = CollectingDispatcher()
+        self.apply(run(answer_tracker(None, "start", slots=self.slots), self.dispatcher))
+
+    def apply(self, events):
+        for event in events:
+            self.slots[event["name"]] = event["value"]
+
+    @property
+    def asking(self):
+        return self.slots.get("requested_slot")
+
+    def say(self, text, intent="nlu_fallback"):
+        self.count += 1
+        self.dispatcher = CollectingDispatcher()
+        tracker = answer_tracker(self.asking, text, intent=intent, slots=self.slots,
+                                 message_id=f"m-{self.count}")
+        self.apply(run(tracker, self.dispatcher))
+        return self.asking
+
+
+def history(enquiry_id):
+    with session_scope() as session:
+        return [(r.version, r.status, r.text, r.category)
+                for r in outcome_history(session, enquiry_id)]
+
+
+def test_first_visit_suggests_a_group_which_the_person_may_accept(enquiry_id):
+    talk = Conversation(enquiry_id)
+    assert talk.say("For myself") == "outcome_consent"
+    assert talk.say("yes", "affirm") == "outcome_text"
+    assert talk.say("I want him to stay away from me") == "outcome_confirmed"
+    assert talk.say("yes", "affirm") == "outcome_category_ok"
+    assert talk.slots["outcome_category_label"] == "For the person harming me to stay away"
+    assert talk.say("yes", "affirm") == "outcome_more"
+    assert talk.slots["outcome_prompt"] == "more"
+    assert talk.say("yes", "affirm") == "outcome_text"
+    assert talk.say("I'd like to make some friends") == "outcome_confirmed"
+    assert talk.say("yes", "affirm") == "outcome_category_ok"
+    # "Skip this" read as yes by the classifier must not accept the group.
+    assert talk.say("Skip this", "affirm") == "outcome_more"
+    assert talk.slots["outcome_category_ok"] == "ignored"
+    assert talk.say("no", "deny") == "outcome_contact"
+    assert history(enquiry_id) == [
+        (1, "active", "I want him to stay away from me", None),
+        (2, "active", "I want him to stay away from me", "harmer_stay_away"),
+        (1, "active", "I'd like to make some friends", None),
+    ]
+
+
+def test_no_group_fits_the_words_are_saved_and_nothing_is_asked(enquiry_id):
+    talk = Conversation(enquiry_id)
+    talk.say("For myself")
+    talk.say("yes", "affirm")
+    talk.say("my cat back")
+    assert talk.say("yes", "affirm") == "outcome_more"
+    assert talk.slots["outcome_prompt"] == "saved"
+    assert history(enquiry_id) == [(1, "active", "my cat back", None)]
+
+
+def returning(enquiry_id, *texts):
+    with session_scope() as session:
+        person = add_participant(session, enquiry_id, "person")
+        give_consent(session, enquiry_id, person.id, "record_outcomes",
+                     recorded_by="assistant", channel="web")
+        for text in texts:
+            record_outcome(session, enquiry_id, text, participant_id=person.id,
+                           recorded_by="assistant", channel="web")
+
+
+def test_a_returning_person_hears_their_words_and_changes_one(enquiry_id):
+    returning(enquiry_id, "I want him to stop <b>now</b> 😊", "to see my friends")
+    talk = Conversation(enquiry_id)
+    # Consent is on record for this person: not asked again.
+    assert talk.say("me") == "outcome_review"
+    assert talk.slots["outcome_prompt"] == "first"
+    assert talk.slots["outcome_list"] == '1. "I want him to stop <b>now</b> 😊"\n2. "to see my friends"'
+    assert talk.say("I'd like to change one") == "outcome_pick"
+    assert talk.say("potato") == "outcome_pick"
+    assert talk.say("2") == "outcome_text"
+    assert (talk.slots["outcome_prompt"], talk.slots["outcome_text"]) == ("change", "to see my friends")
+    assert talk.say("to see my friends every week") == "outcome_confirmed"
+    assert talk.say("yes", "affirm") == "outcome_category_ok"
+    assert talk.say("no", "deny") == "outcome_more"
+    assert talk.slots["outcome_prompt"] == "returning"
+    # "Anything else?" yes: the list again, as it is now.
+    assert talk.say("yes", "affirm") == "outcome_review"
+    assert talk.slots["outcome_prompt"] == "more"
+    assert talk.slots["outcome_list"].endswith('2. "to see my friends every week"')
+    assert talk.say("Keep them as they are") is None
+    assert talk.slots["outcome_review"] == "keep"
+    assert history(enquiry_id) == [
+        (1, "active", "I want him to stop <b>now</b> 😊", None),
+        (1, "active", "to see my friends", None),
+        (2, "active", "to see my friends every week", None),
+    ]
+
+
+def test_a_returning_person_takes_one_away_and_adds_one(enquiry_id):
+    returning(enquiry_id, "for the police to prosecute him")
+    talk = Conversation(enquiry_id)
+    assert talk.say("for myself") == "outcome_review"
+    # Only one: no need to ask which.
+    assert talk.say("Take one away") == "outcome_withdraw_confirmed"
+    assert talk.slots["outcome_text"] == "for the police to prosecute him"
+    assert talk.say("yes", "affirm") == "outcome_more"
+    assert talk.slots["outcome_prompt"] == "withdrawn"
+    # Nothing left: "anything else?" goes straight to new words.
+    assert talk.say("yes", "affirm") == "outcome_text"
+    assert talk.say("I want to feel safe at home") == "outcome_confirmed"
+    talk.say("yes", "affirm")
+    talk.say("yes", "affirm")
+    assert history(enquiry_id) == [
+        (1, "active", "for the police to prosecute him", None),
+        (2, "withdrawn", "for the police to prosecute him", None),
+        (1, "active", "I want to feel safe at home", None),
+        (2, "active", "I want to feel safe at home", "stop_abuse_feel_safer"),
+    ]
+
+
+def test_not_taking_it_away_after_all_changes_nothing(enquiry_id):
+    returning(enquiry_id, "one", "two")
+    talk = Conversation(enquiry_id)
+    talk.say("for myself")
+    assert talk.say("remove one") == "outcome_pick"
+    assert talk.say("the first one") == "outcome_withdraw_confirmed"
+    assert talk.say("no", "deny") == "outcome_review"
+    assert [row[:2] for row in history(enquiry_id)] == [(1, "active"), (1, "active")]
+
+
+def test_a_database_failure_is_said_and_the_question_kept(enquiry_id, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import bot.actions.outcomes as module
+
+    talk = Conversation(enquiry_id)
+    talk.say("For myself")
+    talk.say("yes", "affirm")
+    talk.say("I want it to stop")
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    working = module.outcomes.record_outcome
+    monkeypatch.setattr(module.outcomes, "record_outcome", broken)
+    assert talk.say("yes", "affirm") == "outcome_confirmed"
+    assert [m["response"] for m in talk.dispatcher.messages] == ["utter_records_unavailable"]
+    assert talk.slots["outcome_text"] == "I want it to stop"  # kept for the retry
+    monkeypatch.setattr(module.outcomes, "record_outcome", working)
+    assert talk.say("yes", "affirm") == "outcome_category_ok"
+    assert history(enquiry_id) == [(1, "active", "I want it to stop", None)]
+
+
+def test_which_one_has_a_button_per_outcome(dispatcher):
+    choices = [{"id": 7, "text": "I want him to stay away from me and my flat"}, {"id": 9, "text": "x"}]
+    tracker = answer_tracker("outcome_pick", "", slots={"outcome_choices": choices})
+    ActionAskOutcomesFormOutcomePick().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_outcomes_form"
+    assert message["buttons"] == [
+        {"title": "1: I want him to stay away…", "payload": "1"},
+        {"title": "2: x", "payload": "2"},
+    ]
+    assert button_title(3, "a b") == "3: a b"
+
+
+def test_a_clear_choice_guessed_as_asking_for_a_person_is_still_an_answer(enquiry_id):
+    returning(enquiry_id, "one", "two")
+    talk = Conversation(enquiry_id)
+    talk.say("for myself")
+    assert talk.say("I want to change the first one", "ask_talk_to_person") == "outcome_pick"
+    assert talk.say("the first one", "ask_talk_to_person") == "outcome_text"
+    # A real request for a person is left to the rules (the form is rejected).
+    tracker = answer_tracker("outcome_review", "can I talk to a real person",
+                             intent="ask_talk_to_person", slots=talk.slots)
+    assert run(tracker, CollectingDispatcher()) == []

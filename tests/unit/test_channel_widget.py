@@ -323,7 +323,27 @@ def test_the_invitation_is_kept_with_the_session_and_sent_as_metadata(channel):
     run(sio.call("connect", "s2", {"HTTP_ORIGIN": PAGE}, None))
     run(sio.call("session_request", "s2", {"session_id": token}))
     run(sio.call("user_uttered", "s2", {"message": "again"}))
-    assert [m.metadata.get("invitation") for m in sio.received] == [invitation, invitation]
+    assert [m.metadata.get("invitation") for m in sio.received] == [invitation] * 3
+    # Redeemed once, straight after the first message, as a typed code would be.
+    assert [m.text for m in sio.received] == [
+        "hi", '/inform_invite_code{"invite_code": "%s"}' % invitation, "again"]
+
+
+def test_the_invitation_payload_is_the_typed_code_path():
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.actions.parsing import invitation_candidate
+    from bot.channels.widget import invitation_payload
+
+    token = secrets.token_urlsafe(32)
+    # How Rasa reads a "/intent{...}" message (no NLU runs on it).
+    parsed = YAMLStoryReader.unpack_regex_message(Message(data={"text": invitation_payload(token)}))
+    assert parsed.get("intent")["name"] == "inform_invite_code"
+    assert [e["value"] for e in parsed.get("entities")] == [token]
+    assert invitation_candidate(invitation_payload(token)) == token
+    with pytest.raises(ValueError):
+        invitation_payload('x"}, {"evil": 1')
 
 
 def test_a_malformed_invitation_is_ignored(channel):
