@@ -422,40 +422,19 @@ class _AskOutcomesQuestion(Action):
         return []
 
 
-class ActionAskOutcomesFormOutcomeRole(_AskOutcomesQuestion):
-    slot = "outcome_role"
+def _question_action(slot: str) -> type:
+    """``action_ask_outcomes_form_<slot>`` as a class rasa_sdk can find (a subclass)."""
+    name = "ActionAskOutcomesForm" + "".join(part.title() for part in slot.split("_"))
+    cls = type(name, (_AskOutcomesQuestion,), {"slot": slot, "__module__": __name__})
+    globals()[name] = cls
+    return cls
 
 
-class ActionAskOutcomesFormOutcomeConsent(_AskOutcomesQuestion):
-    slot = "outcome_consent"
-
-
-class ActionAskOutcomesFormOutcomeText(_AskOutcomesQuestion):
-    slot = "outcome_text"
-
-
-class ActionAskOutcomesFormOutcomeConfirmed(_AskOutcomesQuestion):
-    slot = "outcome_confirmed"
-
-
-class ActionAskOutcomesFormOutcomeMore(_AskOutcomesQuestion):
-    slot = "outcome_more"
-
-
-class ActionAskOutcomesFormOutcomeContact(_AskOutcomesQuestion):
-    slot = "outcome_contact"
-
-
-class ActionAskOutcomesFormOutcomeReview(_AskOutcomesQuestion):
-    slot = "outcome_review"
-
-
-class ActionAskOutcomesFormOutcomeWithdrawConfirmed(_AskOutcomesQuestion):
-    slot = "outcome_withdraw_confirmed"
-
-
-class ActionAskOutcomesFormOutcomeCategoryOk(_AskOutcomesQuestion):
-    slot = "outcome_category_ok"
+# One question action per slot; outcome_pick has its own (below), with buttons.
+for _slot in FORM_SLOTS:
+    if _slot != "outcome_pick":
+        _question_action(_slot)
+ActionAskOutcomesFormOutcomeText = globals()["ActionAskOutcomesFormOutcomeText"]
 
 
 BUTTON_WORDS = 6

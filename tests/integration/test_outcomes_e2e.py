@@ -40,6 +40,15 @@ def new_invitation(url, enquiry_id=None):
         return enquiry_id, issued.code
 
 
+def start(stack, sender, url, role="For myself"):
+    """Link with a new invitation, answer who for, give consent; the enquiry's id."""
+    enquiry_id, code = new_invitation(url)
+    stack.send(sender, code)
+    stack.send(sender, role)
+    stack.send(sender, "yes")
+    return enquiry_id
+
+
 def confirm(stack, sender, words, group="Skip this"):
     """Say yes to the read-back; answer the suggested group, if one is suggested."""
     reply = joined(stack.send(sender, "yes"))
@@ -96,10 +105,7 @@ def test_representative_refuses_consent(stack, sender, url):
 
 
 def test_danger_in_the_form_comes_first_and_the_question_is_asked_again(stack, sender, url):
-    enquiry_id, code = new_invitation(url)
-    stack.send(sender, code)
-    stack.send(sender, "For myself")
-    stack.send(sender, "yes")
+    enquiry_id = start(stack, sender, url)
     danger = joined(stack.send(sender, "he's hitting me right now"))
     assert danger.startswith("If you or anyone else is in danger now, call 999")
     again = joined(stack.send(sender, "ok"))
@@ -126,10 +132,7 @@ def test_bad_codes_get_a_kind_message_and_a_person(stack, sender, url):
 
 
 def test_a_suggested_group_is_added_only_when_the_person_agrees(stack, sender, url):
-    enquiry_id, code = new_invitation(url)
-    stack.send(sender, code)
-    stack.send(sender, "For myself")
-    stack.send(sender, "yes")
+    enquiry_id = start(stack, sender, url)
     words = "I want the police to prosecute him"
     stack.send(sender, words)
     reply = joined(stack.send(sender, "yes"))
@@ -182,10 +185,7 @@ def test_a_returning_person_hears_their_words_and_changes_and_withdraws(stack, s
 
 
 def test_two_messages_sent_at_once_record_no_duplicates(stack, sender, url):
-    enquiry_id, code = new_invitation(url)
-    stack.send(sender, code)
-    stack.send(sender, "For myself")
-    stack.send(sender, "yes")
+    enquiry_id = start(stack, sender, url)
     words = "my cat to be looked after"
     stack.send(sender, words)
     # The person taps "yes" twice, or the phone sends it twice: both at once.

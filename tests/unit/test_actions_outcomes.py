@@ -419,3 +419,23 @@ def test_a_clear_choice_guessed_as_asking_for_a_person_is_still_an_answer(enquir
     tracker = answer_tracker("outcome_review", "can I talk to a real person",
                              intent="ask_talk_to_person", slots=talk.slots)
     assert run(tracker, CollectingDispatcher()) == []
+
+
+def test_every_question_the_form_can_ask_has_its_action_and_is_in_the_domain():
+    import yaml
+    from rasa_sdk import Action
+
+    from bot.actions.outcomes import FORM_SLOTS
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    served = {c().name() for c in subclasses(Action)
+              if c.__module__ == "bot.actions.outcomes" and not c.__name__.startswith("_")}
+    asked = {f"action_ask_outcomes_form_{slot}" for slot in FORM_SLOTS}
+    domain = yaml.safe_load(open("domain.yml"))
+    assert asked <= served
+    assert asked <= set(domain["actions"])
+    assert set(FORM_SLOTS) == set(domain["forms"]["outcomes_form"]["required_slots"])
