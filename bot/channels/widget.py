@@ -30,6 +30,9 @@ format (``user_uttered`` / ``bot_uttered`` events, ``quick_replies``) and adds:
   After the session's first message (normally the greeting) the channel
   redeems it once by sending ``/inform_invite_code{"invite_code": ...}``, the
   same path as a typed code, so the welcome comes first, then the link.
+* **A rate limit per conversation** (token bucket: 10 at once, then 30 a
+  minute, ``MSP_WIDGET_RATE_PER_MINUTE``): a flood gets ``slow_down`` with the
+  seconds to wait, is not processed, and does not reach Rasa.
 * **Quick exit.** A ``leave`` event revokes the session token and forgets the
   outbox, so nothing the browser might still hold can reopen the conversation.
 
@@ -72,6 +75,9 @@ ORIGINS_ENV = "MSP_WIDGET_ORIGINS"
 SECRET_ENV = "MSP_WIDGET_SECRET"
 SESSION_HOURS_ENV = "MSP_WIDGET_SESSION_HOURS"
 DEFAULT_SESSION_HOURS = 12.0
+RATE_ENV = "MSP_WIDGET_RATE_PER_MINUTE"
+DEFAULT_RATE_PER_MINUTE = 30.0  # sustained, per conversation
+DEFAULT_BURST = 10  # messages at once (quick replies, a few lines typed fast)
 # The widget stops at 2,000 characters and explains why; this is the channel's
 # own bound on what it will pass to Rasa from any client.
 MAX_MESSAGE_CHARS = 10_000
@@ -213,6 +219,9 @@ class Conversation:
     handled: "OrderedDict[str, asyncio.Event]" = field(default_factory=OrderedDict)
     invitation: Optional[str] = None
     invitation_sent: bool = False
+    # Token bucket for messages (see WidgetHub.allow).
+    allowance: Optional[float] = None
+    allowance_at: float = 0.0
     touched: float = field(default_factory=time.monotonic)
     # Changes when this process starts numbering a conversation afresh (e.g.
     # after a restart), so a client knows its old sequence numbers are void.
@@ -272,6 +281,29 @@ class WidgetHub:
         conversation = self._conversations.get(sender_id)
         return conversation.seq if conversation else 0
 
+    def allow(self, sender_id: str, per_minute: float, burst: int) -> float:
+        """0 if one more message may go now, else the seconds to wait (a token bucket).
+
+        A person typing, or tapping buttons, never meets it; a script flooding
+        one conversation does, and its messages go nowhere.
+        """
+        conversation = self.get(sender_id)
+        now = self._clock()
+        rate = per_minute / 60.0
+        if conversation.allowance is None:
+            conversation.allowance = float(burst)
+        else:
+            conversation.allowance = min(float(burst),
+                                         conversation.allowance + (now - conversation.allowance_at) * rate)
+        conversation.allowance_at = now
+        if conversation.allowance >= 1.0:
+            conversation.allowance -= 1.0
+            return 0.0
+        return (1.0 - conversation.allowance) / rate if rate > 0 else float("inf")
+
+    def seen(self, sender_id: str, message_id: str) -> bool:
+        return message_id in self.get(sender_id).handled
+
     def begin(self, sender_id: str, message_id: str) -> Tuple[bool, asyncio.Event]:
         """(True, event) the first time a message id is seen, else (False, its event)."""
         handled = self.get(sender_id).handled
@@ -328,6 +360,8 @@ class WidgetInput(SocketIOInput):
             origins=parse_origins(origins),
             secret=secret_from_env(),
             session_hours=hours,
+            rate_per_minute=float(credentials.get("rate_per_minute") or os.environ.get(RATE_ENV)
+                                  or DEFAULT_RATE_PER_MINUTE),
         )
 
     def __init__(
@@ -342,6 +376,8 @@ class WidgetInput(SocketIOInput):
         secret: Optional[bytes] = None,
         session_hours: float = DEFAULT_SESSION_HOURS,
         max_message_chars: int = MAX_MESSAGE_CHARS,
+        rate_per_minute: float = DEFAULT_RATE_PER_MINUTE,
+        burst: int = DEFAULT_BURST,
     ) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, True, socketio_path, jwt_key, jwt_method)
         self.origins = parse_origins(list(origins))
@@ -351,6 +387,8 @@ class WidgetInput(SocketIOInput):
         self.tokens = SessionTokens(secret or secrets.token_bytes(32), session_hours * 3600)
         self.hub = WidgetHub(idle_seconds=session_hours * 3600)
         self.max_message_chars = max_message_chars
+        self.rate_per_minute = rate_per_minute
+        self.burst = burst
 
     def origin_allowed(self, origin: Any, environ: Any = None) -> bool:  # noqa: ARG002 (engine.io signature)
         normalised = normalise_origin(origin)
@@ -442,6 +480,12 @@ class WidgetInput(SocketIOInput):
             if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
                 return {"ok": False, "error": "bad_id"}
             message_id = message_id or secrets.token_hex(8)
+            if not self.hub.seen(sender_id, message_id):
+                wait = self.hub.allow(sender_id, self.rate_per_minute, self.burst)
+                if wait:
+                    # Not processed and not marked handled: the same id may be sent again.
+                    return {"ok": False, "id": message_id, "error": "slow_down",
+                            "retry_after": max(1, round(wait))}
             first, done = self.hub.begin(sender_id, message_id)
             if not first:
                 # Sent again after a drop: answered (or being answered) already.

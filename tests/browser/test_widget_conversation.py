@@ -120,6 +120,20 @@ def test_a_message_over_2000_characters_is_explained_not_sent(chat):
     assert chat.user_texts()[-1] == "a" * 2000
 
 
+def test_a_flood_of_messages_is_told_to_slow_down(chat):
+    chat.goto().open()
+    # The welcome used one message; 12 more at once go past the burst of 10.
+    for n in range(12):
+        chat.send(f"hello {n}", wait=False)
+    chat.page.wait_for_function(
+        "() => [...document.querySelectorAll('.msp-msg')].some(e => e.innerText.includes('too many messages'))")
+    chat.wait_idle()
+    notes = [t for t in chat.texts("system") if "too many messages" in t]
+    assert notes and all("seconds" in t and "999" in t for t in notes)
+    assert chat.user_texts()[-1] == "hello 11"  # what they typed stays on screen
+    chat.screenshot("slow-down")
+
+
 def test_member_of_staff_joining_is_shown(chat, site):
     chat.goto().open()
     sender = chat.sender()

@@ -402,3 +402,23 @@ def test_output_numbers_buttons_and_custom_payloads():
     assert [d["seq"] for d in data] == [1, 2, 3, 4]
     assert all(room == "web-1" for _, _, room in sio.emitted)
     assert [m["seq"] for m in hub.since("web-1", 2)] == [3, 4]
+
+
+def test_a_flood_of_messages_is_slowed_down_and_never_reaches_rasa(channel):
+    ch, sio = channel
+    run(sio.call("connect", "s1", {"HTTP_ORIGIN": PAGE}, None))
+    run(sio.call("session_request", "s1", None))
+    acks = [run(sio.call("user_uttered", "s1", {"message": f"m{n}", "id": f"id-{n}"})) for n in range(ch.burst + 3)]
+    assert all(a["ok"] for a in acks[:ch.burst])
+    refused = acks[ch.burst:]
+    assert all(a == {"ok": False, "id": a["id"], "error": "slow_down", "retry_after": a["retry_after"]}
+               and a["retry_after"] >= 1 for a in refused)
+    assert [m.text for m in sio.received] == [f"m{n}" for n in range(ch.burst)]
+    # A refused message was not marked handled: sent again later (same id), it is answered.
+    conversation = next(iter(ch.hub._conversations.values()))
+    conversation.allowance_at -= 60  # a minute later
+    again = run(sio.call("user_uttered", "s1", {"message": "m10", "id": "id-10"}))
+    assert again["ok"] and "duplicate" not in again and sio.received[-1].text == "m10"
+    # Re-sending an answered message after a drop is not counted against the limit.
+    conversation.allowance = 0.0
+    assert run(sio.call("user_uttered", "s1", {"message": "m0", "id": "id-0"}))["duplicate"] is True

@@ -316,10 +316,11 @@ export class Widget {
     this.markPending(item.id, false);
     if (!ack.ok) {
       const phone = this.cfg.phone ? ` or call ${this.cfg.phone}` : "";
-      const text =
-        ack.error === "too_long"
-          ? "That message was too long to send. Please make it shorter."
-          : `Sorry, something went wrong and your message was not answered. Please try again${phone}. In an emergency, call 999.`;
+      let text = `Sorry, something went wrong and your message was not answered. Please try again${phone}. In an emergency, call 999.`;
+      if (ack.error === "too_long") text = "That message was too long to send. Please make it shorter.";
+      if (ack.error === "slow_down") {
+        text = `That message was not sent: too many messages came at once. Please wait ${ack.retry_after || 5} seconds and send it again. In an emergency, call 999.`;
+      }
       this.addEntry({ kind: "system", text, ts: Date.now() });
     }
     this.updateTyping();
