@@ -1,6 +1,6 @@
 """`make bench`: how fast, how big and how good MSP Assistant is, against Rasa's stock config.
 
-    .venv/bin/python -m bench.run                 # full run (about 10-25 min), writes
+    .venv/bin/python -m bench.run                 # full run (about 30-40 min), writes
                                                   # bench/RESULTS.md and bench/results.json
     .venv/bin/python -m bench.run --quick         # a few minutes; writes bench/quick/
     .venv/bin/python -m bench.run --skip-stock    # only our configuration(s)
@@ -9,7 +9,11 @@
 Configurations: ours (config.yml); stock (bench/config.stock.yml, Rasa's
 defaults on the same domain and data); ted (config.yml + TEDPolicy, generated
 as bench/config.ted.yml); inmem (our model with an in-memory tracker store);
-stock-tf (stock with TensorFlow's default thread pools). A model is trained only
+sql-rasa (our model with Rasa's own SQLTrackerStore on SQLite: rollback journal,
+a new connection per session; what we used before WALSQLTrackerStore);
+wal-normal or wal-full (our tracker store at the sqlite_synchronous level that
+endpoints.yml does not choose); stock-tf (stock with TensorFlow's default
+thread pools). A model is trained only
 if missing (scripts/model.py); a stock retrain takes about 8 minutes here.
 
 For each configuration in turn (never two at once) it starts the real action
@@ -69,6 +73,16 @@ VARIANTS: Dict[str, Dict[str, str]] = {
     # Same model as "ours"; only the tracker store differs (in memory, not SQLite).
     "inmem": {"config": "config.yml", "prefix": "msp", "tracker": "memory",
               "label": "ours with an in-memory tracker store"},
+    # Same model as "ours"; Rasa's own SQLTrackerStore on the same SQLite file
+    # (rollback journal, NullPool): the tracker store we had before.
+    "sql-rasa": {"config": "config.yml", "prefix": "msp", "tracker": "rasa-sql",
+                 "label": "ours with Rasa's own SQLTrackerStore on SQLite (rollback journal)"},
+    # Same model as "ours"; our tracker store at the other sqlite_synchronous
+    # level (only the one endpoints.yml does not choose is run).
+    "wal-normal": {"config": "config.yml", "prefix": "msp", "tracker": "wal-normal",
+                   "label": "ours with the WAL tracker store at sqlite_synchronous: NORMAL"},
+    "wal-full": {"config": "config.yml", "prefix": "msp", "tracker": "wal-full",
+                 "label": "ours with the WAL tracker store at sqlite_synchronous: FULL"},
     # Same model as "stock"; TensorFlow chooses its own thread pools (scripts/stack.py sets 1).
     "stock-tf": {"config": "bench/config.stock.yml", "prefix": "stock",
                  "env": {"TF_INTRA_OP_PARALLELISM_THREADS": "0",
@@ -132,24 +146,67 @@ def machine() -> dict:
 # --- models and training --------------------------------------------------
 
 def resolved_endpoints(stack: Stack, tracker: str, path: Path) -> Path:
-    """endpoints.yml with every ${VAR} filled in from the stack's environment.
+    """A copy of endpoints.yml with every ${VAR} filled in from the stack's environment.
 
-    Rasa 3.6 only expands ${VAR} in UNQUOTED YAML values; endpoints.yml quotes
-    them, so `rasa run` would keep the tracker in a file literally named
-    "${MSP_TRACKER_DB}" in the project root (shared by every run). Filling them
-    in here keeps each benchmark run on its own fresh SQLite file under its
-    temporary directory. tracker="memory" drops the tracker store (Rasa then
-    keeps conversations in memory) to show what the SQLite one costs.
+    Rasa would expand the (unquoted) ${VARS} itself; filling them in here makes
+    the file each run used self-contained (kept with --keep-tmp) and lets a
+    variant change its tracker store:
+    "sql" as configured (bot.components.tracker_store.WALSQLTrackerStore);
+    "memory" drops the tracker store (Rasa then keeps conversations in memory)
+    to show what the SQLite one costs; "rasa-sql" uses Rasa's own SQLTrackerStore
+    on the same file (what we had before); "wal-normal" and "wal-full" set
+    sqlite_synchronous.
     """
     env = stack.env()
     text = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), m.group(0)),
                   (ROOT / "endpoints.yml").read_text())
     cfg = yaml.safe_load(text) or {}
+    store = cfg.get("tracker_store") or {}
     if tracker == "memory":
         cfg.pop("tracker_store", None)
+    elif tracker == "rasa-sql":
+        store["type"] = "SQL"
+        for key in [k for k in store if k.startswith("sqlite_")]:
+            store.pop(key)
+    elif tracker in ("wal-normal", "wal-full"):
+        store["sqlite_synchronous"] = tracker.split("-")[1].upper()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def configured_synchronous() -> str:
+    """The sqlite_synchronous level endpoints.yml chooses (its default if the key is absent)."""
+    from bot.components.tracker_store import parse_synchronous
+
+    store = (yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}).get("tracker_store") or {}
+    return parse_synchronous(store.get("sqlite_synchronous"))
+
+
+def other_level_variant() -> str:
+    """The wal-* variant for the sqlite_synchronous level endpoints.yml does not choose."""
+    return "wal-normal" if configured_synchronous() != "NORMAL" else "wal-full"
+
+
+def describe_tracker_store(endpoints: Path) -> str:
+    """What a run's endpoints file keeps conversations in, in words for RESULTS.md."""
+    store = (yaml.safe_load(endpoints.read_text()) or {}).get("tracker_store")
+    if not store:
+        return "in memory (Rasa's InMemoryTrackerStore)"
+    kind = str(store.get("type", ""))
+    dialect = str(store.get("dialect", "?"))
+    if dialect != "sqlite":
+        return f"`{kind}` on {dialect}"
+    if kind.lower() == "sql":
+        return ("Rasa's own `SQLTrackerStore` on a SQLite file (rollback journal, a new connection "
+                "per session, ORM queries, synchronous=FULL: SQLite's default)")
+    if kind.endswith("WALSQLTrackerStore"):
+        from bot.components.tracker_store import DEFAULT_SYNCHRONOUS
+
+        level = str(store.get("sqlite_synchronous") or DEFAULT_SYNCHRONOUS).upper()
+        return (f"`{kind.rsplit('.', 1)[-1]}` on a SQLite file (WAL mode, pooled connections, "
+                f"queries without the ORM, synchronous={level})")
+    return f"`{kind}` on a SQLite file"
 
 
 def write_ted_config() -> None:
@@ -427,6 +484,7 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
                   extra_env=dict(VARIANTS[name].get("env", {})))
     stack.endpoints = str(resolved_endpoints(stack, VARIANTS[name].get("tracker", "sql"),
                                              tmp / name / "endpoints.yml"))
+    res["tracker_store"] = describe_tracker_store(Path(stack.endpoints))
     try:
         log(f"{name}: starting the action server and the Rasa server ...")
         load0 = os.getloadavg()[0]
@@ -635,6 +693,21 @@ def markdown(results: dict) -> str:
         met = "n/a" if t["met"] is None else ("**met**" if t["met"] else "**not met**")
         note = f" ({t['note']})" if t["note"] else ""
         lines.append(f"| {t['target']} | {t['limit']} | {fmt(t['measured'])} {t['unit']}{note} | {met} |")
+    store = (results["variants"].get("ours") or {}).get("tracker_store")
+    now = describe_tracker_store(ROOT / "endpoints.yml")
+    if store and store == now:
+        lines += ["", f"Our configuration keeps conversations with {store} (`endpoints.yml`; "
+                  "`bot/components/tracker_store.py` explains the durability choice)."]
+    elif store:
+        same = [n for n, r in results["variants"].items() if r.get("tracker_store") == now]
+        l10 = (_level(results["variants"][same[0]], 10) or {}) if same else {}
+        lines += ["", f"**Note.** This run measured `ours` with {store}. `endpoints.yml` has "
+                  f"since been changed to {now}"
+                  + (f", which this run measured as `{same[0]}`: p95 at 10 concurrent "
+                     f"{fmt(l10.get('p95_ms'))} ms, {fmt(l10.get('throughput_msg_s'))} msg/s, "
+                     f"{fmt(l10.get('rasa_cpu_ms_per_msg'))} ms Rasa CPU per message (the targets "
+                     f"above are for `ours` as measured)" if same else " (not measured in this run)")
+                  + ". `bot/components/tracker_store.py` explains the choice."]
 
     lines += ["", "## Summary", "",
               "One column per configuration (details and method below).", "",
@@ -748,7 +821,11 @@ def markdown(results: dict) -> str:
     lines.append("")
 
     for other, title in (("stock", "Ratios: ours ÷ stock"), ("ted", "Ratios: ours+TED ÷ ours"),
-                         ("inmem", "Ratios: ours with in-memory tracker store ÷ ours (SQLite)"),
+                         ("inmem", "Ratios: ours with in-memory tracker store ÷ ours (SQLite, WAL)"),
+                         ("sql-rasa", "Ratios: ours with Rasa's own SQLTrackerStore ÷ ours (WAL "
+                                      "tracker store)"),
+                         ("wal-normal", "Ratios: WAL tracker store at synchronous=NORMAL ÷ ours"),
+                         ("wal-full", "Ratios: WAL tracker store at synchronous=FULL ÷ ours"),
                          ("stock-tf", "Ratios: stock with TensorFlow's default threads ÷ stock "
                                       "with 1 thread")):
         rat = results["ratios"].get(other)
@@ -819,14 +896,14 @@ def markdown(results: dict) -> str:
               "classifier and the rules that answer them."]
     lines += ["", "## Method", "",
               "- Servers: `scripts/stack.py` `Stack` (the same start-up as `make run`): real action "
-              "server and `rasa run` with the REST channel, SQL tracker store on a fresh SQLite file, "
-              "loopback ports, token-protected API. Ready = from starting (database migration "
-              "included) until both `/health` and `/status` answer.",
+              "server and `rasa run` with the REST channel, the tracker store from `endpoints.yml` "
+              "on a fresh SQLite file, loopback ports, token-protected API. Ready = from starting "
+              "(database migration included) until both `/health` and `/status` answer.",
               "- Endpoints: a copy of `endpoints.yml` with each `${VAR}` filled in by the benchmark "
-              "(in the run's temporary directory). Rasa 3.6 expands `${VAR}` only in unquoted YAML "
-              "values, and `endpoints.yml` quotes them, so `rasa run` given `endpoints.yml` itself "
-              "keeps conversations in a file literally named `${MSP_TRACKER_DB}` in the project root "
-              "and the action endpoint URL keeps a literal `${ACTIONS_PORT}`.",
+              "(in the run's temporary directory); only the tracker store differs between variants "
+              "that share a model. Conversations were kept as follows: "
+              + "; ".join(f"{n}: {r['tracker_store']}" for n, r in results["variants"].items()
+                          if r.get("tracker_store")) + ".",
               "- TensorFlow: every server gets `TF_INTRA_OP_PARALLELISM_THREADS=1` and "
               "`TF_INTER_OP_PARALLELISM_THREADS=1` from `scripts/stack.py`, the stock configuration "
               "included; `stock-tf` runs stock with TensorFlow's own choice.",
@@ -886,13 +963,34 @@ def findings(results: dict) -> List[str]:
             f"s more to start. NLU is unchanged, and this benchmark measures no gain from it in "
             f"what these conversations get (danger recall "
             f"{fmt((v['ted'].get('danger_end_to_end') or {}).get('recall'))}, as without it).")
-    if ours and cpu("inmem"):
-        l10 = _level(v["inmem"], 10) or {}
+    ours_store = (v.get("ours") or {}).get("tracker_store", "SQLite")
+    p95 = lambda name: (_level(v.get(name) or {}, 10) or {}).get("p95_ms")  # noqa: E731
+    if ours and cpu("sql-rasa"):
         out.append(
-            f"**The SQLite tracker store** accounts for about {ours - cpu('inmem'):.0f} of our {ours:.0f} ms "
-            f"CPU per message: with conversations kept in memory the server needs {cpu('inmem'):.0f} ms and "
-            f"p95 at 10 concurrent is {fmt(l10.get('p95_ms'))} ms. (The project keeps conversations in "
-            f"SQL on purpose; this only shows where the time goes.)")
+            f"**Our tracker store against Rasa's own.** ours: {ours_store}; sql-rasa (what we had "
+            f"before): {v['sql-rasa'].get('tracker_store')}. Rasa CPU per message {ours:.0f} against "
+            f"{cpu('sql-rasa'):.0f} ms, p95 at 10 concurrent {fmt(p95('ours'))} against "
+            f"{fmt(p95('sql-rasa'))} ms. Both lose nothing when the Rasa process crashes; the next "
+            f"point covers power loss.")
+    if ours and cpu("wal-full"):
+        out.append(
+            f"**synchronous=FULL instead** (`wal-full`: the WAL fsynced at every commit, so nothing "
+            f"is lost even if the machine crashes or loses power; NORMAL can lose the last commits "
+            f"then): {cpu('wal-full'):.1f} ms Rasa CPU per message against {ours:.1f} ms, p95 at 10 "
+            f"concurrent {fmt(p95('wal-full'))} against {fmt(p95('ours'))} ms.")
+    if ours and cpu("wal-normal"):
+        out.append(
+            f"**synchronous=NORMAL instead** (`wal-normal`: the WAL fsynced only at checkpoints; "
+            f"nothing is lost if the Rasa process crashes, but the last commits can be lost if the "
+            f"machine crashes or loses power): {cpu('wal-normal'):.1f} ms Rasa CPU per message "
+            f"against {ours:.1f} ms, p95 at 10 concurrent {fmt(p95('wal-normal'))} against "
+            f"{fmt(p95('ours'))} ms.")
+    if ours and cpu("inmem"):
+        out.append(
+            f"**Keeping conversations at all**: with them in memory (nothing kept) the server needs "
+            f"{cpu('inmem'):.0f} ms CPU per message against our {ours:.0f} ms, and p95 at 10 concurrent "
+            f"is {fmt(p95('inmem'))} ms. (The project keeps conversations in SQL on purpose; this only "
+            f"shows where the time goes.)")
     if stock and cpu("stock-tf"):
         out.append(
             f"**TensorFlow thread settings** hardly matter on 2 cores: stock with TensorFlow's default "
@@ -940,6 +1038,11 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="do not run stock with TensorFlow's default thread pools")
     p.add_argument("--skip-inmem", action="store_true",
                    help="do not run ours with an in-memory tracker store")
+    p.add_argument("--skip-tracker-variants", action="store_true",
+                   help="do not run ours with Rasa's own SQLTrackerStore (sql-rasa) or at the "
+                        "other sqlite_synchronous level (wal-normal or wal-full)")
+    p.add_argument("--tracker-variants", action="store_true",
+                   help="run inmem, sql-rasa and wal-normal/wal-full even with --quick")
     p.add_argument("--skip-train-timing", action="store_true", help="no fresh timed training")
     p.add_argument("--skip-danger-e2e", action="store_true", help="no end-to-end danger check")
     p.add_argument("--levels", default="1,10,50", help="concurrent conversations per level")
@@ -966,7 +1069,8 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     o.quiet_wait = o.quiet_wait if o.quiet_wait is not None else (15.0 if o.quick else 60.0)
     o.quiet_budget = 60.0 if o.quick else 240.0  # in total over the run
     o.run_ted = (not o.skip_ted) and (o.with_ted or not o.quick)
-    o.run_inmem = not (o.skip_inmem or o.quick)
+    o.run_inmem = not o.skip_inmem and (o.tracker_variants or not o.quick)
+    o.run_tracker_variants = not o.skip_tracker_variants and (o.tracker_variants or not o.quick)
     o.run_tf_default = not (o.skip_tf_default or o.quick)
     o.fresh_train = not (o.quick or o.skip_train_timing)
     o.out_dir = Path(o.out_dir) if o.out_dir else (BENCH / "quick" if o.quick else BENCH)
@@ -989,6 +1093,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     log(f"working directory {tmp}")
     names = (["ours"] + ([] if opts.skip_stock else ["stock"]) + (["ted"] if opts.run_ted else [])
              + (["inmem"] if opts.run_inmem else [])
+             + (["sql-rasa", other_level_variant()] if opts.run_tracker_variants else [])
              + (["stock-tf"] if opts.run_tf_default and not opts.skip_stock else []))
     results: dict = {
         "meta": {"date": started.isoformat(timespec="seconds"), "command": command,
@@ -1049,7 +1154,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     v = results["variants"]
     if "stock" in v and v["ours"].get("levels") and v["stock"].get("levels"):
         results["ratios"]["stock"] = ratios(v["ours"], v["stock"], opts.levels)
-    for other, base in (("ted", "ours"), ("inmem", "ours"), ("stock-tf", "stock")):
+    for other, base in (("ted", "ours"), ("inmem", "ours"), ("sql-rasa", "ours"), ("wal-normal", "ours"),
+                        ("wal-full", "ours"), ("stock-tf", "stock")):
         if other in v and v[base].get("levels") and v[other].get("levels"):
             results["ratios"][other] = ratios(v[other], v[base], opts.levels)
     results["targets"] = targets(results)
