@@ -1,8 +1,9 @@
 """Rasa-side code: NLU components, the policy, the response generator, the tracker store.
 
 Only the Rasa server imports this package (the action server imports
-``bot.actions``), so it is where the server's one speed-up is installed
-(``speedups``: event types looked up once, not on every stored event).
+``bot.actions``), so it is where the server's speed-ups are installed
+(``speedups``: event types looked up once, not on every stored event; the
+action server's answers checked against a schema compiled once).
 """
 from bot.components import speedups
 

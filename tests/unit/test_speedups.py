@@ -1,7 +1,11 @@
-"""The cached Event.resolve_by_type answers exactly as Rasa's own."""
+"""The speed-ups answer exactly as Rasa's own code: cached event types, the answer check."""
 from __future__ import annotations
 
+from unittest import mock
+
+import jsonschema
 import pytest
+from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses as subclasses
 
@@ -34,3 +38,58 @@ def test_events_round_trip_through_from_parameters():
     events = [UserUttered("hi", {"name": "greet", "confidence": 1.0}), ActionExecuted("utter_greet"),
               SlotSet("x", 1)]
     assert [Event.from_parameters(e.as_dict()) for e in events] == events
+
+
+# --- checking the action server's answer -----------------------------------
+
+GOOD = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hi"}]},
+    {"events": [{"event": "active_loop", "name": None}, {"event": "followup", "name": "a"}]},
+    {},
+]
+BAD = [
+    {"events": "not a list"},
+    {"events": [{"event": "slot"}]},  # a slot event needs a name
+    {"events": [{"no": "event key"}]},
+    {"responses": ["a string, not an object"]},
+    [],
+]
+
+
+def remote_action():
+    return RemoteAction("action_x", None)
+
+
+def test_the_answer_check_is_installed():
+    assert RemoteAction._validate_action_result is speedups.validate_action_result
+
+
+@pytest.mark.parametrize("answer", GOOD)
+def test_good_answers_pass_as_in_rasa(answer):
+    assert remote_action()._validate_action_result(answer) is True
+    assert speedups._ORIGINAL_VALIDATE(remote_action(), answer) is True
+
+
+@pytest.mark.parametrize("answer", BAD)
+def test_bad_answers_raise_rasas_own_error(answer):
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        remote_action()._validate_action_result(answer)
+    with pytest.raises(jsonschema.ValidationError) as theirs:
+        speedups._ORIGINAL_VALIDATE(remote_action(), answer)
+    assert ours.value.message == theirs.value.message
+    assert "Failed to validate Action server response" in ours.value.message
+
+
+def test_the_schema_is_checked_once_not_on_every_answer():
+    speedups._action_result_validator()  # already built, or built now
+    with mock.patch.object(jsonschema.validators.Draft202012Validator, "check_schema") as check, \
+            mock.patch.object(jsonschema.validators.Draft7Validator, "check_schema") as check7:
+        for _ in range(5):
+            remote_action()._validate_action_result(GOOD[1])
+    assert check.call_count == 0 and check7.call_count == 0
+    # Rasa's own path checks the schema on every call: what this speed-up removes.
+    with mock.patch.object(jsonschema.validators.Draft202012Validator, "check_schema") as check, \
+            mock.patch.object(jsonschema.validators.Draft7Validator, "check_schema") as check7:
+        speedups._ORIGINAL_VALIDATE(remote_action(), GOOD[1])
+    assert check.call_count + check7.call_count == 1
