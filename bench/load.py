@@ -2,6 +2,10 @@
 
 Each simulated person holds one conversation at a time (a fresh sender id each
 time), sends a message, waits for the whole reply, then sends the next one.
+When invitation codes are given, some conversations are the outcomes
+conversation (issue 3): link with a code, say who for, consent, say what they
+would like to happen, confirm, answer the suggested group, say how to be kept
+informed. Those go through the action server and write to the MSP records.
 `concurrency` people do this at once until the message budget or the time
 budget for the level runs out. Latency is per message, from sending the
 request to having read the whole reply.
@@ -67,12 +71,34 @@ BUTTONS = [
     '/ask_what_to_do{"abuse_kind":"domestic"}', "/inform_worried_about_someone",
 ]
 CLOSE = ["thanks", "thank you, bye", "ok bye", "thanks for your help", "goodbye"]
+OUTCOME_WORDS = [
+    "I want him to stop taking my money", "I want to feel safe in my own home",
+    "I'd like to stay living here with my cat", "I want the carers to come on time and be kind",
+    "I want to know what happens next and be asked first", "I just want my son to leave me alone",
+    "I'd like to go to the day centre again and see my friends",
+    "I want the police to deal with him", "I want to keep control of my own bank account",
+]
+ROLE = ["For myself", "for me", "/inform_role{\"outcome_role\":\"self\"}", "someone else"]
+KEEP_INFORMED = ["A letter", "a phone call", "email please", "text me"]
 
 
-def conversation(rng: random.Random) -> List[str]:
-    """One realistic script of about six messages."""
+def outcomes_conversation(rng: random.Random, code: str) -> List[str]:
+    """Link with an invitation and record one desired outcome (form + actions + records)."""
+    from bot.actions.outcome_categories import FALLBACK, suggest_category
+
+    words = rng.choice(OUTCOME_WORDS)
+    script = [code, rng.choice(ROLE), "yes", words, "yes"]
+    if suggest_category(words) != FALLBACK:
+        script.append(rng.choice(["yes", "Skip this"]))
+    return script + ["no", rng.choice(KEEP_INFORMED)]
+
+
+def conversation(rng: random.Random, codes: Optional[List[str]] = None) -> List[str]:
+    """One realistic script of about six messages (eight for the outcomes one)."""
     c = rng.choice
-    shape = rng.randrange(6)
+    shape = rng.randrange(7 if codes else 6)
+    if shape == 6:  # codes is not empty here
+        return outcomes_conversation(rng, codes.pop())
     if shape == 0:  # learning about a kind of abuse, by typing and by buttons
         return [c(GREET), c(ASK_KIND), c(BUTTONS), c(PROCESS), c(CLOSE)]
     if shape == 1:  # describing harm, safe for now, then how to report
@@ -98,6 +124,8 @@ class LevelResult:
     timeouts: int = 0
     empty_replies: int = 0
     conversations: int = 0
+    outcome_conversations: int = 0
+    outcome_latencies: List[float] = field(default_factory=list)  # also in latencies
     elapsed: float = 0.0
     error_samples: List[str] = field(default_factory=list)
 
@@ -108,10 +136,19 @@ class LevelResult:
         def pct(q: float) -> Optional[float]:
             return round(float(np.percentile(lat, q)), 1) if ok else None
 
+        out = np.array(self.outcome_latencies) * 1000.0
+
+        def opct(q: float) -> Optional[float]:
+            return round(float(np.percentile(out, q)), 1) if len(out) else None
+
         return {
             "concurrency": self.concurrency,
+            "outcome_messages": len(out),
+            "outcome_p50_ms": opct(50),
+            "outcome_p95_ms": opct(95),
             "messages": ok,
             "conversations": self.conversations,
+            "outcome_conversations": self.outcome_conversations,
             "errors": self.errors,
             "timeouts": self.timeouts,
             "empty_replies": self.empty_replies,
@@ -127,8 +164,13 @@ class LevelResult:
 
 
 async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: float,
-                    tag: str, seed: int, timeout: float = 30.0) -> LevelResult:
-    """Closed loop: `concurrency` conversations at once until either budget is used."""
+                    tag: str, seed: int, timeout: float = 30.0,
+                    codes: Optional[List[str]] = None) -> LevelResult:
+    """Closed loop: `concurrency` conversations at once until either budget is used.
+
+    `codes`: unused invitation short codes; each outcomes conversation takes
+    (pops) one. Without them no outcomes conversations are held.
+    """
     result = LevelResult(concurrency)
     rng = random.Random(seed)
     started = 0
@@ -148,7 +190,10 @@ async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: 
     async def person(session: aiohttp.ClientSession) -> None:
         nonlocal last_done
         while True:
-            script = conversation(rng)
+            left = len(codes or ())
+            script = conversation(rng, codes)
+            outcomes = len(codes or ()) < left
+            result.outcome_conversations += outcomes
             sender = f"bench-{tag}-{uuid.uuid4().hex[:12]}"
             result.conversations += 1
             for text in script:
@@ -162,6 +207,8 @@ async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: 
                             raise RuntimeError(f"HTTP {resp.status}: {body[:200]!r}")
                     t1 = time.perf_counter()
                     result.latencies.append(t1 - t0)
+                    if outcomes:
+                        result.outcome_latencies.append(t1 - t0)
                     last_done = max(last_done, t1)
                     if body.strip() in (b"", b"[]"):
                         result.empty_replies += 1
