@@ -76,13 +76,42 @@ If loading this class failed with ``AttributeError`` or ``ImportError``, Rasa
 would quietly keep conversations in memory instead; an ``AttributeError``
 raised while setting up is therefore turned into a ``RuntimeError``, which
 stops the server.
+
+When the database fails (any dialect). Rasa wraps every tracker store in a
+``FailSafeTrackerStore``: a failed save is logged and the conversation kept
+in memory only (lost at the next restart, and not even read back: a failed
+load starts the conversation afresh). That would silently lose what people
+typed, so this store does not let a database error reach it:
+
+* a save that fails appends the conversation's events to a **spool file**
+  (JSON lines, fsynced; ``spool_path``, default ``<database>.spool.jsonl``
+  beside a SQLite file, else ``var/tracker-spool.jsonl``) and logs an error;
+  the person gets their reply as usual;
+* loading a conversation that is in the spool first moves the spooled events
+  into the database; while that still fails, the conversation is served
+  from the spool, so it carries on where it was (a form stays a form);
+* a conversation not in the spool whose load fails is served from the last
+  state this process saved, if it has one (the ``recent_conversations`` most
+  recently saved, default 200), else it starts afresh; either way its next
+  save stores whatever the database lacks rather than counting on it;
+* at start-up, and after each save that works, spooled conversations are
+  moved into the database, in order, in one transaction each. Moving is
+  idempotent: an event already stored (same type and timestamp) is not stored
+  again. The spool file is removed once nothing is pending.
+
+Only if the spool file cannot be written either (a full disk) does the error
+reach Rasa, which logs it and keeps the conversation in memory.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import logging
-from typing import Any, Dict, Optional, Text
+import os
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -91,12 +120,17 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SYNCHRONOUS = "FULL"
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+DEFAULT_SPOOL = "var/tracker-spool.jsonl"
+DEFAULT_RECENT = 200
+#: What a failing database raises (OSError: e.g. a vanished directory).
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
 #: Levels allowed for ``sqlite_synchronous`` (value: what ``PRAGMA synchronous`` reads back).
 SYNCHRONOUS_LEVELS = {"NORMAL": 1, "FULL": 2, "EXTRA": 3}
 
@@ -144,6 +178,8 @@ class WALSQLTrackerStore(SQLTrackerStore):
         domain: Optional[Domain] = None,
         sqlite_synchronous: Optional[Text] = None,
         sqlite_busy_timeout_ms: Optional[int] = None,
+        spool_path: Optional[Text] = None,
+        recent_conversations: Optional[int] = None,
         **kwargs: Any,
     ) -> None:
         # Checked first: a bad value stops the server before anything is opened.
@@ -154,13 +190,28 @@ class WALSQLTrackerStore(SQLTrackerStore):
             super().__init__(domain=domain, **kwargs)
             if is_sqlite_file(self.engine.url):
                 self._reopen_sqlite()
-            elif sqlite_synchronous is not None or sqlite_busy_timeout_ms is not None:
-                logger.debug("sqlite_* settings ignored for the %s tracker store",
-                             self.engine.url.get_backend_name())
+            else:
+                self._build_statements()
+                if sqlite_synchronous is not None or sqlite_busy_timeout_ms is not None:
+                    logger.debug("sqlite_* settings ignored for the %s tracker store",
+                                 self.engine.url.get_backend_name())
         except AttributeError as exc:
             # Rasa would take an AttributeError for "no such class" and silently
             # keep conversations in memory; fail loudly instead.
             raise RuntimeError(f"could not set up {type(self).__name__}: {exc!r}") from exc
+        if spool_path:
+            path = Path(spool_path)
+        elif self.on_sqlite:
+            path = Path(str(self.engine.url.database) + ".spool.jsonl")
+        else:
+            path = Path(DEFAULT_SPOOL)
+        self.spool = Spool(path)
+        #: Each conversation's events at this process's last save (bounded).
+        self._recent: "collections.OrderedDict[str, List[Event]]" = collections.OrderedDict()
+        self._recent_max = DEFAULT_RECENT if recent_conversations is None else int(recent_conversations)
+        #: Conversations whose last load did not come from the database.
+        self._not_from_database: set = set()
+        self.flush_spool()
 
     def _reopen_sqlite(self) -> None:
         """Swap Rasa's NullPool engine (tables already created) for a pooled WAL one."""
@@ -229,17 +280,65 @@ class WALSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: Text, fetch_events_from_all_sessions: bool
     ) -> Optional[DialogueStateTracker]:
+        if sender_id in self.spool and not self._move_to_database(sender_id):
+            # The database still fails: carry on from what was spooled.
+            self._not_from_database.add(sender_id)
+            return self._tracker_from(sender_id, self.spool.events(sender_id))
+        try:
+            tracker = await self._retrieve_from_database(sender_id, fetch_events_from_all_sessions)
+        except DATABASE_ERRORS as exc:
+            # Whatever Rasa gets instead, its next save must not count on the database.
+            self._not_from_database.add(sender_id)
+            recent = self._recent.get(sender_id)
+            logger.error("Could not load conversation %s from the database (%r); %s", sender_id,
+                         exc, "carrying on from this process's last copy" if recent else
+                         "it starts afresh, and nothing new is lost")
+            if recent:
+                return self._tracker_from(sender_id, [e.as_dict() for e in recent])
+            raise
+        self._not_from_database.discard(sender_id)
+        return tracker
+
+    async def _retrieve_from_database(
+        self, sender_id: Text, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
         if not self.on_sqlite:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         query = self._select_all if fetch_events_from_all_sessions else self._select_latest
         with self.engine.connect() as conn:
             serialised = conn.execute(query, {"sender_id": sender_id}).scalars().all()
         events = [json.loads(data) for data in serialised]
+        return self._tracker_from(sender_id, events)
+
+    def _tracker_from(self, sender_id: Text, events: Optional[List[Dict[str, Any]]]
+                      ) -> Optional[DialogueStateTracker]:
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        sender_id = tracker.sender_id
+        try:
+            if sender_id in self.spool or sender_id in self._not_from_database:
+                # Not loaded from the database: store whatever it lacks, in order.
+                self._store_missing(sender_id, [e.as_dict() for e in tracker.events])
+                self.spool.done(sender_id)
+            else:
+                await self._save_to_database(tracker)
+        except DATABASE_ERRORS as exc:
+            events = [e.as_dict() for e in tracker.events]
+            # If this fails too (a full disk), the error goes to Rasa (see the module doc).
+            self.spool.add(sender_id, events)
+            logger.error("Could not save conversation %s to the database (%r); its %d events "
+                         "are in %s until it works again", sender_id, exc, len(events),
+                         self.spool.path)
+        else:
+            self._not_from_database.discard(sender_id)
+            if self.spool:
+                self.flush_spool(limit=1)
+        self._remember(tracker)
+
+    async def _save_to_database(self, tracker: DialogueStateTracker) -> None:
         if not self.on_sqlite:
             return await super().save(tracker)
         await self.stream_events(tracker)
@@ -252,6 +351,143 @@ class WALSQLTrackerStore(SQLTrackerStore):
             if rows:
                 conn.execute(self._insert, rows)
         logger.debug(f"Tracker with sender_id '{tracker.sender_id}' stored to database")
+
+    def _remember(self, tracker: DialogueStateTracker) -> None:
+        """This process's last copy of a conversation, for when a later load fails."""
+        if self._recent_max <= 0:
+            return
+        self._recent[tracker.sender_id] = list(tracker.events)
+        self._recent.move_to_end(tracker.sender_id)
+        while len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
+
+    # --- the spool: conversations the database could not take -----------------
+
+    def flush_spool(self, limit: Optional[int] = None) -> int:
+        """Move spooled conversations into the database; how many are still pending."""
+        for sender_id in self.spool.senders()[:limit]:
+            if not self._move_to_database(sender_id):
+                break
+        return len(self.spool)
+
+    def _move_to_database(self, sender_id: Text) -> bool:
+        """Store what the database lacks of a spooled conversation; True when it is done."""
+        events = self.spool.events(sender_id)
+        if events is None:
+            return True
+        try:
+            added = self._store_missing(sender_id, events)
+        except DATABASE_ERRORS as exc:
+            logger.warning("Spooled conversation %s still cannot be stored: %r", sender_id, exc)
+            return False
+        self.spool.done(sender_id)
+        logger.info("Spooled conversation %s moved into the database (%d new events)",
+                    sender_id, added)
+        return True
+
+    def _store_missing(self, sender_id: Text, events: List[Dict[str, Any]]) -> int:
+        """Insert, in order and in one transaction, the events the database does not have.
+
+        An event is already stored if a stored event of that sender has the same
+        type and timestamp (counted, so equal keys are matched one for one).
+        Idempotent: storing the same list twice adds nothing the second time.
+        """
+        table = self.SQLEvent.__table__
+        parsed = [(data, Event.from_parameters(data)) for data in events]
+        parsed = [(data, evt) for data, evt in parsed if evt is not None]
+        if not parsed:
+            return 0
+        first = min(data.get("timestamp") or 0 for data, _ in parsed)
+        with self.engine.begin() as conn:
+            stored = collections.Counter(
+                (name, ts) for name, ts in conn.execute(
+                    sa.select(table.c.type_name, table.c.timestamp)
+                    .where(table.c.sender_id == sender_id, table.c.timestamp >= first)))
+            rows = []
+            for data, evt in parsed:
+                key = (evt.type_name, data.get("timestamp"))
+                if stored[key] > 0:
+                    stored[key] -= 1
+                else:
+                    rows.append(_row(sender_id, evt))
+            if rows:
+                conn.execute(self._insert, rows)
+        return len(rows)
+
+
+class Spool:
+    """Conversations the database could not take, in an append-only JSON-lines file.
+
+    Each line is ``{"sender_id": ..., "events": [...]}`` (the conversation's
+    events at a failed save; the latest line for a sender wins) or
+    ``{"sender_id": ..., "done": true}`` (moved into the database). Every line
+    is fsynced before ``add`` returns. The file is emptied when nothing is
+    pending, and read back at start-up; a torn last line (a crash mid-write)
+    is ignored.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._pending: "collections.OrderedDict[str, List[Dict[str, Any]]]" = collections.OrderedDict()
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        with self.path.open("r", encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                try:
+                    entry = json.loads(line)
+                    sender = entry["sender_id"]
+                except (ValueError, KeyError, TypeError):
+                    logger.warning("%s line %d is not a whole entry; ignored", self.path, number)
+                    continue
+                if entry.get("done"):
+                    self._pending.pop(sender, None)
+                elif isinstance(entry.get("events"), list):
+                    self._pending[sender] = entry["events"]
+                    self._pending.move_to_end(sender)
+        if self._pending:
+            logger.warning("%d conversation(s) waiting in %s to be stored", len(self._pending),
+                           self.path)
+
+    def _append(self, entry: Dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def add(self, sender_id: Text, events: List[Dict[str, Any]]) -> None:
+        with self._lock:
+            self._append({"sender_id": sender_id, "events": events})
+            self._pending[sender_id] = events
+            self._pending.move_to_end(sender_id)
+
+    def done(self, sender_id: Text) -> None:
+        with self._lock:
+            if self._pending.pop(sender_id, None) is None:
+                return
+            if self._pending:
+                self._append({"sender_id": sender_id, "done": True})
+            else:
+                self.path.unlink(missing_ok=True)
+
+    def events(self, sender_id: Text) -> Optional[List[Dict[str, Any]]]:
+        return self._pending.get(sender_id)
+
+    def senders(self) -> List[Text]:
+        return list(self._pending)
+
+    def __contains__(self, sender_id: object) -> bool:
+        return sender_id in self._pending
+
+    def __len__(self) -> int:
+        return len(self._pending)
 
 
 def _row(sender_id: Text, evt: Event) -> Dict[str, Any]:

@@ -152,7 +152,7 @@ def test_postgresql_is_left_as_rasa_makes_it(tmp_path):
     try:
         server = start_postgres()
     except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL here: {exc}")
+        pytest.fail(f"PostgreSQL could not be started here: {exc}")
     try:
         store = WALSQLTrackerStore(host=server.create_database("tracker"), dialect="postgresql",
                                    sqlite_synchronous="FULL", sqlite_busy_timeout_ms=1)
