@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.components.tracker_store import Spool, WALSQLTrackerStore
 from scripts.stack import ROOT, Stack, free_port, new_token
@@ -80,10 +81,19 @@ def say(store, sender: str, text: str, tracker=None):
     return tracker
 
 
+def started_afresh(store, sender: str, text: str):
+    """What Rasa does when a load fails: a new tracker, a new session, then the message."""
+    fresh = store.init_tracker(sender)
+    fresh.update(ActionExecuted("action_session_start"))
+    fresh.update(SessionStarted())
+    fresh.update(ActionExecuted("action_listen"))
+    fresh.update(UserUttered(text, {"name": "inform", "confidence": 1.0}))
+    return fresh
+
+
 def new_store(db: Path, domain, **kwargs) -> WALSQLTrackerStore:
-    store = WALSQLTrackerStore(domain=domain, dialect="sqlite", db=str(db),
-                               sqlite_busy_timeout_ms=50, **kwargs)
-    return store
+    return WALSQLTrackerStore(domain=domain, dialect="sqlite", db=str(db),
+                              sqlite_busy_timeout_ms=50, **kwargs)
 
 
 @pytest.fixture
@@ -173,13 +183,9 @@ def test_a_conversation_started_afresh_during_an_outage_is_stored_after_the_old_
         asyncio.run(store.save(old))
         store.engine.dispose()
         with unreachable(db):
-            with pytest.raises(Exception):
+            with pytest.raises(SQLAlchemyError):
                 asyncio.run(store.retrieve("p1"))  # Rasa's FailSafe store then starts afresh
-            fresh = store.init_tracker("p1")
-            fresh.update(ActionExecuted("action_session_start"))
-            fresh.update(SessionStarted())
-            fresh.update(ActionExecuted("action_listen"))
-            fresh.update(UserUttered("during the outage", {"name": "inform", "confidence": 1.0}))
+            fresh = started_afresh(store, "p1", "during the outage")
             asyncio.run(store.save(fresh))
         # The database is back, and Rasa's next save would count on it: it must not
         # skip the fresh session's first events (they are not in the database yet).
@@ -203,13 +209,9 @@ def test_a_load_that_failed_just_before_the_database_came_back_loses_nothing(db,
             say(store, "p1", text)
         store.engine.dispose()
         with unreachable(db):
-            with pytest.raises(Exception):
+            with pytest.raises(SQLAlchemyError):
                 asyncio.run(store.retrieve("p1"))
-        fresh = store.init_tracker("p1")
-        fresh.update(ActionExecuted("action_session_start"))
-        fresh.update(SessionStarted())
-        fresh.update(ActionExecuted("action_listen"))
-        fresh.update(UserUttered("typed just as it came back", {"name": "inform", "confidence": 1.0}))
+        fresh = started_afresh(store, "p1", "typed just as it came back")
         asyncio.run(store.save(fresh))
         assert user_texts(db, "p1") == ["one", "two", "three", "typed just as it came back"]
         # And the conversation goes on normally from the database.
