@@ -63,7 +63,7 @@ danger-report: setup ## Recall and false alarms of the danger net on every label
 outcomes-report: setup ## Accuracy of the outcome category suggestion on every labelled set
 	@$(PY) -m bot.text.outcome_eval tests/data/outcomes_labelled.yml tests/data/outcomes_blind2.yml
 
-bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md and bench/WIDGET.md
 	$(PY) -m bench.run
 	$(PY) -m bench.widget
 

@@ -18,8 +18,8 @@ Starts the real servers and the demo council page on free loopback ports
   over N messages in one conversation; beside it the same messages over REST,
   so the widget's own share is visible.
 
-``run()`` returns the figures as a dict and ``markdown()`` formats them, for
-bench/run.py to include in bench/RESULTS.md.
+``run()`` returns the figures as a dict and ``markdown()`` formats them;
+``make bench`` writes them to bench/WIDGET.md, beside bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -257,11 +257,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--loads", type=int, default=20)
     parser.add_argument("--model", type=Path, help="a trained model (default: the content-hashed one)")
     parser.add_argument("--json", type=Path, default=ROOT / "results" / "widget_bench.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "bench" / "WIDGET.md",
+                        help="where the Markdown report goes (default bench/WIDGET.md)")
     opts = parser.parse_args(argv)
     results = run(opts.messages, opts.loads, opts.model)
     opts.json.parent.mkdir(parents=True, exist_ok=True)
     opts.json.write_text(json.dumps(results, indent=2))
-    print(markdown(results))
+    report = markdown(results)
+    opts.markdown.write_text(report)
+    print(report)
+    print(f"(written to {opts.markdown})")
     return 0
 
 
