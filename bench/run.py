@@ -487,14 +487,6 @@ def danger_end_to_end(url: str, name: str, sample: Optional[int], model: Path) -
 
 # --- one configuration under load -------------------------------------------
 
-def safe_token() -> str:
-    """new_token() can start with "-", which `rasa run --auth-token -xyz` takes for an option."""
-    token = new_token()
-    while token.startswith("-"):
-        token = new_token()
-    return token
-
-
 def other_cores_busy(seconds: float, own: List[int]) -> float:
     """Cores kept busy by everything except this process and `own` process trees."""
     pids = set().union(*(procinfo.tree(p) for p in own)) if own else set()
@@ -545,7 +537,7 @@ def outcomes_recorded(db_url: str) -> int:
 def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) -> dict:
     res: dict = {"ok": False}
     stack = Stack(model=ROOT / model, rasa_port=free_port(), actions_port=free_port(),
-                  var_dir=tmp / name / "var", token=safe_token(), log_dir=tmp / name / "logs",
+                  var_dir=tmp / name / "var", token=new_token(), log_dir=tmp / name / "logs",
                   extra_env=dict(VARIANTS[name].get("env", {})))
     stack.endpoints = str(resolved_endpoints(stack, VARIANTS[name].get("tracker", "sql"),
                                              tmp / name / "endpoints.yml"))

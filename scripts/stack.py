@@ -153,7 +153,9 @@ class Stack:
             str(BIN / "rasa"), "run", "--model", str(self.model),
             "--endpoints", self.endpoints, "--credentials", "credentials.yml",
             "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-            "--enable-api", "--auth-token", self.token,
+            # "=" form: a token starting with "-" (RASA_TOKEN, or one in 64 random
+            # ones) would otherwise be taken for an option and stop the server.
+            "--enable-api", f"--auth-token={self.token}",
         ]
         if self.cors:
             rasa_cmd += ["--cors", *self.cors]
