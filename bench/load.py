@@ -133,19 +133,15 @@ class LevelResult:
         lat = np.array(self.latencies) * 1000.0
         ok = len(lat)
 
-        def pct(q: float) -> Optional[float]:
-            return round(float(np.percentile(lat, q)), 1) if ok else None
+        def pct(q: float, values: np.ndarray = lat) -> Optional[float]:
+            return round(float(np.percentile(values, q)), 1) if len(values) else None
 
         out = np.array(self.outcome_latencies) * 1000.0
-
-        def opct(q: float) -> Optional[float]:
-            return round(float(np.percentile(out, q)), 1) if len(out) else None
-
         return {
             "concurrency": self.concurrency,
             "outcome_messages": len(out),
-            "outcome_p50_ms": opct(50),
-            "outcome_p95_ms": opct(95),
+            "outcome_p50_ms": pct(50, out),
+            "outcome_p95_ms": pct(95, out),
             "messages": ok,
             "conversations": self.conversations,
             "outcome_conversations": self.outcome_conversations,

@@ -1,8 +1,9 @@
 """Two speed-ups for Rasa 3.6, installed when the Rasa server loads our components.
 
-1. Event look-up. Every time Rasa rebuilds a conversation from the tracker store it turns each
-stored event back into an object, and ``Event.resolve_by_type`` walks the whole
-tree of ``Event`` subclasses (``all_subclasses``) for each one: about 50 µs an
+1. Event look-up. Every time Rasa rebuilds a conversation from the tracker
+store it turns each stored event back into an object, and
+``Event.resolve_by_type`` walks the whole tree of ``Event`` subclasses
+(``all_subclasses``) for each one: about 50 µs an
 event here, a few milliseconds per message on a conversation of any length
 (``bench/RESULTS.md``). The answer never changes for a given type name, so it
 is remembered after the first look-up. Unknown names, the old ``topic`` event
@@ -26,7 +27,6 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Text, Type
 
 from jsonschema import validators
-from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
 
@@ -63,8 +63,8 @@ def _action_result_validator():
 
 
 def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
-    """What ``jsonschema.validate`` does, with the schema checked and compiled once."""
-    if best_match(_action_result_validator().iter_errors(result)) is None:
+    """Rasa's check, with the schema checked and compiled once."""
+    if _action_result_validator().is_valid(result):
         return True
     # A bad answer (rare): Rasa's own code raises the error, with its wording.
     return _ORIGINAL_VALIDATE(self, result)
