@@ -321,7 +321,7 @@ class WALSQLTrackerStore(SQLTrackerStore):
         try:
             if sender_id in self.spool or sender_id in self._not_from_database:
                 # Not loaded from the database: store whatever it lacks, in order.
-                self._store_missing(sender_id, [e.as_dict() for e in tracker.events])
+                self._store_missing(sender_id, list(tracker.events))
                 self.spool.done(sender_id)
             else:
                 await self._save_to_database(tracker)
@@ -376,7 +376,8 @@ class WALSQLTrackerStore(SQLTrackerStore):
         if events is None:
             return True
         try:
-            added = self._store_missing(sender_id, events)
+            added = self._store_missing(
+                sender_id, [e for e in map(Event.from_parameters, events) if e is not None])
         except DATABASE_ERRORS as exc:
             logger.warning("Spooled conversation %s still cannot be stored: %r", sender_id, exc)
             return False
@@ -385,27 +386,25 @@ class WALSQLTrackerStore(SQLTrackerStore):
                     sender_id, added)
         return True
 
-    def _store_missing(self, sender_id: Text, events: List[Dict[str, Any]]) -> int:
+    def _store_missing(self, sender_id: Text, events: List[Event]) -> int:
         """Insert, in order and in one transaction, the events the database does not have.
 
         An event is already stored if a stored event of that sender has the same
         type and timestamp (counted, so equal keys are matched one for one).
         Idempotent: storing the same list twice adds nothing the second time.
         """
-        table = self.SQLEvent.__table__
-        parsed = [(data, Event.from_parameters(data)) for data in events]
-        parsed = [(data, evt) for data, evt in parsed if evt is not None]
-        if not parsed:
+        if not events:
             return 0
-        first = min(data.get("timestamp") or 0 for data, _ in parsed)
+        table = self.SQLEvent.__table__
+        first = min(evt.timestamp or 0 for evt in events)
         with self.engine.begin() as conn:
             stored = collections.Counter(
                 (name, ts) for name, ts in conn.execute(
                     sa.select(table.c.type_name, table.c.timestamp)
                     .where(table.c.sender_id == sender_id, table.c.timestamp >= first)))
             rows = []
-            for data, evt in parsed:
-                key = (evt.type_name, data.get("timestamp"))
+            for evt in events:
+                key = (evt.type_name, evt.timestamp)
                 if stored[key] > 0:
                     stored[key] -= 1
                 else:
@@ -421,7 +420,7 @@ class Spool:
     Each line is ``{"sender_id": ..., "events": [...]}`` (the conversation's
     events at a failed save; the latest line for a sender wins) or
     ``{"sender_id": ..., "done": true}`` (moved into the database). Every line
-    is fsynced before ``add`` returns. The file is emptied when nothing is
+    is fsynced before ``add`` returns. The file is removed when nothing is
     pending, and read back at start-up; a torn last line (a crash mid-write)
     is ignored.
     """
