@@ -9,12 +9,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report outcomes-report bench clean
+.PHONY: help setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report nlu-report outcomes-report bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml constraints.txt scripts/setup.sh
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/setup.sh scripts/encoder-requirements.txt
 	@scripts/setup.sh
 
 setup: $(VENV)/.installed ## Find Python 3.10, create .venv, install pinned dependencies
@@ -59,6 +59,11 @@ test-browser: train widget ## Only the browser tests (real Chromium against the 
 danger-report: setup ## Recall and false alarms of the danger net on every labelled set
 	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml; do \
 	  $(PY) -m bot.text.danger_eval $$set 2>/dev/null; echo; done
+
+NLU_SETS := tests/data/danger_blind5.yml tests/data/nlu_blind5.yml tests/data/danger_blind4_dev.yml tests/data/nlu_blind4_dev.yml tests/data/nlu_heldout.yml tests/data/danger_blind3.yml
+
+nlu-report: train ## First replies on every blind set: danger recall/false alarms, intents, harm kinds, carers, advocacy
+	@$(PY) -m bot.text.nlu_eval --json results/nlu_report.json $(NLU_SETS)
 
 outcomes-report: setup ## Accuracy of the outcome category suggestion on every labelled set
 	@$(PY) -m bot.text.outcome_eval tests/data/outcomes_labelled.yml tests/data/outcomes_blind2.yml

