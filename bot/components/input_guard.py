@@ -25,5 +25,8 @@ class EmptyMessageGuard(RuleComponent):
     def process_message(self, message: Message) -> None:
         text = message.get(TEXT)
         if text is None or not str(text).strip():
-            message.set(ORIGINAL_TEXT, text if text is not None else "")
+            if message.get(ORIGINAL_TEXT) is None:
+                # TextNormaliser, when it runs first, has already kept the
+                # verbatim text; do not overwrite it with the cleaned one.
+                message.set(ORIGINAL_TEXT, text if text is not None else "")
             message.set(TEXT, PLACEHOLDER)
