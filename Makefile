@@ -60,7 +60,7 @@ danger-report: setup ## Recall and false alarms of the danger net on every label
 	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml; do \
 	  $(PY) -m bot.text.danger_eval $$set 2>/dev/null; echo; done
 
-NLU_SETS := tests/data/danger_blind5.yml tests/data/nlu_blind5.yml tests/data/danger_blind4_dev.yml tests/data/nlu_blind4_dev.yml tests/data/nlu_heldout.yml tests/data/danger_blind3.yml
+NLU_SETS := tests/data/danger_blind5.yml tests/data/nlu_blind5.yml tests/data/danger_blind4_dev.yml tests/data/nlu_blind4_dev.yml tests/data/nlu_heldout.yml
 
 nlu-report: train ## First replies on every blind set: danger recall/false alarms, intents, harm kinds, carers, advocacy
 	@$(PY) -m bot.text.nlu_eval --json results/nlu_report.json $(NLU_SETS)
@@ -68,8 +68,9 @@ nlu-report: train ## First replies on every blind set: danger recall/false alarm
 outcomes-report: setup ## Accuracy of the outcome category suggestion on every labelled set
 	@$(PY) -m bot.text.outcome_eval tests/data/outcomes_labelled.yml tests/data/outcomes_blind2.yml
 
-bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md and bench/WIDGET.md
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, bench/ENCODER.md and bench/WIDGET.md
 	$(PY) -m bench.run
+	$(PY) -m bench.encoder
 	$(PY) -m bench.widget
 
 clean: ## Remove trained models, test artefacts and local data (keeps .venv)

@@ -22,7 +22,20 @@ MODELS = ROOT / "models"
 def training_inputs(config: str = "config.yml") -> list[Path]:
     files = [ROOT / config, ROOT / "domain.yml"]
     files += sorted((ROOT / "bot" / "data").rglob("*.yml"))
+    files += component_training_files(config)
     return files
+
+
+def component_training_files(config: str = "config.yml") -> list[Path]:
+    """Files that pipeline components read at training (``training_files``)."""
+    import yaml
+
+    data = yaml.safe_load(Path(ROOT / config).read_text()) or {}
+    found: list[Path] = []
+    for component in data.get("pipeline") or []:
+        for name in component.get("training_files") or []:
+            found.append(ROOT / name)
+    return found
 
 
 def fingerprint(config: str = "config.yml") -> str:

@@ -7,6 +7,10 @@ decision into the first reply:
 
 * ``danger_now``     -> ``utter_danger_now`` (999, 999 BSL, emergency SMS)
 * ``danger_suicide`` -> ``utter_danger_suicide`` (999 and Samaritans)
+* danger possible but unclear (``check``) -> ``utter_danger_check``: is anyone
+  in danger now? If so, call 999
+* after a danger reply, a carer at breaking point also hears carer support
+  (``follow_up``)
 * unreadable input   -> ``utter_ask_rephrase`` with the ``input_problem`` slot
   set, which picks the variation that says what was wrong (too long, empty,
   symbols only, another language)
@@ -37,9 +41,14 @@ DANGER_RESPONSES = {
     "danger_suicide": "utter_danger_suicide",
 }
 INPUT_PROBLEM_RESPONSE = "utter_ask_rephrase"
+# Danger possible but unclear (the learned detector's middle band): the first
+# words ask whether anyone is in danger now and say to call 999 if so.
+CHECK_RESPONSE = "utter_danger_check"
+# Said after the danger reply when the message was also about this.
+FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
-OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE}
+OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 
 
 @DefaultV1Recipe.register(
@@ -108,6 +117,10 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
                 # Picks the variation that speaks about someone else's danger.
                 events.append(SlotSet(DANGER_WHO_SLOT, who))
             return DANGER_RESPONSES[intent], events
+        if net.get("check") and not problem and not tracker.active_loop_name:
+            # Not while a form asks its questions: the person is answering
+            # one (the rules and the learned 999 reply still apply there).
+            return CHECK_RESPONSE, events
         current_problem = tracker.get_slot(INPUT_PROBLEM_SLOT)
         if problem:
             if current_problem != problem:
@@ -119,12 +132,19 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
             events.append(SlotSet(INPUT_PROBLEM_SLOT, None))
         return None, events
 
-    if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action):
+    follow_up = FOLLOW_UP_RESPONSES.get(net.get("follow_up") or "")
+    if last_action in DANGER_RESPONSES.values() and DANGER_RESPONSES.get(intent or "") == last_action and follow_up:
+        return follow_up, events
+    if follow_up and last_action == follow_up and intent in DANGER_RESPONSES:
+        return ACTION_LISTEN_NAME, events
+    if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action, net):
         return ACTION_LISTEN_NAME, events
     return None, events
 
 
-def _answered_by_us(intent: Optional[str], problem: Optional[str], last_action: str) -> bool:
+def _answered_by_us(intent: Optional[str], problem: Optional[str], last_action: str, net: Dict[str, Any]) -> bool:
+    if last_action == CHECK_RESPONSE:
+        return bool(net.get("check"))
     if last_action in DANGER_RESPONSES.values():
         return DANGER_RESPONSES.get(intent or "") == last_action
     return bool(problem)

@@ -3,16 +3,23 @@
 Runs after the ML classifier and FallbackClassifier. For every message it asks
 ``bot.text.danger`` (spaCy rules, no confidence score) two questions:
 
-1. Does the message show immediate danger or suicidal intent? Then the intent
-   becomes ``danger_now`` or ``danger_suicide`` with confidence 1.0, whatever
-   the classifier said. If the classifier guessed a danger intent and the rules
-   found none, the guess is replaced by the best non-danger intent: danger is
-   decided by the rules alone, so "my dad was hit by a car years ago" never
-   gets the 999 reply because a model thought it looked violent.
+1. Does the message show immediate danger or suicidal intent? The rules are
+   asked first and always win: whatever they catch becomes ``danger_now`` or
+   ``danger_suicide`` with confidence 1.0, whatever any model said. Where the
+   rules are silent, the learned detector (``LearnedDanger``, on sentence
+   vectors, sentence by sentence) may add a danger reply when its score is
+   high, or mark the message ``check`` when danger is possible but unclear
+   (SafeguardPolicy then asks whether anyone is in danger and says 999). It can
+   never remove a danger reply. The intent classifier's own guess of a danger
+   intent is not trusted: it is replaced by the best non-danger intent.
 2. Can it be read at all (empty, symbols only, over ``max_chars``, another
    script)? Then the intent becomes ``nlu_fallback`` and SafeguardPolicy says
    what was wrong. Danger is checked first, so a very long message that says
    "he is hitting me" still gets the 999 reply.
+
+Everything here reads the text from ``bot.text.normalise.for_understanding``
+(zero-width characters, look-alike letters and the like undone); the message
+text is put back verbatim at the end.
 
 The decision is also attached to the message as ``safety_net`` (kept in the
 tracker's parse data) so the policy, the tests and staff can see why.
@@ -28,11 +35,29 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.components.base import RuleComponent
 
 from bot.components.input_guard import ORIGINAL_TEXT
-from bot.text.danger import check_input, detect
+from bot.components.learned_danger import KEY as LEARNED_KEY
+from bot.text.danger import check_input, detect, who_is_in_danger
+from bot.text.normalise import for_understanding
 
 DANGER_INTENTS = {"now": "danger_now", "suicide": "danger_suicide"}
 FALLBACK_INTENT = "nlu_fallback"
 KEY = "safety_net"
+LEARNED_MIN_WORDS = 3
+# After a danger reply, these intents (the classifier's best guess besides
+# danger) also get their own answer: a carer at breaking point who mentions
+# wanting to die hears the suicide reply first, then carer support.
+FOLLOW_UP_INTENTS = {"inform_carer_strain": 0.3}
+
+
+def follow_up(ranking: List[Dict[str, Any]]) -> Optional[str]:
+    others = [r for r in ranking if r.get("name") not in DANGER_INTENTS.values() and r.get("name") != FALLBACK_INTENT]
+    if not others:
+        return None
+    best = others[0]
+    threshold = FOLLOW_UP_INTENTS.get(best.get("name") or "")
+    if threshold is not None and best.get("confidence", 0.0) >= threshold:
+        return best["name"]
+    return None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -50,16 +75,34 @@ class SafetyNet(RuleComponent):
         self._process_one(message)
 
     def _process_one(self, message: Message) -> None:
-        text: Optional[str] = message.get(TEXT)
+        raw: Optional[str] = message.get(TEXT)
         if message.get(ORIGINAL_TEXT) is not None:
-            # EmptyMessageGuard replaced an empty message; put it back.
-            text = message.get(ORIGINAL_TEXT)
-            message.set(TEXT, text)
-        result = detect(text or "")
-        problem = check_input(text, self.max_chars)
+            # TextNormaliser or EmptyMessageGuard kept the verbatim text.
+            raw = message.get(ORIGINAL_TEXT)
+        raw = raw or ""
+        clean = for_understanding(raw)
+        result = detect(clean)
+        problem = "too_long" if len(raw) > self.max_chars else check_input(clean, self.max_chars)
+        learned = message.get(LEARNED_KEY) or {}
         ranking = list(message.get(INTENT_RANKING_KEY) or [])
-        if result.kind:
-            intent = {"name": DANGER_INTENTS[result.kind], "confidence": 1.0}
+        source = "rules" if result.kind else None
+        kind, who = result.kind, result.who
+        if kind == "now":
+            # Whose danger: the fuller reading of the whole message ("my
+            # neighbour has collapsed" is someone else, though it says "my").
+            who = who_is_in_danger(clean, kind) or who
+        # The learned detector is not asked about very short messages (form
+        # answers such as "for myself") or unreadable ones (too long included:
+        # the rules still read those).
+        learned_ok = problem is None and len(clean.split()) >= LEARNED_MIN_WORDS
+        if not kind and learned.get("level") == "danger" and learned_ok:
+            # The learned detector may add a danger reply where the rules
+            # are silent; it never removes one (the rules were asked first).
+            kind, source = learned.get("kind"), "learned"
+            who = who_is_in_danger(clean, kind)
+        check = bool(not kind and learned.get("level") == "unclear" and learned_ok)
+        if kind:
+            intent = {"name": DANGER_INTENTS[kind], "confidence": 1.0}
             ranking = [intent] + [r for r in ranking if r.get("name") != intent["name"]]
             self._set_intent(message, intent, ranking)
         elif problem:
@@ -76,9 +119,18 @@ class SafetyNet(RuleComponent):
                     replacement = {"name": FALLBACK_INTENT, "confidence": 1.0}
                     others = [replacement] + others
                 self._set_intent(message, replacement, others)
+        message.set(TEXT, raw)
         message.set(
             KEY,
-            {"danger": result.kind, "who": result.who, "matched": result.matched, "input": problem},
+            {
+                "danger": kind,
+                "who": who,
+                "matched": result.matched,
+                "source": source,
+                "check": check,
+                "follow_up": follow_up(ranking) if kind else None,
+                "input": problem,
+            },
             add_to_output=True,
         )
 

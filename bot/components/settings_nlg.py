@@ -5,7 +5,7 @@ generator adds every setting to the values Rasa interpolates, so one settings
 source reaches every reply. A slot with the same name would win, but none do
 (``tests/unit/test_domain_content.py`` checks).
 """
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
@@ -32,4 +32,43 @@ class SettingsNLG(TemplatedNaturalLanguageGenerator):
     ) -> Optional[Dict[Text, Any]]:
         filled: Dict[Text, Any] = dict(self._values)
         filled.update(tracker.current_slot_values())
-        return self.generate_from_slots(utter_action, filled, output_channel, **kwargs)
+        message = self.generate_from_slots(utter_action, filled, output_channel, **kwargs)
+        if message is not None and utter_action == HARM_KIND_RESPONSE:
+            message = dict(message)
+            message["buttons"] = harm_kind_buttons(latest_candidates(tracker)) + list(message.get("buttons") or [])
+        return message
+
+
+HARM_KIND_RESPONSE = "utter_ask_harm_kind"
+
+
+def latest_candidates(tracker: DialogueStateTracker) -> List[str]:
+    """The likely kinds HarmGate found in the person's latest message (never an older one)."""
+    latest = tracker.latest_message
+    gate = ((latest.parse_data if latest else None) or {}).get("harm_gate") or {}
+    return list(gate.get("candidates") or [])
+# Plain words for each kind, as the person would say it (the button's payload
+# asks about that kind, so the next reply explains it).
+HARM_KIND_TITLES = {
+    "physical": "Being hit, pushed or hurt",
+    "domestic": "Harm from a partner or family",
+    "sexual": "Sexual touching or acts I did not want",
+    "psychological": "Threats, put-downs or being controlled",
+    "financial": "Money or things taken",
+    "modern_slavery": "Made to work, or not free to leave",
+    "discriminatory": "Treated badly for who I am",
+    "organisational": "Poor care in a home or service",
+    "neglect": "Not being cared for",
+    "self_neglect": "Not able to look after myself",
+    "sexual_exploitation": "Made to do sexual things for something",
+}
+GENERAL_CHOICE = {"title": "Kinds of abuse", "payload": "/ask_types_of_abuse"}
+
+
+def harm_kind_buttons(candidates: Any) -> List[Dict[Text, Any]]:
+    """Buttons for the likely kinds (HarmGate's candidates), then 'kinds of abuse'."""
+    buttons = []
+    for kind in candidates if isinstance(candidates, list) else []:
+        if kind in HARM_KIND_TITLES:
+            buttons.append({"title": HARM_KIND_TITLES[kind], "payload": f"/ask_about_{kind}"})
+    return buttons + [GENERAL_CHOICE]

@@ -32,6 +32,8 @@ FUNCTION_WORDS = frozenset(
     "it its this that these those there here as so if then than too very just".split()
 )
 FILE_NAME = "vocabulary.json"
+# Set on a message none of whose content words is known (read by HarmGate).
+UNKNOWN_KEY = "msp_unknown_words"
 
 
 def words(text: str) -> List[str]:
@@ -104,6 +106,7 @@ class UnknownWordsFallback(GraphComponent):
         for message in messages:
             if message.get(INTENT) and is_unknown(message.get(TEXT), self.vocabulary):
                 fallback = {"name": "nlu_fallback", "confidence": 1.0}
+                message.set(UNKNOWN_KEY, True)
                 ranking = [fallback] + list(message.get(INTENT_RANKING_KEY) or [])
                 message.set(INTENT, fallback, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -67,7 +67,9 @@ def test_heldout_nlu_set_is_not_training_data():
     overlap = [m.get("text") for m in heldout.training_examples if _norm(m.get("text")) in training]
     assert not overlap, overlap
     trained_intents = set(load_data(str(ROOT / "bot/data/nlu")).intents)
-    assert set(heldout.intents) >= trained_intents - {"danger_now", "danger_suicide"}
+    # describe_harm (harm in general words, issue 9) came after this set was
+    # written; the blind sets of issue 9 measure how it is reached.
+    assert set(heldout.intents) >= trained_intents - {"danger_now", "danger_suicide", "describe_harm"}
 
 
 def test_heldout_nlu_accuracy_meets_the_floor(trained_model, tmp_path):

@@ -110,3 +110,42 @@ def test_danger_beats_an_input_problem(policy, domain):
     long_text = "x " * 1500 + "he is hitting me now"
     t = tracker(domain, user(long_text, "danger_now", {"danger": "now", "input": "too_long"}))
     assert predicted(policy, domain, t)[0] == "utter_danger_now"
+
+
+def test_unclear_danger_first_asks_and_says_999(policy, domain):
+    t = tracker(domain, user("he's back again and I'm frightened", "describe_psychological",
+                             {"danger": None, "check": True, "input": None}))
+    assert predicted(policy, domain, t)[0] == "utter_danger_check"
+    t = tracker(domain, user("x", "describe_psychological", {"danger": None, "check": True}),
+                ActionExecuted("utter_danger_check"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_danger_check_words_ask_about_danger_and_say_999(domain):
+    text = domain.responses["utter_danger_check"][0]["text"]
+    assert text.startswith("Is anyone in danger right now?")
+    assert "call 999" in text.split("\n")[0]
+
+
+def test_a_carer_at_breaking_point_hears_the_suicide_reply_then_carer_support(policy, domain):
+    net = {"danger": "suicide", "who": "self", "follow_up": "inform_carer_strain", "input": None}
+    t = tracker(domain, user("caring for mum, i can't go on, i want to die", "danger_suicide", net))
+    assert predicted(policy, domain, t)[0] == "utter_danger_suicide"
+    t = tracker(domain, user("caring for mum, i can't go on, i want to die", "danger_suicide", net),
+                ActionExecuted("utter_danger_suicide"))
+    assert predicted(policy, domain, t)[0] == "utter_carer_strain"
+    t = tracker(domain, user("caring for mum, i can't go on, i want to die", "danger_suicide", net),
+                ActionExecuted("utter_danger_suicide"), ActionExecuted("utter_carer_strain"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_no_follow_up_without_one(policy, domain):
+    net = {"danger": "suicide", "who": "self", "follow_up": None}
+    t = tracker(domain, user("i want to die", "danger_suicide", net), ActionExecuted("utter_danger_suicide"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_someone_elses_danger_says_what_to_do_for_them(domain):
+    variations = domain.responses["utter_danger_now"]
+    other = [v for v in variations if any(c.get("value") == "other" for c in v.get("condition", []))]
+    assert other and "call 999 for them" in other[0]["text"]

@@ -49,7 +49,8 @@ def test_a_weak_replacement_becomes_nlu_fallback():
 def test_ordinary_message_is_untouched():
     (m,) = run(message("my grandson keeps my bank card", "describe_financial", 0.8))
     assert m.get("intent") == {"name": "describe_financial", "confidence": 0.8}
-    assert m.get("safety_net") == {"danger": None, "who": None, "matched": "", "input": None}
+    assert m.get("safety_net") == {"danger": None, "who": None, "matched": "", "source": None, "check": False,
+                                   "follow_up": None, "input": None}
 
 
 def test_unreadable_input_becomes_nlu_fallback():
@@ -80,3 +81,47 @@ def test_guard_leaves_real_text_alone():
     m = Message(data={"text": "hello"})
     EmptyMessageGuard().process([m])
     assert m.get("text") == "hello"
+
+
+def learned(m, p, kind, level):
+    m.set("learned_danger", {"p": p, "kind": kind, "level": level})
+    return m
+
+
+def test_the_learned_detector_adds_a_danger_reply_where_the_rules_are_silent():
+    (m,) = run(learned(message("gran went out in her nightie two hours ago and its freezing", "inform_worried_about_someone"), 0.95, "now", "danger"))
+    assert m.get("intent") == {"name": "danger_now", "confidence": 1.0}
+    assert m.get("safety_net")["source"] == "learned"
+    assert m.get("safety_net")["who"] == "other"
+
+
+def test_the_learned_detector_never_removes_a_rule_decision():
+    (m,) = run(learned(message("hes hitting me right now", "greet"), 0.01, "now", None))
+    assert m.get("intent")["name"] == "danger_now"
+    assert m.get("safety_net")["source"] == "rules"
+
+
+def test_unclear_danger_is_marked_for_the_check_not_the_999_reply():
+    (m,) = run(learned(message("hes back again and im frightened", "describe_psychological", 0.8), 0.6, "now", "unclear"))
+    assert m.get("intent")["name"] == "describe_psychological"
+    assert m.get("safety_net")["check"] is True
+    assert m.get("safety_net")["danger"] is None
+
+
+def test_suicide_in_a_carers_message_keeps_carer_support_as_follow_up():
+    ranking = [{"name": "inform_carer_strain", "confidence": 0.7}, {"name": "greet", "confidence": 0.1}]
+    (m,) = run(learned(message("i look after mum 24/7 and honestly i just want to go to sleep and not wake up",
+                               "inform_carer_strain", 0.7, ranking), 0.9, "suicide", "danger"))
+    assert m.get("intent")["name"] == "danger_suicide"
+    assert m.get("safety_net")["follow_up"] == "inform_carer_strain"
+
+
+def test_hidden_characters_do_not_hide_danger_and_the_text_stays_verbatim():
+    from bot.components.text_normaliser import TextNormaliser
+
+    raw = "he is h\u0456tt\u0456ng m\u0435 r\u200bight now"
+    m = message(raw, "greet", 0.9)
+    TextNormaliser({}).process([m])
+    (m,) = run(m)
+    assert m.get("intent")["name"] == "danger_now"
+    assert m.get("text") == raw

@@ -1,0 +1,106 @@
+"""HarmGate: never name the wrong harm, never say "out of scope" to harm.
+
+Naming the wrong kind of abuse to a person who has just disclosed harm ("this
+may be modern slavery" in answer to a partner's rage) is worse than naming
+none. After the classifier, this component:
+
+1. lets a ``describe_<kind>`` intent through only when the classifier is
+   confident (``kind_threshold``) and clearly prefers that kind to the next
+   one (``kind_margin``), both chosen on the development set; otherwise the intent becomes ``describe_harm``: the
+   reply acknowledges what was said in general words and offers the likely
+   kinds as choices (``harm_gate.candidates`` in the parse data, shown as
+   buttons by ``SettingsNLG``);
+2. turns "out of scope" or "not understood" into ``describe_harm`` when the
+   message speaks of harm, fear, injury or not coping: by a word list
+   (deterministic, ``HARM_WORDS``) or when the classifier puts most of its
+   weight on harm intents (``harm_mass_threshold``). Nonsense (no known word)
+   is left alone.
+
+What it did is attached as ``harm_gate`` to the parse data.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.base import RuleComponent
+from bot.components.unknown_words import UNKNOWN_KEY
+
+KEY = "harm_gate"
+CLASSIFIER_KEY = "classifier"
+GENERAL = "describe_harm"
+DESCRIBE = "describe_"
+HARM_INTENTS = {
+    "inform_carer_strain", "inform_not_safe", "inform_worried_about_someone", "fear_care_home",
+    "fear_trouble", GENERAL,
+}
+NOT_ANSWERS = {"out_of_scope", "nlu_fallback"}
+
+# Words that mean harm, fear, injury or not coping. Deterministic: if one is
+# there, "out of scope" is never the answer.
+HARM_WORDS = re.compile(
+    r"\b(abus\w*|hurt\w*|harm\w*|hit|hits|hitting|slap\w*|punch\w*|kick\w*|push\w*|shov\w*|"
+    r"grab\w*|bruis\w*|injur\w*|bleed\w*|wound\w*|pain|scared|scary|afraid|frighten\w*|terrif\w*|"
+    r"fear\w*|threat\w*|bully\w*|bullied|intimidat\w*|shout\w*|scream\w*|yell\w*|swear\w*|"
+    r"neglect\w*|starv\w*|hungry|steal\w*|stole|stolen|theft|scam\w*|took my|taking my|"
+    r"controll?\w*|forc\w*|made me|makes me|touch\w*|grope\w*|rape\w*|unsafe|not safe|danger\w*|"
+    r"cope|coping|struggl\w*|exhaust\w*|breaking point|overwhelm\w*|desperate|"
+    r"locked|trapped|ignor\w*|humiliat\w*|mock\w*|insult\w*|racis\w*|"
+    r"cruel|nasty|horrible|awful|upset\w*|crying)\b",
+    re.IGNORECASE,
+)
+
+
+def speaks_of_harm(text: str) -> bool:
+    return bool(HARM_WORDS.search(text or ""))
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class HarmGate(RuleComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"kind_threshold": 0.5, "kind_margin": 0.0, "harm_mass_threshold": 0.5, "max_candidates": 3,
+                "min_candidate": 0.05}
+
+    def process_message(self, message: Message) -> None:
+        intent = message.get(INTENT) or {}
+        name = intent.get("name") or ""
+        ranking = list(message.get(INTENT_RANKING_KEY) or [])
+        text = message.get(TEXT) or ""
+        # What the classifier said, before any change here (for reports).
+        message.set(CLASSIFIER_KEY, {
+            "name": name, "confidence": float(intent.get("confidence") or 0.0),
+            "ranking": [[r.get("name"), round(float(r.get("confidence") or 0.0), 4)] for r in ranking[:3]],
+        }, add_to_output=True)
+        scores = [r for r in ranking if r.get("name") not in NOT_ANSWERS]
+        describe = [r for r in scores if (r.get("name") or "").startswith(DESCRIBE) and r["name"] != GENERAL]
+        reason: Optional[str] = None
+        if name == GENERAL:
+            reason = "general"
+        elif name.startswith(DESCRIBE):
+            confidence = float(intent.get("confidence") or 0.0)
+            others = [float(r.get("confidence") or 0.0) for r in describe if r.get("name") != name]
+            margin = confidence - (others[0] if others else 0.0)
+            if confidence < float(self.config["kind_threshold"]) or margin < float(self.config["kind_margin"]):
+                reason = "kind_unsure"
+        elif name in NOT_ANSWERS and not message.get(UNKNOWN_KEY):
+            mass = sum(float(r.get("confidence") or 0.0) for r in scores
+                       if (r.get("name") or "").startswith(DESCRIBE) or r.get("name") in HARM_INTENTS)
+            if speaks_of_harm(text):
+                reason = "harm_words"
+            elif mass >= float(self.config["harm_mass_threshold"]):
+                reason = "harm_mass"
+        if reason is None:
+            return
+        candidates = [
+            r["name"][len(DESCRIBE):] for r in describe
+            if float(r.get("confidence") or 0.0) >= float(self.config["min_candidate"])
+        ][: int(self.config["max_candidates"])]
+        general = {"name": GENERAL, "confidence": float(intent.get("confidence") or 0.0)}
+        message.set(INTENT, general, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [general] + [r for r in ranking if r.get("name") != GENERAL], add_to_output=True)
+        message.set(KEY, {"from": name, "reason": reason, "candidates": candidates}, add_to_output=True)

@@ -1,0 +1,139 @@
+"""Rasa component around ``bot.text.learned_danger``: scores, never decides alone.
+
+Runs after the classifier and before SafetyNet. It trains the danger model on
+the files in ``training_files`` (relative to the project root;
+``scripts/model.py`` includes them in the model's fingerprint) plus the NLU
+training examples (danger intents dangerous, the rest safe) and, for
+each message, attaches ``learned_danger`` to the parse data:
+``{"p": ..., "kind": "now"|"suicide", "level": "danger"|"unclear"|None}``.
+
+SafetyNet reads it only where the rules found nothing, so it can add a danger
+reply but never remove one.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.input_guard import PLACEHOLDER
+from bot.components.sentence_encoder import vector_of
+from bot.text.encoder import get_encoder
+from bot.text.learned_danger import DangerModel, level, load_examples, parts
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+KEY = "learned_danger"
+FILE_NAME = "danger_model.json"
+# A 2,000-character message gives about 60 parts; more is not read.
+MAX_PARTS = 96
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LearnedDanger(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"training_files": [], "c": 4.0, "danger_threshold": 0.8, "unclear_threshold": 0.5,
+                # Intents whose NLU examples are NOT used as safe examples
+                # (ambiguous about danger now); danger_now/danger_suicide
+                # examples are dangerous ones.
+                "not_negative_intents": ["inform_not_safe"]}
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[DangerModel] = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **(config or {})}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LearnedDanger":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        paths = [ROOT / p for p in self.config["training_files"]]
+        texts, labels = load_examples(paths)
+        if not texts:
+            raise ValueError("LearnedDanger needs training_files with labelled danger examples")
+        vectors = get_encoder().encode(texts)
+        # Every NLU training example is labelled too: the danger intents are
+        # dangerous, the rest (greetings, questions, harm that is not
+        # happening now) are safe. Without them short everyday messages
+        # ("bye for now", "do I get a say?") looked like goodbye notes.
+        skip = set(self.config["not_negative_intents"])
+        seen = {t.strip().lower() for t in texts}
+        extra_vectors, extra_labels = [], []
+        for example in training_data.intent_examples:
+            intent, text = example.get(INTENT), example.get(TEXT)
+            if not isinstance(text, str) or intent in skip or text.strip().lower() in seen:
+                continue
+            label = {"danger_now": 1, "danger_suicide": 2}.get(intent, 0)
+            vector = vector_of(example)
+            extra_vectors.append(vector if vector is not None else get_encoder().encode_one(text))
+            extra_labels.append(label)
+        if extra_vectors:
+            vectors = np.vstack([vectors, np.stack(extra_vectors)])
+            labels = list(labels) + extra_labels
+        self.model = DangerModel.train(vectors, labels, c=float(self.config["c"]))
+        with self._model_storage.write_to(self._resource) as directory:
+            (Path(directory) / FILE_NAME).write_text(json.dumps(self.model.to_dict()))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LearnedDanger":
+        with model_storage.read_from(resource) as directory:
+            data = json.loads((Path(directory) / FILE_NAME).read_text())
+        return cls(config, model_storage, resource, DangerModel.from_dict(data))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def _process_one(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if self.model is None or not isinstance(text, str) or not text.strip() or text == PLACEHOLDER:
+            return
+        texts = parts(text[:20_000])[:MAX_PARTS]
+        whole = vector_of(message)
+        if whole is not None:
+            rest = get_encoder().encode(texts[1:]) if len(texts) > 1 else np.zeros((0, whole.shape[0]), np.float32)
+            vectors = np.vstack([whole[None, :], rest])
+        else:
+            vectors = get_encoder().encode(texts)
+        score = self.model.score_parts(texts, vectors)
+        result = {
+            "p": round(score.p, 4),
+            "kind": score.kind,
+            "level": level(score, float(self.config["danger_threshold"]), float(self.config["unclear_threshold"])),
+        }
+        message.set(KEY, result, add_to_output=True)

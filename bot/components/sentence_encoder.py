@@ -1,0 +1,88 @@
+"""Dense sentence features from the pretrained encoder, beside the n-grams.
+
+Every message (training examples included) gets its all-MiniLM-L6-v2 vector
+(``bot.text.encoder``: mean pooling, L2-normalised, as the model was trained)
+as a sentence-level dense feature. The intent classifier then sees both the
+word and character n-grams (what was written) and the sentence vector (what it
+means), so phrasings nobody wrote into the training data land near the
+examples they resemble.
+
+The vector is also kept on the message (``VECTOR``, not in the output) so the
+learned danger detector and the harm gate after the classifier reuse it
+instead of encoding the text again.
+
+``scale`` multiplies the unit vector before the classifier sees it: the
+n-gram counts are 0/1/2..., a unit vector's entries are about 0.05, and a
+linear model with one regularisation strength for all features would
+otherwise all but ignore the dense part. Chosen by cross-validation on the
+training data only (``python -m bot.text.nlu_eval --cv``).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.text.encoder import get_encoder
+
+VECTOR = "msp_sentence_vector"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class SentenceEncoderFeaturizer(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"scale": 4.0}
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        self.config = {**self.get_default_config(), **(config or {})}
+        self.scale = float(self.config["scale"])
+        self.name = name
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
+        # Load (and verify) the model now, at start-up, not on the first message.
+        get_encoder()
+        return cls(config, execution_context.node_name)
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["tokenizers", "safetensors"]
+
+    def _featurize(self, messages: List[Message]) -> None:
+        todo = [m for m in messages if isinstance(m.get(TEXT), str)]
+        if not todo:
+            return
+        vectors = get_encoder().encode([m.get(TEXT) for m in todo])
+        for message, vector in zip(todo, vectors):
+            message.set(VECTOR, vector)
+            message.add_features(
+                Features((vector * self.scale)[None, :].astype(np.float32), FEATURE_TYPE_SENTENCE, TEXT, self.name)
+            )
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+
+def vector_of(message: Message) -> Optional[np.ndarray]:
+    vector = message.get(VECTOR)
+    return vector if isinstance(vector, np.ndarray) else None

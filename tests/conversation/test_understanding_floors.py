@@ -1,0 +1,54 @@
+"""What a new user gets, on sets nobody tuned on: floors a little under the measured figures.
+
+The figures themselves are printed by `make nlu-report` (README, "Understanding").
+A regression in the danger net, the classifier, the harm gate or the
+thresholds fails here. The held-out sets' messages are never printed, even
+when a floor is missed: only the figures are.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.text.nlu_eval import evaluate_quietly
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.fixture(scope="module")
+def results(trained_model):
+    sets = ["danger_blind5.yml", "nlu_blind5.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
+    found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
+    return {Path(r["set"]).name: r for r in found}
+
+
+def figures(r):
+    return {k: v for k, v in r.items() if isinstance(v, (int, float))}
+
+
+def test_danger_on_the_held_out_set(results):
+    r = results["danger_blind5.yml"]
+    assert r["recall"] >= 0.96, figures(r)              # measured 0.977
+    assert r["recall_or_check"] >= 0.965, figures(r)    # measured 0.981
+    assert r["false_alarms"] <= 0.10, figures(r)        # measured 0.083 (target 0.05: not met)
+    assert r["negatives_checked"] <= 0.04, figures(r)   # measured 0.017
+
+
+def test_intents_harm_carers_and_advocacy_on_the_held_out_set(results):
+    r = results["nlu_blind5.yml"]
+    assert r["n"] >= 500
+    assert r["classifier_accuracy"] >= 0.87, figures(r)    # measured 0.890
+    assert r["macro_f1"] >= 0.86, figures(r)               # measured 0.882
+    assert r["wrong_kind_rate"] <= 0.065, figures(r)       # measured 0.049 (target 0.02: not met)
+    assert r["harm_out_of_scope"] == 0, figures(r)
+    assert r["carer_advocate_right"] >= 0.90, figures(r)   # measured 0.926
+    assert r["false_alarms"] <= 0.03, figures(r)           # measured 0.018
+
+
+def test_development_sets_stay_where_they_were_tuned(results):
+    d = results["danger_blind4_dev.yml"]
+    assert d["recall"] >= 0.93 and d["false_alarms"] <= 0.02, figures(d)    # 0.948 / 0.004
+    n = results["nlu_blind4_dev.yml"]
+    assert n["classifier_accuracy"] >= 0.86 and n["wrong_kind_rate"] <= 0.08, figures(n)  # 0.877 / 0.059

@@ -1,0 +1,73 @@
+"""HarmGate: a kind of abuse is named only when the classifier is sure."""
+from __future__ import annotations
+
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.harm_gate import GENERAL, HarmGate, speaks_of_harm
+from bot.components.settings_nlg import harm_kind_buttons
+
+
+def message(text, ranking, unknown=False):
+    m = Message(data={"text": text})
+    m.set("intent", dict(ranking[0]))
+    m.set("intent_ranking", ranking)
+    if unknown:
+        m.set("msp_unknown_words", True)
+    return m
+
+
+def gate(m, **config):
+    HarmGate(config).process([m])
+    return m
+
+
+def test_a_confident_kind_is_named():
+    m = gate(message("my son takes my pension", [{"name": "describe_financial", "confidence": 0.9}]), kind_threshold=0.5)
+    assert m.get("intent")["name"] == "describe_financial"
+    assert m.get("harm_gate") is None
+
+
+def test_an_unsure_kind_becomes_general_words_with_the_likely_kinds_offered():
+    ranking = [{"name": "describe_modern_slavery", "confidence": 0.34}, {"name": "describe_domestic", "confidence": 0.3},
+               {"name": "greet", "confidence": 0.2}, {"name": "describe_psychological", "confidence": 0.1}]
+    m = gate(message("he screams at me when he's drunk", ranking), kind_threshold=0.5)
+    assert m.get("intent")["name"] == GENERAL
+    assert m.get("harm_gate")["candidates"] == ["modern_slavery", "domestic", "psychological"]
+    assert m.get("classifier")["name"] == "describe_modern_slavery"
+    assert m.get("classifier")["ranking"][0] == ["describe_modern_slavery", 0.34]
+
+
+def test_out_of_scope_is_never_the_answer_to_harm_words():
+    m = gate(message("my carer pushed me and now i have a bruise", [{"name": "out_of_scope", "confidence": 0.6}]))
+    assert m.get("intent")["name"] == GENERAL
+    assert m.get("harm_gate")["reason"] == "harm_words"
+    assert m.get("harm_gate")["candidates"] == []
+
+
+def test_out_of_scope_with_most_weight_on_harm_intents_is_harm():
+    ranking = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "out_of_scope", "confidence": 0.2},
+               {"name": "describe_neglect", "confidence": 0.2}, {"name": "describe_self_neglect", "confidence": 0.2},
+               {"name": "inform_worried_about_someone", "confidence": 0.2}]
+    m = gate(message("mams flat is a state and theres nowt in the cupboards", ranking), harm_mass_threshold=0.5)
+    assert m.get("intent")["name"] == GENERAL
+    assert m.get("harm_gate")["reason"] == "harm_mass"
+
+
+def test_real_out_of_scope_and_nonsense_are_left_alone():
+    m = gate(message("when is my bin collected", [{"name": "out_of_scope", "confidence": 0.9}]))
+    assert m.get("intent")["name"] == "out_of_scope"
+    m = gate(message("zzkx qqpl", [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "describe_physical", "confidence": 0.9}], unknown=True))
+    assert m.get("intent")["name"] == "nlu_fallback"
+
+
+def test_harm_words():
+    assert speaks_of_harm("he hits me")
+    assert speaks_of_harm("im scared of my son")
+    assert not speaks_of_harm("where do i pay my council tax")
+
+
+def test_buttons_offer_the_candidates_in_plain_words_then_all_kinds():
+    buttons = harm_kind_buttons(["financial", "none", "domestic"])
+    assert [b["payload"] for b in buttons] == ["/ask_about_financial", "/ask_about_domestic", "/ask_types_of_abuse"]
+    assert "abuse" not in buttons[0]["title"].lower()
+    assert harm_kind_buttons(None) == [{"title": "Kinds of abuse", "payload": "/ask_types_of_abuse"}]
