@@ -80,6 +80,7 @@ def main() -> int:
         stack.start()
     except (RuntimeError, TimeoutError) as exc:
         print(f"Could not start: {exc}. Logs are in {stack.log_dir}.", file=sys.stderr)
+        stack.stop()  # whatever did start (a process that died while starting left the rest running)
         return 1
     print(
         f"""
