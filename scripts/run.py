@@ -5,9 +5,16 @@ and 8000). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
 otherwise a random one kept in var/rasa_token (readable only by you). The web
 widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
 random key kept in var/widget_secret, so a restart does not end them.
+
+If a process stops (a crash, or killed), it is started again with back-off
+(1, 2, 4 ... 60 s; ``scripts.stack.Supervisor``), and the stop and the restart
+are logged here and in var/logs/supervisor.log: one crash is not an outage.
+While the action server is down, the Rasa server answers with a kind message
+with the council's number and 999 (``bot/components/action_guard.py``).
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -15,7 +22,7 @@ import time
 from pathlib import Path
 
 from scripts.model import ensure_model
-from scripts.stack import ROOT, Stack, new_token
+from scripts.stack import ROOT, Stack, Supervisor, new_token
 
 
 def _secret(var_dir: Path, env: str, name: str) -> str:
@@ -30,6 +37,20 @@ def _secret(var_dir: Path, env: str, name: str) -> str:
 
 def _token(var_dir: Path) -> str:
     return _secret(var_dir, "RASA_TOKEN", "rasa_token")
+
+
+def _supervisor_log(log_dir: Path) -> logging.Logger:
+    logger = logging.getLogger("msp.supervisor")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not logger.handlers:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        formatter = logging.Formatter("%(asctime)s %(message)s")
+        for handler in (logging.StreamHandler(sys.stderr),
+                        logging.FileHandler(log_dir / "supervisor.log")):
+            handler.setFormatter(formatter)
+            logger.addHandler(handler)
+    return logger
 
 
 def main() -> int:
@@ -59,6 +80,7 @@ def main() -> int:
         stack.start()
     except (RuntimeError, TimeoutError) as exc:
         print(f"Could not start: {exc}. Logs are in {stack.log_dir}.", file=sys.stderr)
+        stack.stop()  # whatever did start (a process that died while starting left the rest running)
         return 1
     print(
         f"""
@@ -77,11 +99,10 @@ Try:  curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"me",
 Press Ctrl-C to stop.""",
         flush=True,
     )
+    supervisor = Supervisor(stack, log=_supervisor_log(stack.log_dir).warning)
     try:
         while not stopping:
-            if not stack.alive():
-                print("A server stopped unexpectedly; stopping the rest. See the logs.", file=sys.stderr)
-                return 1
+            supervisor.check()
             time.sleep(0.5)
     finally:
         print("\nStopping ...", flush=True)

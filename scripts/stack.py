@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -76,6 +76,7 @@ class Stack:
     # proxy in production; a fault-injecting proxy in the browser tests).
     widget_server_url: Optional[str] = None
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: Dict[str, List[str]] = field(default_factory=dict)
     started_at: float = 0.0
     ready_seconds: Optional[float] = None
 
@@ -130,10 +131,19 @@ class Stack:
             out = open(self.log_dir / f"{name}.log", "ab")
         elif self.quiet:
             out = subprocess.DEVNULL
+        self.commands[name] = list(cmd)
         self.procs[name] = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
+
+    def respawn(self, name: str) -> subprocess.Popen:
+        """Start process ``name`` again with the command it was first started with."""
+        old = self.procs.get(name)
+        if old is not None and old.poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self._spawn(name, self.commands[name])
+        return self.procs[name]
 
     def start(self, timeout: float = 180.0) -> "Stack":
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -225,6 +235,52 @@ class Stack:
         url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.token}"
         with urllib.request.urlopen(url, timeout=30) as resp:
             return json.loads(resp.read())
+
+
+@dataclass
+class Supervisor:
+    """Restarts a stack's processes when they stop, with back-off, and says so.
+
+    A process that stops is started again after ``min_delay`` seconds, doubling
+    for each stop in a row up to ``max_delay``; once it has stayed up for
+    ``stable_after`` seconds the next stop counts as the first again. ``log`` is
+    told every stop and every restart. Call ``check()`` every half second or so.
+    """
+
+    stack: Stack
+    log: Callable[[str], None]
+    min_delay: float = 1.0
+    max_delay: float = 60.0
+    stable_after: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    failures: Dict[str, int] = field(default_factory=dict)
+    due: Dict[str, float] = field(default_factory=dict)
+    started: Dict[str, float] = field(default_factory=dict)
+
+    def delay(self, failures: int) -> float:
+        return min(self.max_delay, self.min_delay * 2 ** max(0, failures - 1))
+
+    def check(self) -> None:
+        now = self.clock()
+        for name, proc in list(self.stack.procs.items()):
+            code = proc.poll()
+            if code is None:
+                started = self.started.setdefault(name, now)
+                if self.failures.get(name) and now - started >= self.stable_after:
+                    self.failures[name] = 0
+                continue
+            if name not in self.due:
+                failures = self.failures.get(name, 0) + 1
+                self.failures[name] = failures
+                wait = self.delay(failures)
+                self.due[name] = now + wait
+                self.log(f"{name} stopped (exit code {code}, pid {proc.pid}); "
+                         f"restarting in {wait:.0f} s (stop {failures} in a row)")
+            elif now >= self.due[name]:
+                del self.due[name]
+                new = self.stack.respawn(name)
+                self.started[name] = self.clock()
+                self.log(f"{name} restarted (pid {new.pid})")
 
 
 def new_token() -> str:

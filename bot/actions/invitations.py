@@ -16,7 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.parsing import invitation_candidate
+from bot.actions.visit import session_ref
 from bot.records import invitations, session_scope
+from bot.records.invitations import is_well_formed_token, token_from_link
 from bot.records.errors import RecordsError
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,13 @@ STATUS_FOR_REASON = {
     invitations.UNKNOWN: "unknown",
     invitations.MALFORMED: "unknown",
     invitations.RATE_LIMITED: "rate_limited",
+    # Presented again and again: probably leaked. Same words as "used" (ask for a new one).
+    invitations.LOCKED: "used",
 }
+
+
+def is_link_or_token(text: str) -> bool:
+    return token_from_link(text) is not None or is_well_formed_token(text)
 
 
 class ActionRedeemInvitation(Action):
@@ -43,11 +51,14 @@ class ActionRedeemInvitation(Action):
         text = (tracker.latest_message or {}).get("text") or ""
         entity = next(tracker.get_latest_entity_values("invite_code"), None)
         candidate = invitation_candidate(text)
-        if candidate == text.strip() and entity:
+        if candidate == text.strip() and entity and not is_link_or_token(candidate):
+            # A pasted link is the link, even when a code-like piece of it was picked out.
             candidate = entity
         try:
             with session_scope() as session:
-                result = invitations.redeem(session, candidate, client_key=tracker.sender_id)
+                # The link holds for this visit (Rasa session) only: bot/records/links.py.
+                result = invitations.redeem(session, candidate, client_key=tracker.sender_id,
+                                            session_ref=session_ref(tracker.events))
         except RecordsError:
             logger.exception("could not redeem an invitation")
             return [SlotSet("invite_status", "unknown")]

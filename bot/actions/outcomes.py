@@ -29,6 +29,12 @@ are chosen by ``requested_slot`` (and ``outcome_role``, ``outcome_prompt``,
 ``outcome_action``, ``outcome_category``); the ``action_ask_outcomes_form_<slot>``
 actions send it.
 
+Reading back or changing outcomes needs the invitation of this visit: on every
+turn the form checks, in the records, that this conversation's current Rasa
+session redeemed an invitation for the enquiry (``bot.records.links``), not
+just that the ``enquiry_id`` slot is set. When the link has lapsed the form
+ends, saying that a new code or link is needed; nothing is read back.
+
 Every row written carries the id of the message that caused it
 (``source_ref``), so a message delivered twice records nothing twice.
 
@@ -55,7 +61,8 @@ from bot.actions.parsing import (
     review_choice,
     yes_or_no,
 )
-from bot.records import consents, enquiries, outcomes, session_scope
+from bot.actions.visit import session_ref
+from bot.records import consents, enquiries, links, outcomes, session_scope
 from bot.records.errors import RecordsError
 from bot.records.models import MAX_OUTCOME_CHARS, OUTCOME_CATEGORY_LABELS
 
@@ -137,6 +144,21 @@ def message_ref(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message or {}).get("message_id")
 
 
+def visit_is_linked(tracker: Tracker) -> bool:
+    """True when this visit redeemed an invitation for the ``enquiry_id`` slot (records say)."""
+    with session_scope(read_only=True) as session:
+        return links.is_linked(session, tracker.sender_id, session_ref(tracker.events),
+                               tracker.get_slot("enquiry_id"))
+
+
+def link_lapsed() -> List[EventType]:
+    """End the form and forget the enquiry: reading back needs a new invitation."""
+    cleared = {slot: None for slot in FORM_SLOTS + WORKING_SLOTS}
+    cleared.update(outcome_prompt="link_lapsed", enquiry_id=None, participant_id=None,
+                   invite_status=None)
+    return ask(None, **cleared)
+
+
 def current_choices(enquiry_id: Any) -> List[Dict[str, Any]]:
     """The enquiry's current outcomes, oldest first, as ``{"id", "text"}``."""
     with session_scope(read_only=True) as session:
@@ -163,6 +185,17 @@ class ValidateOutcomesForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         requested = tracker.get_slot(REQUESTED_SLOT)
+        try:
+            linked = visit_is_linked(tracker)
+        except SQLAlchemyError:
+            logger.exception("outcomes form: could not check the link")
+            if requested in FORM_SLOTS:
+                dispatcher.utter_message(response="utter_records_unavailable")
+                return ask(requested, **{requested: None})
+            linked = True  # starting reads nothing; the next answer is checked again
+        if not linked:
+            logger.info("outcomes form: no live link for this visit; ending the form")
+            return link_lapsed()
         if requested not in FORM_SLOTS:
             # Starting: forget answers from any earlier round, ask the first question.
             start = {slot: None for slot in FORM_SLOTS + WORKING_SLOTS}

@@ -33,8 +33,19 @@ format (``user_uttered`` / ``bot_uttered`` events, ``quick_replies``) and adds:
 * **A rate limit per conversation** (token bucket: 10 at once, then 30 a
   minute, ``MSP_WIDGET_RATE_PER_MINUTE``): a flood gets ``slow_down`` with the
   seconds to wait, is not processed, and does not reach Rasa.
-* **Quick exit.** A ``leave`` event revokes the session token and forgets the
-  outbox, so nothing the browser might still hold can reopen the conversation.
+* **Quick exit.** A ``leave`` event revokes the session token, forgets the
+  outbox and disconnects *every* socket joined to that session (a second tab
+  or device included), so nothing the browser might still hold can reopen the
+  conversation. The revocation is written to the records database
+  (``widget_revocations``, ``bot.records.widget_sessions``) and checked on every
+  message, every replay and every resume, so a restart of the server (or
+  another instance) does not bring the session back.
+* **A rate limit on new sessions** (token buckets, per client address and for
+  everyone: ``MSP_WIDGET_NEW_SESSIONS_PER_MINUTE``, default 20 after a burst of
+  10, and ``MSP_WIDGET_NEW_SESSIONS_TOTAL_PER_MINUTE``, default 300 after 100).
+  A refused request gets ``session_refused`` with the seconds to wait. The
+  address is Sanic's ``request.remote_addr`` (set ``SANIC_REAL_IP_HEADER`` or
+  ``SANIC_PROXIES_COUNT`` behind a reverse proxy), else the peer address.
 
 The outbox and the handled-message ids live in this process. Rasa's socket.io
 channel needs sticky sessions behind a load balancer anyway (see Rasa's note in
@@ -78,6 +89,12 @@ DEFAULT_SESSION_HOURS = 12.0
 RATE_ENV = "MSP_WIDGET_RATE_PER_MINUTE"
 DEFAULT_RATE_PER_MINUTE = 30.0  # sustained, per conversation
 DEFAULT_BURST = 10  # messages at once (quick replies, a few lines typed fast)
+NEW_SESSIONS_ENV = "MSP_WIDGET_NEW_SESSIONS_PER_MINUTE"
+NEW_SESSIONS_TOTAL_ENV = "MSP_WIDGET_NEW_SESSIONS_TOTAL_PER_MINUTE"
+DEFAULT_NEW_SESSIONS_PER_MINUTE = 20.0  # per client address, after a burst of 10
+DEFAULT_NEW_SESSIONS_BURST = 10
+DEFAULT_NEW_SESSIONS_TOTAL_PER_MINUTE = 300.0  # everyone together, after a burst of 100
+DEFAULT_NEW_SESSIONS_TOTAL_BURST = 100
 # The widget stops at 2,000 characters and explains why; this is the channel's
 # own bound on what it will pass to Rasa from any client.
 MAX_MESSAGE_CHARS = 10_000
@@ -163,13 +180,16 @@ class SessionTokens:
     with the same key, so it cannot be turned back into a token.
     """
 
-    def __init__(self, secret: bytes, max_age_seconds: float, clock: Callable[[], float] = time.time):
+    def __init__(self, secret: bytes, max_age_seconds: float, clock: Callable[[], float] = time.time,
+                 store: Optional["RevocationStore"] = None):
         if len(secret) < 16:
             raise ValueError(f"{SECRET_ENV} must be at least 16 bytes")
         self._secret = secret
         self.max_age = max_age_seconds
         self._clock = clock
         self._revoked: Dict[str, float] = {}
+        # Durable revocations (the records database); None: this process only.
+        self.store = store
 
     def _mac(self, kind: bytes, body: str) -> bytes:
         return hmac.new(self._secret, kind + b"\0" + body.encode("ascii"), hashlib.sha256).digest()
@@ -192,9 +212,27 @@ class SessionTokens:
         age = self._clock() - int(issued, 16)
         if age < -60 or age > self.max_age:
             return None
-        if nonce in self._revoked:
+        if self.is_revoked(nonce, fail_closed=True):
             return None
         return nonce
+
+    def revocation_key(self, nonce: str) -> str:
+        """What the records hold for a revoked session: a keyed hash, opening nothing."""
+        return self._mac(b"widget-revoked", nonce).hex()
+
+    def is_revoked(self, nonce: str, fail_closed: bool = False) -> bool:
+        """Revoked here or (durably) anywhere. If the records cannot be read, ``fail_closed``
+        decides: True for a resume (a new session is issued), False for a message on a
+        socket whose session was checked when it joined."""
+        if nonce in self._revoked:
+            return True
+        if self.store is None:
+            return False
+        try:
+            return self.store.is_revoked(self.revocation_key(nonce))
+        except Exception:  # noqa: BLE001 - the records database is unavailable
+            logger.exception("Could not check widget session revocations.")
+            return fail_closed
 
     def sender_id(self, nonce: str) -> str:
         return "web-" + self._mac(b"widget-sender", nonce).hex()[:40]
@@ -208,6 +246,88 @@ class SessionTokens:
         self._revoked[nonce] = now + self.max_age
         for key in [k for k, until in self._revoked.items() if until < now]:
             del self._revoked[key]
+        if self.store is not None:
+            try:
+                self.store.revoke(self.revocation_key(nonce), now + self.max_age + 120)
+            except Exception:  # noqa: BLE001 - still revoked in this process
+                logger.exception("Could not store a widget session revocation durably.")
+
+
+class RevocationStore:
+    """Revoked widget sessions in the records database (``bot.records.widget_sessions``)."""
+
+    def revoke(self, key: str, until: float) -> None:
+        from datetime import datetime, timezone
+
+        from bot.records import session_scope
+        from bot.records.widget_sessions import revoke_session
+
+        with session_scope() as session:
+            revoke_session(session, key, datetime.fromtimestamp(until, tz=timezone.utc))
+
+    def is_revoked(self, key: str) -> bool:
+        from bot.records import session_scope
+        from bot.records.widget_sessions import is_revoked
+
+        with session_scope(read_only=True) as session:
+            return is_revoked(session, key)
+
+
+class TokenBucket:
+    """``burst`` at once, then ``per_minute``; ``take()`` gives 0 or the seconds to wait."""
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.allowance = float(burst)
+        self.at = clock()
+        self._clock = clock
+
+    def take(self) -> float:
+        now = self._clock()
+        self.allowance = min(self.burst, self.allowance + (now - self.at) * self.rate)
+        self.at = now
+        if self.allowance >= 1.0:
+            self.allowance -= 1.0
+            return 0.0
+        return (1.0 - self.allowance) / self.rate if self.rate > 0 else float("inf")
+
+
+class NewSessionLimit:
+    """New widget sessions: a bucket per client address and one for everyone."""
+
+    MAX_ADDRESSES = 10_000
+
+    def __init__(self, per_minute: float = DEFAULT_NEW_SESSIONS_PER_MINUTE,
+                 burst: int = DEFAULT_NEW_SESSIONS_BURST,
+                 total_per_minute: float = DEFAULT_NEW_SESSIONS_TOTAL_PER_MINUTE,
+                 total_burst: int = DEFAULT_NEW_SESSIONS_TOTAL_BURST,
+                 clock: Callable[[], float] = time.monotonic):
+        self.per_minute, self.burst, self._clock = per_minute, burst, clock
+        self.total = TokenBucket(total_per_minute, total_burst, clock)
+        self._addresses: "OrderedDict[str, TokenBucket]" = OrderedDict()
+
+    def take(self, address: Optional[str]) -> float:
+        """0 if a new session may be issued to ``address`` now, else the seconds to wait."""
+        key = address or "unknown"
+        bucket = self._addresses.pop(key, None) or TokenBucket(self.per_minute, self.burst, self._clock)
+        self._addresses[key] = bucket  # most recently used last
+        while len(self._addresses) > self.MAX_ADDRESSES:
+            self._addresses.popitem(last=False)
+        wait = bucket.take()
+        if wait:
+            return wait
+        return self.total.take()
+
+
+def client_address(environ: Dict[str, Any]) -> Optional[str]:
+    """The client's address: Sanic's view (proxy headers as configured), else the peer's."""
+    request = environ.get("sanic.request")
+    for attr in ("remote_addr", "ip"):
+        value = getattr(request, attr, None) if request is not None else None
+        if isinstance(value, str) and value:
+            return value
+    return environ.get("REMOTE_ADDR")
 
 
 # --- per-conversation delivery state -----------------------------------------------------------
@@ -362,6 +482,12 @@ class WidgetInput(SocketIOInput):
             session_hours=hours,
             rate_per_minute=float(credentials.get("rate_per_minute") or os.environ.get(RATE_ENV)
                                   or DEFAULT_RATE_PER_MINUTE),
+            new_sessions=NewSessionLimit(
+                per_minute=float(os.environ.get(NEW_SESSIONS_ENV) or DEFAULT_NEW_SESSIONS_PER_MINUTE),
+                total_per_minute=float(os.environ.get(NEW_SESSIONS_TOTAL_ENV)
+                                       or DEFAULT_NEW_SESSIONS_TOTAL_PER_MINUTE),
+            ),
+            revocations=RevocationStore(),
         )
 
     def __init__(
@@ -378,13 +504,17 @@ class WidgetInput(SocketIOInput):
         max_message_chars: int = MAX_MESSAGE_CHARS,
         rate_per_minute: float = DEFAULT_RATE_PER_MINUTE,
         burst: int = DEFAULT_BURST,
+        new_sessions: Optional[NewSessionLimit] = None,
+        revocations: Optional[RevocationStore] = None,
     ) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, True, socketio_path, jwt_key, jwt_method)
         self.origins = parse_origins(list(origins))
         if not self.origins:
             logger.warning("No widget origins allowed (%s is empty): every socket.io connection will be refused.",
                            ORIGINS_ENV)
-        self.tokens = SessionTokens(secret or secrets.token_bytes(32), session_hours * 3600)
+        self.tokens = SessionTokens(secret or secrets.token_bytes(32), session_hours * 3600,
+                                    store=revocations)
+        self.new_sessions = new_sessions or NewSessionLimit()
         self.hub = WidgetHub(idle_seconds=session_hours * 3600)
         self.max_message_chars = max_message_chars
         self.rate_per_minute = rate_per_minute
@@ -421,7 +551,8 @@ class WidgetInput(SocketIOInput):
                 token = auth.get("token") if isinstance(auth, dict) else None
                 if not token or not decode_bearer_token(token, self.jwt_key, self.jwt_algorithm):
                     raise ConnectionRefusedError("not_authorised")
-            await sio.save_session(sid, {"origin": normalise_origin(origin)}, namespace=ns)
+            await sio.save_session(sid, {"origin": normalise_origin(origin),
+                                         "address": client_address(environ)}, namespace=ns)
 
         @sio.on("disconnect", namespace=ns)
         async def disconnect(sid: Text, *_: Any) -> None:
@@ -432,6 +563,14 @@ class WidgetInput(SocketIOInput):
             data = data if isinstance(data, dict) else {}
             nonce = self.tokens.verify(data.get("session_id"))
             resumed = nonce is not None
+            session = await sio.get_session(sid, namespace=ns)
+            if not resumed:
+                wait = self.new_sessions.take(session.get("address"))
+                if wait:
+                    logger.warning("Refused a new widget session: too many at once (wait %.0f s).", wait)
+                    await sio.emit("session_refused", {"error": "busy", "retry_after": max(1, round(wait))},
+                                   room=sid, namespace=ns)
+                    return
             token = data["session_id"] if resumed else self.tokens.issue()
             nonce = nonce or self.tokens.verify(token)
             sender_id = self.tokens.sender_id(nonce)
@@ -439,7 +578,6 @@ class WidgetInput(SocketIOInput):
             invitation = data.get("invitation")
             if isinstance(invitation, str) and _INVITATION.match(invitation):
                 conversation.invitation = invitation
-            session = await sio.get_session(sid, namespace=ns)
             session.update(sender_id=sender_id, nonce=nonce)
             await sio.save_session(sid, session, namespace=ns)
             last_seq = data.get("last_seq") if resumed and data.get("epoch") == conversation.epoch else 0
@@ -458,6 +596,8 @@ class WidgetInput(SocketIOInput):
             sender_id = session.get("sender_id")
             if not sender_id:
                 return {"ok": False, "error": "no_session"}
+            if await ended(sid, session):
+                return {"ok": False, "error": "session_ended"}
             data = data if isinstance(data, dict) else {}
             epoch = self.hub.get(sender_id).epoch
             last_seq = data.get("last_seq") if data.get("epoch") == epoch else 0
@@ -470,6 +610,8 @@ class WidgetInput(SocketIOInput):
             sender_id = session.get("sender_id")
             if not sender_id:
                 return {"ok": False, "error": "no_session"}
+            if await ended(sid, session):
+                return {"ok": False, "error": "session_ended"}
             data = data if isinstance(data, dict) else {}
             text = data.get("message")
             message_id = data.get("id")
@@ -517,12 +659,27 @@ class WidgetInput(SocketIOInput):
             done.set()
             return {"ok": True, "id": message_id, "seq": self.hub.last_seq(sender_id)}
 
+        async def ended(sid: Text, session: Dict[str, Any]) -> bool:
+            """True (and the socket is closed) when this socket's session has been revoked."""
+            if not self.tokens.is_revoked(session["nonce"]):
+                return False
+            logger.info("Refused a message on a widget session that has ended.")
+            asyncio.ensure_future(sio.disconnect(sid, namespace=ns))
+            return True
+
         @sio.on("leave", namespace=ns)
         async def leave(sid: Text, *_: Any) -> None:
             session = await sio.get_session(sid, namespace=ns)
+            sender_id = session.get("sender_id")
             if session.get("nonce"):
                 self.tokens.revoke(session["nonce"])
-                self.hub.forget(session["sender_id"])
+                self.hub.forget(sender_id)
+                # Every socket joined to this session, on this server: a second tab, a
+                # second device, or someone else holding the token.
+                others = [other for other, _ in sio.manager.get_participants(ns or "/", sender_id)
+                          if other != sid]
+                for other in others:
+                    await sio.disconnect(other, namespace=ns)
             await sio.disconnect(sid, namespace=ns)
 
         return webhook

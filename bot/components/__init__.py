@@ -3,8 +3,11 @@
 Only the Rasa server imports this package (the action server imports
 ``bot.actions``), so it is where the server's speed-ups are installed
 (``speedups``: event types looked up once, not on every stored event; the
-action server's answers checked against a schema compiled once).
+action server's answers checked against a schema compiled once), and where a
+failed call to the action server becomes a kind reply instead of silence
+(``action_guard``).
 """
-from bot.components import speedups
+from bot.components import action_guard, speedups
 
 speedups.install()
+action_guard.install()

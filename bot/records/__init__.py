@@ -45,6 +45,7 @@ from .errors import (
     RecordsError,
 )
 from .invitations import (
+    RateLimit,
     RedeemResult,
     create_invitation,
     invitation_link,
@@ -52,6 +53,7 @@ from .invitations import (
     redeem_code,
     redeem_token,
 )
+from .links import is_linked, live_link
 from .models import (
     MAX_OUTCOME_CHARS,
     OUTCOME_CATEGORIES,
@@ -61,8 +63,10 @@ from .models import (
     DesiredOutcome,
     Enquiry,
     Invitation,
+    InvitationLink,
     OutcomeReview,
     Participant,
+    WidgetRevocation,
 )
 from .outcomes import (
     change_outcome,

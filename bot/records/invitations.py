@@ -15,16 +15,31 @@ The link carries the token in the URL *fragment* (``…/#invite=TOKEN``): browse
 never send the fragment to a server, so it stays out of access logs and
 ``Referer`` headers. The widget reads it from ``location.hash``.
 
-Short codes are rate-limited per client: after ``max_failures`` failed tries in
-``window`` the client gets ``rate_limited`` until the oldest failure ages out.
-Failures are rows in ``invitation_code_failures`` so the limit holds across
-processes. The client key should be something the client cannot change at will
-(a phone number for SMS; for the web, the conversation id is the best there is,
-so the code space, not the limit, is the main defence there).
+Guessing short codes is limited three ways (``RateLimit``), because the client
+key is only as good as the channel makes it (the web conversation id is chosen
+by the server for the widget, but a REST client chooses its own):
 
-An invitation is single-use: once redeemed it is tied to the client that
-redeemed it. The same client (same ``client_key``) redeeming again, for example
-a message sent twice, gets ``ok`` with ``repeat=True``; anyone else gets ``used``.
+* **per client**: after ``max_failures`` failed tries in ``window`` the client
+  gets ``rate_limited`` until the oldest failure ages out;
+* **for everyone**: when ``global_max_failures`` wrong codes arrive from all
+  clients together inside ``global_window`` (a flood, e.g. one guesser rotating
+  sender ids), *every* short code is answered ``rate_limited`` until the flood
+  ages out. That caps the guessing rate of the whole system (30 per 5 minutes
+  by default: about 8,600 a day against 2**40 codes). People can still use
+  their link (256 bits, never throttled) or phone the council;
+* **per invitation**: ``attempts`` counts every time an invitation is presented;
+  past ``max_attempts_per_invitation`` it is ``locked`` (a code tried again and
+  again after it was used has probably leaked; staff issue a new one).
+
+Failures are rows in ``invitation_code_failures`` so the limits hold across
+processes.
+
+An invitation is single-use. Redeeming it links *this visit* of one
+conversation (``client_key`` and ``session_ref``, the Rasa session) to the
+enquiry (``InvitationLink``, see ``bot.records.links``). The same message
+arriving twice within that visit gets ``ok`` with ``repeat=True`` (it opens
+nothing new); from anyone else, or from the same conversation after its session
+has lapsed, the code is ``used``: it never works again.
 """
 from __future__ import annotations
 
@@ -43,7 +58,7 @@ from sqlalchemy.orm import Session
 
 from .enquiries import require_enquiry
 from .errors import InvalidValue
-from .models import CodeFailure, Invitation, utcnow
+from .models import CodeFailure, Invitation, InvitationLink, utcnow
 
 SECRET_ENV = "MSP_INVITATION_SECRET"
 PUBLIC_URL_ENV = "MSP_PUBLIC_URL"
@@ -67,13 +82,23 @@ USED = "used"
 UNKNOWN = "unknown"
 MALFORMED = "malformed"
 RATE_LIMITED = "rate_limited"
-REASONS = (OK, EXPIRED, USED, UNKNOWN, MALFORMED, RATE_LIMITED)
+LOCKED = "locked"
+REASONS = (OK, EXPIRED, USED, UNKNOWN, MALFORMED, RATE_LIMITED, LOCKED)
+
+LINK_MINUTES_ENV = "MSP_LINK_MAX_MINUTES"
+DEFAULT_LINK_MINUTES = 120
 
 
 @dataclass(frozen=True)
 class RateLimit:
+    #: per client
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
+    #: all clients together: past this, every short code waits
+    global_max_failures: int = 30
+    global_window: timedelta = timedelta(minutes=5)
+    #: presentations of one invitation (the first, working one included)
+    max_attempts_per_invitation: int = 5
 
 
 DEFAULT_RATE_LIMIT = RateLimit()
@@ -239,8 +264,41 @@ def list_invitations(session: Session, enquiry_id: int):
 # --- redeeming --------------------------------------------------------------
 
 
+def link_minutes() -> int:
+    """How long a link may last at most (``MSP_LINK_MAX_MINUTES``, default 120), even
+    while the session goes on; the link ends sooner when the session does."""
+    raw = os.environ.get(LINK_MINUTES_ENV, "").strip()
+    try:
+        minutes = int(raw) if raw else DEFAULT_LINK_MINUTES
+    except ValueError:
+        raise InvalidValue(f"{LINK_MINUTES_ENV} must be a whole number of minutes, not {raw!r}.")
+    if minutes < 1:
+        raise InvalidValue(f"{LINK_MINUTES_ENV} must be at least 1 minute.")
+    return minutes
+
+
+def _live_link_for(
+    session: Session, invitation_id: int, client_hash: Optional[str], session_ref: str, now: datetime
+) -> bool:
+    if client_hash is None:
+        return False
+    return session.execute(
+        select(InvitationLink.id).where(
+            InvitationLink.invitation_id == invitation_id,
+            InvitationLink.conversation_hash == client_hash,
+            InvitationLink.session_ref == session_ref,
+            InvitationLink.expires_at > now,
+        )
+    ).first() is not None
+
+
 def _claim(
-    session: Session, invitation: Invitation, client_hash: Optional[str], now: datetime
+    session: Session,
+    invitation: Invitation,
+    client_hash: Optional[str],
+    now: datetime,
+    session_ref: str,
+    limit: RateLimit,
 ) -> RedeemResult:
     session.execute(
         update(Invitation)
@@ -257,13 +315,16 @@ def _claim(
 
     for _ in range(2):
         if invitation.used_at is not None:
-            if client_hash is None or invitation.used_by_hash != client_hash:
-                return result(USED)
-            if invitation.expires_at <= now:
-                return result(EXPIRED)
-            return result(OK, repeat=True)
+            # Only the visit it was redeemed in may see it again (a message sent twice).
+            if _live_link_for(session, invitation.id, client_hash, session_ref, now):
+                return result(OK, repeat=True)
+            if invitation.attempts > limit.max_attempts_per_invitation:
+                return result(LOCKED)
+            return result(USED)
         if invitation.expires_at <= now:
             return result(EXPIRED)
+        if invitation.attempts > limit.max_attempts_per_invitation:
+            return result(LOCKED)
         claimed = session.execute(
             update(Invitation)
             .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
@@ -272,6 +333,13 @@ def _claim(
         )
         session.refresh(invitation)
         if claimed.rowcount == 1:
+            if client_hash is not None:
+                session.add(InvitationLink(
+                    invitation_id=invitation.id, enquiry_id=invitation.enquiry_id,
+                    conversation_hash=client_hash, session_ref=session_ref[:64], linked_at=now,
+                    expires_at=now + timedelta(minutes=link_minutes()),
+                ))
+                session.flush()
             return result(OK)
         # Someone else claimed it between our read and our write: look again.
     return result(USED)
@@ -282,9 +350,14 @@ def redeem_token(
     token: str,
     *,
     client_key: Optional[str] = None,
+    session_ref: str = "",
     now: Optional[datetime] = None,
+    limit: RateLimit = DEFAULT_RATE_LIMIT,
 ) -> RedeemResult:
-    """Redeem the token from a link. ``client_key`` ties the invitation to this client."""
+    """Redeem the token from a link, linking this visit of ``client_key`` (see ``session_ref``).
+
+    Tokens (256 bits) are never throttled: a flood of wrong short codes does not
+    stop a person using their link."""
     if not is_well_formed_token(token):
         return RedeemResult(MALFORMED)
     now = now or utcnow()
@@ -294,7 +367,7 @@ def redeem_token(
     if invitation is None:
         return RedeemResult(UNKNOWN)
     client_hash = hash_client(client_key) if client_key else None
-    return _claim(session, invitation, client_hash, now)
+    return _claim(session, invitation, client_hash, now, session_ref, limit)
 
 
 def _failures_in_window(
@@ -306,6 +379,25 @@ def _failures_in_window(
             CodeFailure.attempted_at > now - limit.window,
         )
     ).scalar_one()
+
+
+def _all_failures_in_window(session: Session, now: datetime, limit: RateLimit) -> int:
+    return session.execute(
+        select(func.count(CodeFailure.id)).where(CodeFailure.attempted_at > now - limit.global_window)
+    ).scalar_one()
+
+
+def _global_retry_after(session: Session, now: datetime, limit: RateLimit) -> int:
+    in_window = list(
+        session.execute(
+            select(CodeFailure.attempted_at)
+            .where(CodeFailure.attempted_at > now - limit.global_window)
+            .order_by(CodeFailure.attempted_at.desc())
+            .limit(limit.global_max_failures)
+        ).scalars()
+    )
+    seconds = (in_window[-1] + limit.global_window - now).total_seconds()
+    return max(1, int(seconds + 0.999))
 
 
 def recent_code_failures(
@@ -342,7 +434,7 @@ def _record_failure(session: Session, client_hash: str, now: datetime, limit: Ra
     # Old failures no longer count towards any limit: keep the table small.
     session.execute(
         delete(CodeFailure)
-        .where(CodeFailure.attempted_at <= now - 4 * limit.window)
+        .where(CodeFailure.attempted_at <= now - 4 * max(limit.window, limit.global_window))
         .execution_options(synchronize_session=False)
     )
     session.flush()
@@ -353,13 +445,14 @@ def redeem_code(
     code: str,
     *,
     client_key: str,
+    session_ref: str = "",
     now: Optional[datetime] = None,
     limit: RateLimit = DEFAULT_RATE_LIMIT,
 ) -> RedeemResult:
-    """Redeem a short code typed or read out. Rate-limited per ``client_key``.
+    """Redeem a short code typed or read out. Rate-limited per ``client_key`` and for everyone.
 
     A malformed code is answered at once and not counted as a failure (it
-    tells a guesser nothing). Unknown, expired and used codes count.
+    tells a guesser nothing). Unknown, expired, used and locked codes count.
     """
     if not isinstance(client_key, str) or not client_key:
         raise InvalidValue("A client key is needed to rate-limit short codes.")
@@ -370,13 +463,16 @@ def redeem_code(
     client_hash = hash_client(client_key)
     if _failures_in_window(session, client_hash, now, limit) >= limit.max_failures:
         return RedeemResult(RATE_LIMITED, retry_after=_retry_after(session, client_hash, now, limit))
+    if _all_failures_in_window(session, now, limit) >= limit.global_max_failures:
+        # A flood of wrong codes from somewhere: everyone waits (links still work).
+        return RedeemResult(RATE_LIMITED, retry_after=_global_retry_after(session, now, limit))
     invitation = session.execute(
         select(Invitation).where(Invitation.code_hash == hash_code(normalised))
     ).scalar_one_or_none()
     if invitation is None:
         _record_failure(session, client_hash, now, limit)
         return RedeemResult(UNKNOWN)
-    result = _claim(session, invitation, client_hash, now)
+    result = _claim(session, invitation, client_hash, now, session_ref, limit)
     if not result.ok:
         _record_failure(session, client_hash, now, limit)
     return result
@@ -387,16 +483,23 @@ def redeem(
     text: str,
     *,
     client_key: str,
+    session_ref: str = "",
     now: Optional[datetime] = None,
     limit: RateLimit = DEFAULT_RATE_LIMIT,
 ) -> RedeemResult:
-    """Redeem whatever the person gave: a link, a bare token, or a short code."""
+    """Redeem whatever the person gave: a link, a bare token, or a short code.
+
+    ``session_ref`` names the visit (the conversation's current Rasa session):
+    the link it makes lasts only as long as that visit."""
     if not isinstance(text, str):
         return RedeemResult(MALFORMED)
     stripped = text.strip()
     token = token_from_link(stripped)
     if token is not None:
-        return redeem_token(session, token, client_key=client_key, now=now)
+        return redeem_token(session, token, client_key=client_key, session_ref=session_ref,
+                            now=now, limit=limit)
     if is_well_formed_token(stripped):
-        return redeem_token(session, stripped, client_key=client_key, now=now)
-    return redeem_code(session, stripped, client_key=client_key, now=now, limit=limit)
+        return redeem_token(session, stripped, client_key=client_key, session_ref=session_ref,
+                            now=now, limit=limit)
+    return redeem_code(session, stripped, client_key=client_key, session_ref=session_ref,
+                       now=now, limit=limit)

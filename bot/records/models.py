@@ -420,6 +420,50 @@ class CodeFailure(Base):
     attempted_at = Column(UTCDateTime, nullable=False, index=True)
 
 
+class InvitationLink(Base):
+    """What an invitation opened: one conversation's link to an enquiry, for one visit.
+
+    A row is written when an invitation is redeemed (at most one per invitation:
+    a used code never links anything again). The link holds only while the
+    conversation's Rasa session that redeemed it lasts (``session_ref``, a hash
+    of that session's start) and for at most ``MSP_LINK_MAX_MINUTES``; reading
+    back or changing outcomes checks it every time (``bot.records.links``).
+    ``conversation_hash`` is a keyed hash of the conversation id, never the id.
+    """
+
+    __tablename__ = "invitation_links"
+    __table_args__ = (
+        UniqueConstraint("invitation_id", name="uq_invitation_links_invitation_id"),
+        Index("ix_invitation_links_conversation", "conversation_hash", "session_ref"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    invitation_id = Column(ForeignKey("invitations.id"), nullable=False)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False, index=True)
+    conversation_hash = Column(String(64), nullable=False)
+    session_ref = Column(String(64), nullable=False)
+    linked_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+    invitation = relationship(Invitation)
+
+
+class WidgetRevocation(Base):
+    """A web widget session ended by the person (quick exit), kept until the token expires.
+
+    ``session_hash`` is a keyed hash of the session's nonce (never the token,
+    never the conversation id), so the table opens nothing by itself.
+    """
+
+    __tablename__ = "widget_revocations"
+    __table_args__ = (UniqueConstraint("session_hash", name="uq_widget_revocations_session_hash"),)
+
+    id = Column(Integer, primary_key=True)
+    session_hash = Column(String(64), nullable=False)
+    revoked_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 

@@ -131,7 +131,10 @@ def site(request, tmp_path_factory, widget_built, chromium):
         widget_origins=[f"http://127.0.0.1:{demo_port}"],  # not http://localhost:<port>
         demo_exit_url=f"http://127.0.0.1:{demo_port}/neutral.html",
         widget_server_url=proxy.url,
-        extra_env={"MSP_WIDGET_SECRET": SECRET},
+        # Every browser context here is a new chat from one address (127.0.0.1), many a
+        # minute; the default per-address limit on new sessions (20 a minute) is for the
+        # public. tests/integration/test_security.py tests that limit.
+        extra_env={"MSP_WIDGET_SECRET": SECRET, "MSP_WIDGET_NEW_SESSIONS_PER_MINUTE": "600"},
     )
     _stop_on_sigterm()
     stack.start()

@@ -89,6 +89,8 @@ class Client:
                         self.bot.put_nowait(data)
                     elif event == "session_confirm":
                         self.confirm.put_nowait(data)
+                    elif event == "session_refused":  # too many new sessions at once
+                        self.confirm.put_nowait({"refused": True, **(data or {})})
                 elif frame.startswith("43"):
                     body = frame[2:]
                     start = body.index("[")

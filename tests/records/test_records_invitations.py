@@ -13,6 +13,7 @@ from bot.records.errors import InvalidValue
 from bot.records.invitations import (
     CODE_ALPHABET,
     EXPIRED,
+    LOCKED,
     MALFORMED,
     OK,
     RATE_LIMITED,
@@ -30,7 +31,8 @@ from bot.records.invitations import (
     redeem_token,
     token_from_link,
 )
-from bot.records.models import CodeFailure, Invitation
+from bot.records.links import is_linked
+from bot.records.models import CodeFailure, Invitation, InvitationLink
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -198,8 +200,11 @@ def test_rate_limit_holds_across_sessions(db_url, db_session, issued):
 def test_used_and_expired_codes_count_as_failures(db_session, enquiry):
     used = create_invitation(db_session, enquiry.id, now=T0)
     assert redeem_code(db_session, used.code, client_key="owner", now=T0).ok
-    for _ in range(5):
+    for _ in range(4):
         assert redeem_code(db_session, used.code, client_key="prober", now=T0).reason == USED
+    # The sixth time this invitation is presented it is locked (attempts are counted per
+    # invitation, whoever presents it), and the prober's fifth failure stops them.
+    assert redeem_code(db_session, used.code, client_key="prober", now=T0).reason == LOCKED
     assert redeem_code(db_session, used.code, client_key="prober", now=T0).reason == RATE_LIMITED
 
 
@@ -247,3 +252,75 @@ def test_create_enquiry_invitation_isolated_per_enquiry(db_session, issued):
     mine = create_invitation(db_session, other.id, now=T0)
     result = redeem_token(db_session, mine.token, client_key="z", now=T0)
     assert result.ok and result.enquiry_id == other.id
+
+
+# --- issue 10: single use across visits; guessing across all clients --------------------------
+
+
+def test_a_used_code_never_links_again_not_even_for_the_same_conversation(db_session, issued, enquiry):
+    first = redeem_code(db_session, issued.code, client_key="web-1", session_ref="session:1", now=T0)
+    assert first.ok and not first.repeat
+    assert is_linked(db_session, "web-1", "session:1", enquiry.id, now=T0)
+    # The same message again in the same visit: fine, opens nothing new.
+    again = redeem_code(db_session, issued.code, client_key="web-1", session_ref="session:1", now=T0)
+    assert again.ok and again.repeat
+    # The same conversation on a later visit (a new Rasa session), or anyone else: used.
+    later = T0 + timedelta(hours=2)
+    assert redeem_code(db_session, issued.code, client_key="web-1", session_ref="session:2",
+                       now=later).reason == USED
+    assert redeem_token(db_session, issued.token, client_key="web-1", session_ref="session:2",
+                        now=later).reason == USED
+    assert redeem_code(db_session, issued.code, client_key="web-2", session_ref="session:1",
+                       now=T0).reason == USED
+    # The link holds for that visit only, and only for that enquiry.
+    assert not is_linked(db_session, "web-1", "session:2", enquiry.id, now=later)
+    assert not is_linked(db_session, "web-2", "session:1", enquiry.id, now=T0)
+    assert not is_linked(db_session, "web-1", "session:1", enquiry.id + 1, now=T0)
+    assert db_session.execute(select(func.count(InvitationLink.id))).scalar_one() == 1
+
+
+def test_a_link_ends_after_the_configured_minutes(db_session, issued, enquiry, monkeypatch):
+    monkeypatch.setenv("MSP_LINK_MAX_MINUTES", "45")
+    assert redeem(db_session, issued.code, client_key="web-1", session_ref="s", now=T0).ok
+    assert is_linked(db_session, "web-1", "s", enquiry.id, now=T0 + timedelta(minutes=44))
+    assert not is_linked(db_session, "web-1", "s", enquiry.id, now=T0 + timedelta(minutes=45))
+    # ... and then the same message again does not bring it back.
+    assert redeem(db_session, issued.code, client_key="web-1", session_ref="s",
+                  now=T0 + timedelta(minutes=46)).reason == USED
+
+
+def test_rotating_the_client_key_does_not_escape_the_limit(db_session, issued):
+    """One guesser, a new sender id for every guess: everyone is slowed down."""
+    limit = RateLimit(global_max_failures=30, global_window=timedelta(minutes=5))
+    reasons = []
+    for n in range(40):
+        guess = "".join(CODE_ALPHABET[(n * 7 + i) % len(CODE_ALPHABET)] for i in range(8))
+        reasons.append(redeem_code(db_session, guess, client_key=f"guesser-{n}",
+                                   now=T0 + timedelta(seconds=n), limit=limit).reason)
+    assert reasons[:30] == [UNKNOWN] * 30
+    assert reasons[30:] == [RATE_LIMITED] * 10
+    # While the flood lasts, even the right code from a new client waits (links do not).
+    waiting = redeem_code(db_session, issued.code, client_key="person", now=T0 + timedelta(seconds=41),
+                          limit=limit)
+    assert waiting.reason == RATE_LIMITED and waiting.retry_after == 5 * 60 - 41
+    assert redeem_token(db_session, "C" * 43, client_key="person", now=T0 + timedelta(seconds=41),
+                        limit=limit).reason == UNKNOWN
+    # When the flood has aged out of the window, codes work again.
+    assert redeem_code(db_session, issued.code, client_key="person",
+                       now=T0 + timedelta(minutes=5, seconds=30), limit=limit).ok
+
+
+def test_attempts_are_counted_and_checked_per_invitation(db_session, issued):
+    limit = RateLimit(max_attempts_per_invitation=3)
+    assert redeem_code(db_session, issued.code, client_key="owner", session_ref="s", now=T0,
+                       limit=limit).ok
+    # Presented again by others (each within their own per-client limit): used, then locked.
+    reasons = [redeem_code(db_session, issued.code, client_key=f"other-{n}", now=T0, limit=limit).reason
+               for n in range(4)]
+    assert reasons == [USED, USED, LOCKED, LOCKED]
+    invitation = db_session.execute(select(Invitation)).scalar_one()
+    assert invitation.attempts == 5
+    # Locked even for the visit that redeemed it? No: that visit is already linked and may
+    # repeat its message; nothing new is opened.
+    assert redeem_code(db_session, issued.code, client_key="owner", session_ref="s", now=T0,
+                       limit=limit).repeat

@@ -77,6 +77,14 @@ def test_the_link_alone_works(dispatcher):
         SlotSet("invite_status", "ok"), SlotSet("enquiry_id", enquiry_id)]
 
 
+def test_a_pasted_link_wins_over_a_code_like_piece_of_it(dispatcher):
+    enquiry_id, _, link = issue()
+    # The regex entity can pick eight code-like characters out of the token.
+    entities = [{"entity": "invite_code", "value": link.split("=", 1)[1][:8]}]
+    assert run(make_tracker(link, sender="pasted", entities=entities), dispatcher) == [
+        SlotSet("invite_status", "ok"), SlotSet("enquiry_id", enquiry_id)]
+
+
 def test_a_used_code_is_refused_for_another_conversation(dispatcher):
     _, code, _ = issue()
     run(make_tracker(code, sender="first"), dispatcher)

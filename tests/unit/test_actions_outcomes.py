@@ -16,8 +16,11 @@ from bot.actions.outcomes import (
     button_title,
 )
 from bot.actions.parsing import answering_for, contact_method, pick_number, review_choice, yes_or_no
+from bot.actions.visit import session_ref
 from bot.records import (
     add_participant,
+    create_invitation,
+    redeem,
     give_consent,
     record_outcome,
     consent_history,
@@ -39,10 +42,31 @@ def db(monkeypatch, tmp_path):
     dispose_engines()
 
 
-@pytest.fixture
-def enquiry_id():
+#: The conversation and visit (Rasa session) the form's trackers come from.
+SENDER = "conv-2"
+SESSION_STARTED = 1760000000.25
+_LINKED = {}
+
+
+def link_visit(enquiry_id, sender=SENDER, started=SESSION_STARTED, now=None):
+    """Redeem a new invitation for ``enquiry_id`` in this visit, as action_redeem_invitation does."""
     with session_scope() as session:
-        return create_enquiry(session, "SG-TEST-2").id
+        issued = create_invitation(session, enquiry_id, now=now)
+        result = redeem(session, issued.code, client_key=sender,
+                        session_ref=session_ref([{"event": "session_started", "timestamp": started}]),
+                        now=now)
+        assert result.ok
+    return enquiry_id
+
+
+@pytest.fixture(autouse=True)
+def enquiry_id(db):
+    """An enquiry that this test's visit has linked to with an invitation."""
+    with session_scope() as session:
+        created = create_enquiry(session, "SG-TEST-2").id
+    _LINKED["id"] = link_visit(created)
+    yield created
+    _LINKED.clear()
 
 
 @pytest.fixture
@@ -57,11 +81,14 @@ def dispatcher():
 
 
 def answer_tracker(requested, text, intent="nlu_fallback", slots=None, before="outcomes_form",
-                   message_id="m-1"):
+                   message_id="m-1", started=SESSION_STARTED):
     """The tracker the form sends after the person answers ``requested``."""
     user = {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}},
             "input_channel": "rest"}
     events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started", "timestamp": started},
+        {"event": "action", "name": "action_listen"},
         {"event": "action", "name": before},
         {"event": "bot", "text": "a question"},
         {"event": "action", "name": "action_listen"},
@@ -69,8 +96,8 @@ def answer_tracker(requested, text, intent="nlu_fallback", slots=None, before="o
         {"event": "slot", "name": "requested_slot", "value": requested},
         {"event": "action", "name": "outcomes_form"},
     ]
-    values = {"requested_slot": requested, **(slots or {})}
-    return Tracker("conv-2", values,
+    values = {"requested_slot": requested, "enquiry_id": _LINKED.get("id"), **(slots or {})}
+    return Tracker(SENDER, values,
                    {"text": text, "intent": {"name": intent}, "message_id": message_id},
                    events, False, None, {"name": "outcomes_form"}, "outcomes_form")
 
@@ -439,3 +466,49 @@ def test_every_question_the_form_can_ask_has_its_action_and_is_in_the_domain():
     assert asked <= served
     assert asked <= set(domain["actions"])
     assert set(FORM_SLOTS) == set(domain["forms"]["outcomes_form"]["required_slots"])
+
+
+# --- reading back needs the invitation of this visit (issue 10, item 2) ------------------------
+
+def returning_slots(enquiry_id):
+    return {"enquiry_id": enquiry_id, "outcome_role": "self", "participant_id": None}
+
+
+def test_a_later_visit_with_the_enquiry_in_its_slots_hears_nothing(dispatcher, enquiry_id, person):
+    with session_scope() as session:
+        give_consent(session, enquiry_id, person, "record_outcomes", recorded_by="t", channel="web")
+        record_outcome(session, enquiry_id, "my private words", participant_id=person,
+                       recorded_by="t", channel="web")
+    # The same conversation, a new Rasa session (after 60 idle minutes), the slot still set
+    # (say, carried over): no link for this visit, so nothing is read back.
+    for requested, text in ((None, "start"), ("outcome_role", "For myself")):
+        dispatcher = CollectingDispatcher()
+        events = run(answer_tracker(requested, text, slots={"enquiry_id": enquiry_id},
+                                    started=SESSION_STARTED + 7200), dispatcher)
+        assert SlotSet("outcome_prompt", "link_lapsed") in events
+        assert SlotSet("enquiry_id", None) in events and events[-1] == SlotSet("requested_slot", None)
+        assert "my private words" not in repr(events) and dispatcher.messages == []
+
+
+def test_another_conversation_cannot_use_this_visits_link(dispatcher, enquiry_id):
+    tracker = answer_tracker("outcome_role", "For myself")
+    tracker.sender_id = "someone-else"
+    events = run(tracker, dispatcher)
+    assert SlotSet("outcome_prompt", "link_lapsed") in events
+
+
+def test_a_link_lasts_at_most_the_configured_minutes(dispatcher, monkeypatch):
+    from datetime import timedelta
+
+    from bot.records.models import utcnow
+
+    with session_scope() as session:
+        other = create_enquiry(session, "SG-TEST-OLD").id
+    monkeypatch.setenv("MSP_LINK_MAX_MINUTES", "30")
+    link_visit(other, now=utcnow() - timedelta(minutes=31))
+    events = run(answer_tracker("outcome_role", "For myself", slots={"enquiry_id": other}), dispatcher)
+    assert SlotSet("outcome_prompt", "link_lapsed") in events
+    link_visit(other, now=utcnow() - timedelta(minutes=29))
+    events = run(answer_tracker("outcome_role", "For myself", slots={"enquiry_id": other}),
+                 CollectingDispatcher())
+    assert events[-1] == SlotSet("requested_slot", "outcome_consent")

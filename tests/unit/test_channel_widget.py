@@ -171,6 +171,11 @@ class FakeSio:
         real.enter_room = self.enter_room
         real.emit = self.emit
         real.disconnect = self.disconnect
+        real.manager.get_participants = self.get_participants
+
+    def get_participants(self, namespace, room):
+        for sid in sorted(self.rooms.get(room, ())):
+            yield sid, f"eio-{sid}"
 
     async def get_session(self, sid, namespace=None):
         return dict(self.sessions.setdefault(sid, {}))
@@ -194,19 +199,23 @@ class FakeSio:
         return [d for e, d, r in self.emitted if e == "session_confirm" and r == sid][-1]
 
 
-@pytest.fixture
-def channel():
+def make_channel(**options):
     received = []
 
     async def on_new_message(message):
         received.append(message)
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 
-    ch = WidgetInput(origins=[PAGE, "http://127.0.0.1:8000"], secret=SECRET)
+    ch = WidgetInput(origins=[PAGE, "http://127.0.0.1:8000"], secret=SECRET, **options)
     ch.blueprint(on_new_message)
     fake = FakeSio(ch.sio)
     fake.received = received
     return ch, fake
+
+
+@pytest.fixture
+def channel():
+    return make_channel()
 
 
 def run(coro):
@@ -236,7 +245,7 @@ def test_connect_refuses_other_origins_and_a_missing_origin(channel):
         with pytest.raises(ConnectionRefusedError):
             run(sio.call("connect", "sid1", environ, None))
     run(sio.call("connect", "sid1", {"HTTP_ORIGIN": PAGE}, None))
-    assert sio.sessions["sid1"] == {"origin": PAGE}
+    assert sio.sessions["sid1"] == {"origin": PAGE, "address": None}
 
 
 def test_a_session_is_issued_by_the_server_and_claims_are_ignored(channel):
@@ -422,3 +431,96 @@ def test_a_flood_of_messages_is_slowed_down_and_never_reaches_rasa(channel):
     # Re-sending an answered message after a drop is not counted against the limit.
     conversation.allowance = 0.0
     assert run(sio.call("user_uttered", "s1", {"message": "m0", "id": "id-0"}))["duplicate"] is True
+
+
+# --- issue 10: quick exit survives a restart and ends every socket; new sessions are limited ----
+
+@pytest.fixture
+def records(monkeypatch, tmp_path):
+    from bot.records.db import dispose_engines
+    from bot.records.schema import upgrade_to_head
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'msp.db'}")
+    upgrade_to_head()
+    yield widget.RevocationStore()
+    dispose_engines()
+
+
+def test_a_revoked_session_stays_revoked_after_a_restart(records):
+    ch, sio = make_channel(revocations=records)
+    run(sio.call("connect", "s1", {"HTTP_ORIGIN": PAGE}, None))
+    run(sio.call("session_request", "s1", None))
+    token = sio.confirmed("s1")["session_id"]
+    run(sio.call("leave", "s1"))
+    # A new process (same secret, nothing in memory) reads the revocation from the records.
+    again, sio2 = make_channel(revocations=widget.RevocationStore())
+    assert again.tokens.verify(token) is None
+    run(sio2.call("connect", "s9", {"HTTP_ORIGIN": PAGE}, None))
+    run(sio2.call("session_request", "s9", {"session_id": token}))
+    assert sio2.confirmed("s9")["resumed"] is False and sio2.confirmed("s9")["session_id"] != token
+    # Only a keyed hash is stored, never the token, its nonce or the conversation id.
+    from bot.records import session_scope
+    from bot.records.models import WidgetRevocation
+
+    with session_scope(read_only=True) as session:
+        stored = [row.session_hash for row in session.query(WidgetRevocation).all()]
+    nonce = token.split(".")[0]
+    assert len(stored) == 1 and nonce not in stored[0] and token not in stored[0]
+
+
+def test_leave_disconnects_every_socket_joined_to_the_session(channel):
+    ch, sio = channel
+    for sid in ("s1", "s2"):
+        run(sio.call("connect", sid, {"HTTP_ORIGIN": PAGE}, None))
+    run(sio.call("session_request", "s1", None))
+    token = sio.confirmed("s1")["session_id"]
+    run(sio.call("session_request", "s2", {"session_id": token}))  # a second tab or device
+    run(sio.call("leave", "s1"))
+    assert sorted(sio.disconnected) == ["s1", "s2"]
+    # Whatever the second socket still sends goes nowhere.
+    assert run(sio.call("user_uttered", "s2", {"message": "still here?"})) == {
+        "ok": False, "error": "session_ended"}
+    assert run(sio.call("sync", "s2", {})) == {"ok": False, "error": "session_ended"}
+    assert sio.received == []
+
+
+def test_a_revocation_made_elsewhere_stops_the_next_message(records):
+    ch, sio = make_channel(revocations=records)
+    run(sio.call("connect", "s1", {"HTTP_ORIGIN": PAGE}, None))
+    run(sio.call("session_request", "s1", None))
+    token = sio.confirmed("s1")["session_id"]
+    assert run(sio.call("user_uttered", "s1", {"message": "hi"}))["ok"] is True
+    # Another instance of the server handled the quick exit.
+    other, _ = make_channel(revocations=widget.RevocationStore())
+    other.tokens.revoke(other.tokens.verify(token))
+    assert run(sio.call("user_uttered", "s1", {"message": "hello?"}))["error"] == "session_ended"
+    assert [m.text for m in sio.received] == ["hi"]
+
+
+def test_new_sessions_are_limited_per_address_and_for_everyone():
+    clock = Clock()
+    limit = widget.NewSessionLimit(per_minute=6, burst=3, total_per_minute=60, total_burst=5, clock=clock)
+    assert [limit.take("10.0.0.1") for _ in range(4)] == [0, 0, 0, 10.0]
+    assert [limit.take("10.0.0.2") for _ in range(2)] == [0, 0]
+    assert limit.take("10.0.0.3") == pytest.approx(1.0)  # everyone's bucket is empty now
+    clock.now += 10
+    assert limit.take("10.0.0.1") == 0
+
+
+def test_a_burst_of_new_sessions_is_refused_with_the_time_to_wait():
+    ch, sio = make_channel(new_sessions=widget.NewSessionLimit(per_minute=20, burst=10))
+    environ = {"HTTP_ORIGIN": PAGE}
+    for n in range(100):
+        run(sio.call("connect", f"s{n}", environ, None))
+        run(sio.call("session_request", f"s{n}", None))
+    issued = [e for e, d, r in sio.emitted if e == "session_confirm"]
+    refused = [d for e, d, r in sio.emitted if e == "session_refused"]
+    assert len(issued) == 10 and len(refused) == 90
+    assert refused[0] == {"error": "busy", "retry_after": 3}
+    # A refused socket has no session: its messages go nowhere.
+    assert run(sio.call("user_uttered", "s99", {"message": "hi"})) == {"ok": False, "error": "no_session"}
+    # Resuming an existing session is not a new session: never refused.
+    token = sio.confirmed("s0")["session_id"]
+    run(sio.call("connect", "r1", environ, None))
+    run(sio.call("session_request", "r1", {"session_id": token}))
+    assert sio.confirmed("r1")["resumed"] is True

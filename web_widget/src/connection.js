@@ -44,14 +44,16 @@ export class Connection {
     this.socket = socket;
     socket.on("connect", () => {
       this.failures = 0;
-      socket.emit("session_request", {
-        session_id: this.state.token,
-        epoch: this.state.epoch,
-        last_seq: this.state.contiguous,
-        invitation: this.state.invitation || undefined,
-      });
+      this.requestSession();
     });
     socket.on("session_confirm", (data) => this.confirmed(data || {}));
+    // Too many new chats at once (the server's rate limit): wait, then ask again.
+    socket.on("session_refused", (data) => {
+      const wait = Math.min(120, Math.max(1, Number((data && data.retry_after) || 5)));
+      this.h.status("busy");
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.requestSession(), wait * 1000);
+    });
     socket.on("bot_uttered", (msg) => this.receive(msg));
     socket.on("disconnect", (reason) => {
       this.ready = false;
@@ -67,6 +69,16 @@ export class Connection {
     });
     this.h.status("connecting");
     socket.connect();
+  }
+
+  requestSession() {
+    if (!this.socket || !this.socket.connected || this.closed) return;
+    this.socket.emit("session_request", {
+      session_id: this.state.token,
+      epoch: this.state.epoch,
+      last_seq: this.state.contiguous,
+      invitation: this.state.invitation || undefined,
+    });
   }
 
   confirmed(data) {
@@ -154,6 +166,7 @@ export class Connection {
   // Quick exit: tell the server to revoke the session, then close the socket.
   close() {
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.ready = false;
     if (!this.socket) return;
     try {

@@ -457,6 +457,7 @@ export class Widget {
       reconnecting: "The connection was lost. Trying to reconnect. Your messages will be kept and sent when it is back.",
       offline: `We cannot connect at the moment. We will keep trying. In an emergency, call 999${phone}.`,
       refused: `Sorry, the chat is not available on this page${phone}. In an emergency, call 999.`,
+      busy: `Sorry, the chat is very busy just now. We will try again in a moment. In an emergency, call 999${phone}.`,
     }[state];
     this.root.dataset.connection = state;
     if (this.status.textContent !== text) this.status.textContent = text;

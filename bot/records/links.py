@@ -1,0 +1,61 @@
+"""Which conversation may read back or change an enquiry's outcomes, and until when.
+
+Redeeming an invitation (``bot.records.invitations``) writes an
+``InvitationLink``: this conversation (keyed hash of its id), this visit
+(``session_ref``, which names the conversation's current Rasa session), this
+enquiry, until ``expires_at`` (``MSP_LINK_MAX_MINUTES`` after redeeming). The
+link is the proof the outcomes form asks for on every turn: a slot saying
+``enquiry_id`` is not enough. When Rasa starts a new session (60 idle minutes,
+``domain.yml``), the ``session_ref`` changes and the link no longer holds; the
+used invitation cannot make a new one, so coming back needs a new invitation.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .invitations import hash_client
+from .models import InvitationLink, utcnow
+
+
+def live_link(
+    session: Session,
+    conversation_key: str,
+    session_ref: str,
+    enquiry_id: Any,
+    *,
+    now: Optional[datetime] = None,
+) -> Optional[InvitationLink]:
+    """The link that lets this visit of this conversation see ``enquiry_id``, or None."""
+    if not conversation_key or not isinstance(session_ref, str) or enquiry_id is None:
+        return None
+    try:
+        enquiry_id = int(enquiry_id)
+    except (TypeError, ValueError):
+        return None
+    now = now or utcnow()
+    return session.execute(
+        select(InvitationLink)
+        .where(
+            InvitationLink.conversation_hash == hash_client(conversation_key),
+            InvitationLink.session_ref == session_ref[:64],
+            InvitationLink.enquiry_id == enquiry_id,
+            InvitationLink.expires_at > now,
+        )
+        .order_by(InvitationLink.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def is_linked(
+    session: Session,
+    conversation_key: str,
+    session_ref: str,
+    enquiry_id: Any,
+    *,
+    now: Optional[datetime] = None,
+) -> bool:
+    return live_link(session, conversation_key, session_ref, enquiry_id, now=now) is not None
