@@ -5,6 +5,8 @@ and 8000). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
 otherwise a random one kept in var/rasa_token (readable only by you). The web
 widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
 random key kept in var/widget_secret, so a restart does not end them.
+
+The umask is 077 from the start, var/ is 700 and everything in it 600.
 """
 from __future__ import annotations
 
@@ -15,16 +17,16 @@ import time
 from pathlib import Path
 
 from scripts.model import ensure_model
-from scripts.stack import ROOT, Stack, new_token
+from scripts.stack import ROOT, UMASK, Stack, new_token, private_file, secure_dir
 
 
 def _secret(var_dir: Path, env: str, name: str) -> str:
     if os.environ.get(env):
         return os.environ[env]
     path = var_dir / name
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(new_token())
+    if not path.exists() or not path.read_text().strip():
+        with private_file(path, "a") as fh:
+            fh.write(new_token())
     return path.read_text().strip()
 
 
@@ -33,8 +35,9 @@ def _token(var_dir: Path) -> str:
 
 
 def main() -> int:
+    os.umask(UMASK)
     var_dir = Path(os.environ.get("MSP_VAR_DIR", ROOT / "var")).resolve()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    secure_dir(var_dir)
     stack = Stack(
         model=ensure_model(quiet=True),
         rasa_port=int(os.environ.get("RASA_PORT", "5005")),

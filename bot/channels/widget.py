@@ -69,6 +69,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot import logsafe
+
 logger = logging.getLogger(__name__)
 
 ORIGINS_ENV = "MSP_WIDGET_ORIGINS"
@@ -475,6 +477,7 @@ class WidgetInput(SocketIOInput):
             message_id = data.get("id")
             if not isinstance(text, str):
                 return {"ok": False, "error": "bad_message"}
+            logsafe.remember(text)
             if len(text) > self.max_message_chars:
                 return {"ok": False, "error": "too_long", "max": self.max_message_chars}
             if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
