@@ -4,7 +4,9 @@ Ports come from RASA_PORT, ACTIONS_PORT and DEMO_PORT (defaults 5005, 5055
 and 8000). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
 otherwise a random one kept in var/rasa_token (readable only by you). The web
 widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
-random key kept in var/widget_secret, so a restart does not end them.
+random key kept in var/widget_secret, so a restart does not end them. The
+REST channel is switched on only when MSP_REST_TOKEN is set (integrations send
+it as a bearer token).
 
 The umask is 077 from the start, var/ is 700 and everything in it 600.
 """
@@ -44,6 +46,7 @@ def main() -> int:
         actions_port=int(os.environ.get("ACTIONS_PORT", "5055")),
         var_dir=var_dir,
         token=_token(var_dir),
+        rest_token=os.environ.get("MSP_REST_TOKEN") or None,
         log_dir=var_dir / "logs",
         quiet=False,
         demo_port=int(os.environ.get("DEMO_PORT", "8000")),
@@ -63,11 +66,18 @@ def main() -> int:
     except (RuntimeError, TimeoutError) as exc:
         print(f"Could not start: {exc}. Logs are in {stack.log_dir}.", file=sys.stderr)
         return 1
+    if stack.rest_token:
+        rest = (f"POST {stack.rest_url}  {{\"sender\": \"rest-...\", \"message\": \"...\"}} "
+                "(Authorization: Bearer $MSP_REST_TOKEN)")
+        try_rest = (f"Try:  curl -s -XPOST {stack.rest_url} -H \"Authorization: Bearer $MSP_REST_TOKEN\" "
+                    f"-d '{{\"sender\":\"rest-me\",\"message\":\"hello\"}}'\n")
+    else:
+        rest, try_rest = "switched off (set MSP_REST_TOKEN to switch it on)", ""
     print(
         f"""
 MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
   Rasa server      {stack.rasa_url}
-    REST channel   POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "...", "message": "..."}}
+    REST channel   {rest}
     socket.io      {stack.rasa_url}/socket.io  (web widget; origins: {", ".join(stack.origins())})
     HTTP API       token in {var_dir / 'rasa_token'} (or RASA_TOKEN)
   Action server    http://127.0.0.1:{stack.actions_port}/webhook
@@ -76,8 +86,7 @@ MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
   MSP records      {stack.env()["DATABASE_URL"].split("@")[-1]}  (migrated to the newest revision)
   Model            {stack.model.relative_to(ROOT)}
   Logs             {stack.log_dir}
-Try:  curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"me","message":"hello"}}'
-Press Ctrl-C to stop.""",
+{try_rest}Press Ctrl-C to stop.""",
         flush=True,
     )
     try:

@@ -13,6 +13,9 @@ else runs:
   ``--auth-token``, so it is handed to Rasa's own argument handling here,
   inside the process; the variable is then removed from this process's
   environment so nothing it starts inherits it;
+* for Rasa, Sanic's limits on request bodies and WebSocket messages are set to
+  ``bot.channels.limits.MAX_BODY_BYTES`` (the channels set the request limit
+  again at start, so it holds even without this launcher).
 
 ``ARGS`` are exactly what ``rasa run`` or ``python -m rasa_sdk`` take.
 """
@@ -44,8 +47,14 @@ def _refuse_token_on_argv(argv: List[str]) -> None:
 
 
 def run_rasa(argv: List[str]) -> None:
+    from bot.channels.limits import MAX_BODY_BYTES
+
     _refuse_token_on_argv(argv)
     token = api_token(os.environ)
+    # Read by Sanic when Rasa creates its app: bodies and WebSocket messages
+    # over the limit are refused before they are read into memory.
+    os.environ["SANIC_REQUEST_MAX_SIZE"] = str(MAX_BODY_BYTES)
+    os.environ["SANIC_WEBSOCKET_MAX_SIZE"] = str(MAX_BODY_BYTES)
 
     import rasa.__main__
     import rasa.cli.run

@@ -7,9 +7,9 @@ by the benchmarks, so all of them run the system the same way.
 What other local users can see: ``var_dir`` is made 700 and every file in it
 600 (existing ones too); every process starts with umask 077, so what it
 creates (databases, WAL files, the spool, logs) is 600 from the start. The
-servers start through ``scripts/serve.py``: the Rasa API token reaches the
-Rasa process in its environment (readable only by the same user and root),
-never on a command line, and no other process gets it.
+servers start through ``scripts/serve.py``: the Rasa API token and the REST
+token reach the Rasa process in its environment (readable only by the same
+user and root), never on a command line, and no other process gets them.
 """
 from __future__ import annotations
 
@@ -90,6 +90,8 @@ class Stack:
     actions_port: int
     var_dir: Path
     token: str
+    # Bearer token for the REST channel (MSP_REST_TOKEN); None: REST is switched off.
+    rest_token: Optional[str] = None
     cors: List[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
     endpoints: str = "endpoints.yml"
     log_dir: Optional[Path] = None
@@ -157,9 +159,11 @@ class Stack:
         return env
 
     def rasa_env(self) -> Dict[str, str]:
-        """The Rasa server's environment: with the API token."""
+        """The Rasa server's environment: the API token and, if set, the REST token."""
         env = self.env()
         env["RASA_TOKEN"] = self.token
+        if self.rest_token:
+            env["MSP_REST_TOKEN"] = self.rest_token
         return env
 
     def _spawn(self, name: str, cmd: List[str], env: Optional[Dict[str, str]] = None) -> None:
@@ -252,13 +256,21 @@ class Stack:
                 proc.wait(5)
         self.procs.clear()
 
+    @property
+    def rest_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def rest_headers(self) -> Dict[str, str]:
+        """Headers for the REST channel: JSON, and the bearer token when there is one."""
+        headers = {"Content-Type": "application/json"}
+        if self.rest_token:
+            headers["Authorization"] = f"Bearer {self.rest_token}"
+        return headers
+
     def send(self, sender: str, text: str, timeout: float = 30.0) -> List[dict]:
-        """One message over the REST channel; returns the bot's messages."""
+        """One message over the REST channel (sender ``rest-...``); returns the bot's messages."""
         body = json.dumps({"sender": sender, "message": text}).encode()
-        req = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", data=body,
-            headers={"Content-Type": "application/json"},
-        )
+        req = urllib.request.Request(self.rest_url, data=body, headers=self.rest_headers())
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"[]")
 

@@ -70,6 +70,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot import logsafe
+from bot.channels import limits
+from bot.channels.limits import MAX_BODY_BYTES
+from bot.channels.namespaces import PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +86,8 @@ DEFAULT_BURST = 10  # messages at once (quick replies, a few lines typed fast)
 # The widget stops at 2,000 characters and explains why; this is the channel's
 # own bound on what it will pass to Rasa from any client.
 MAX_MESSAGE_CHARS = 10_000
-MAX_HTTP_BUFFER = 64 * 1024
+# engine.io's limit on one HTTP body or WebSocket message (bot/channels/limits.py).
+MAX_HTTP_BUFFER = MAX_BODY_BYTES
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _INVITATION = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -199,7 +203,7 @@ class SessionTokens:
         return nonce
 
     def sender_id(self, nonce: str) -> str:
-        return "web-" + self._mac(b"widget-sender", nonce).hex()[:40]
+        return PREFIXES["socketio"] + self._mac(b"widget-sender", nonce).hex()[:40]
 
     def sender_for_token(self, token: str) -> Optional[str]:
         nonce = self.verify(token)
@@ -408,6 +412,10 @@ class WidgetInput(SocketIOInput):
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         ns = self.namespace
+
+        @webhook.listener("before_server_start")
+        async def body_limit(app: Any, _loop: Any) -> None:
+            limits.install(app)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

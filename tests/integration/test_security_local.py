@@ -42,7 +42,7 @@ def log_stack(trained_model, tmp_path_factory):
     (var_dir / "old.log").write_text("from before\n")
     os.chmod(var_dir / "old.log", 0o644)
     s = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(),
-              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs",
+              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs", rest_token=new_token(),
               widget_origins=[ORIGIN], extra_env={"MSP_WIDGET_SECRET": SECRET})
     s.start()
     yield s
@@ -81,10 +81,10 @@ def test_no_command_line_shows_a_token(log_stack):
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        assert stack.token not in cmdline, cmdline.replace("\0", " ")
+        assert stack.token not in cmdline and stack.rest_token not in cmdline, cmdline.replace("\0", " ")
     # Nor is the token in the environment of a process that does not need it.
     actions_env = Path(f"/proc/{stack.procs['actions'].pid}/environ").read_bytes().decode("utf-8", "replace")
-    assert stack.token not in actions_env
+    assert stack.token not in actions_env and stack.rest_token not in actions_env
 
 
 def test_var_is_700_and_every_file_in_it_600(log_stack):

@@ -1,7 +1,8 @@
-"""Issue 10, items 7 and 8: the pieces, without servers (tests/integration has them running)."""
+"""Issue 10, items 1, 6, 7 and 8: the pieces, without servers (tests/integration has them running)."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import stat
@@ -9,8 +10,54 @@ import stat
 import pytest
 
 from bot import logsafe
+from bot.channels import namespaces
+from bot.channels.rest import BadRequest, IntegrationRestInput, parse_body, token_from_env
 from scripts import serve
 from scripts.stack import Stack, private_file, secure_dir
+
+
+# --- item 1 / 6: the REST body and sender -----------------------------------------------------
+
+def test_a_good_body_is_read():
+    body = json.dumps({"sender": "rest-case-12", "message": "hello", "metadata": {"a": 1}}).encode()
+    assert parse_body(body) == ("rest-case-12", "hello", {"a": 1})
+    assert parse_body(b'{"sender": "rest-x", "message": ""}') == ("rest-x", "", None)
+
+
+@pytest.mark.parametrize("raw, code", [
+    (b"", "empty_body"), (b"[]", "not_an_object"), (b'"hi"', "not_an_object"), (b"{", "not_json"),
+    (b'{"message": "hi"}', "no_sender"), (b'{"sender": "web-abc", "message": "hi"}', "bad_sender"),
+    (b'{"sender": "rest-a"}', "no_message"), (b'{"sender": "rest-a", "message": 3}', "bad_message"),
+    (b'{"sender": "rest-a", "message": "x", "input_channel": "socketio"}', "bad_input_channel"),
+])
+def test_bad_bodies_say_what_is_wrong(raw, code):
+    with pytest.raises(BadRequest) as err:
+        parse_body(raw)
+    assert err.value.code == code and err.value.message
+
+
+def test_every_channel_has_its_own_namespace():
+    prefixes = list(namespaces.PREFIXES.values())
+    assert not any(a != b and a.startswith(b) for a in prefixes for b in prefixes)
+    assert namespaces.owner("web-abc") == "socketio" and namespaces.owner("rest-abc") == "rest"
+    assert namespaces.is_rest_sender("rest-a1_b.c:d-e")
+    for bad in ("web-abc", "rest-", "rest-a b", "REST-a", "default", None, 7, "rest-" + "a" * 101):
+        assert not namespaces.is_rest_sender(bad)
+    from bot.channels.widget import SessionTokens
+
+    tokens = SessionTokens(b"k" * 32, 60)
+    assert namespaces.owner(tokens.sender_for_token(tokens.issue())) == "socketio"
+
+
+def test_the_rest_token_comes_from_the_environment_or_a_file(tmp_path):
+    assert token_from_env({}) is None
+    assert token_from_env({"MSP_REST_TOKEN": " abc "}) == "abc"
+    path = tmp_path / "rest_token"
+    path.write_text("from-a-file-0123456789\n")
+    assert token_from_env({"MSP_REST_TOKEN_FILE": str(path)}) == "from-a-file-0123456789"
+    with pytest.raises(ValueError):
+        IntegrationRestInput(token="short")
+    assert IntegrationRestInput(token=None).token is None
 
 
 # --- item 7: log records ---------------------------------------------------------------------
@@ -120,10 +167,13 @@ def test_make_run_keeps_its_token_file_private(tmp_path, monkeypatch):
 
 def test_no_token_on_any_command_line_and_only_rasa_gets_it(tmp_path, monkeypatch):
     monkeypatch.setenv("RASA_TOKEN", "from-the-shell-0123456789")
+    monkeypatch.setenv("MSP_REST_TOKEN", "rest-from-the-shell-0123456789")
     stack = Stack(model=tmp_path / "m.tar.gz", rasa_port=1, actions_port=2, var_dir=tmp_path,
-                  token="-api-token-0123456789")
-    assert "RASA_TOKEN" not in stack.env()
+                  token="-api-token-0123456789", rest_token="rest-token-0123456789")
+    for name in ("RASA_TOKEN", "MSP_REST_TOKEN"):
+        assert name not in stack.env()
     assert stack.rasa_env()["RASA_TOKEN"] == "-api-token-0123456789"
+    assert stack.rasa_env()["MSP_REST_TOKEN"] == "rest-token-0123456789"
     spawned = {}
     monkeypatch.setattr(Stack, "_spawn", lambda self, name, cmd, env=None: spawned.update({name: (cmd, env)}))
     monkeypatch.setattr(Stack, "migrate", lambda self: None)
@@ -131,7 +181,7 @@ def test_no_token_on_any_command_line_and_only_rasa_gets_it(tmp_path, monkeypatc
     stack.start()
     for name, (cmd, env) in spawned.items():
         line = " ".join(cmd)
-        assert "api-token" not in line and "--auth-token" not in line
+        assert "api-token" not in line and "rest-token" not in line and "--auth-token" not in line
         assert cmd[1:4] == ["-m", "scripts.serve", "rasa" if name == "rasa" else "actions"]
 
 
