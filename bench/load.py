@@ -161,8 +161,11 @@ class LevelResult:
 
 async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: float,
                     tag: str, seed: int, timeout: float = 30.0,
-                    codes: Optional[List[str]] = None) -> LevelResult:
+                    codes: Optional[List[str]] = None,
+                    headers: Optional[Dict[str, str]] = None) -> LevelResult:
     """Closed loop: `concurrency` conversations at once until either budget is used.
+
+    `headers`: sent with every request (the REST channel's bearer token).
 
     `codes`: unused invitation short codes; each outcomes conversation takes
     (pops) one. Without them no outcomes conversations are held.
@@ -190,7 +193,7 @@ async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: 
             script = conversation(rng, codes)
             outcomes = len(codes or ()) < left
             result.outcome_conversations += outcomes
-            sender = f"bench-{tag}-{uuid.uuid4().hex[:12]}"
+            sender = f"rest-bench-{tag}-{uuid.uuid4().hex[:12]}"
             result.conversations += 1
             for text in script:
                 if not may_send():
@@ -218,14 +221,15 @@ async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: 
                     await asyncio.sleep(0.2)
                     break
 
-    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout, headers=headers) as session:
         await asyncio.gather(*(person(session) for _ in range(concurrency)))
     result.elapsed = last_done - start
     return result
 
 
 async def first_replies(url: str, texts: List[str], tag: str, concurrency: int = 4,
-                        timeout: float = 30.0) -> List[Optional[List[dict]]]:
+                        timeout: float = 30.0,
+                        headers: Optional[Dict[str, str]] = None) -> List[Optional[List[dict]]]:
     """Send each text as the first message of its own conversation; return the replies."""
     out: List[Optional[List[dict]]] = [None] * len(texts)
     queue: asyncio.Queue = asyncio.Queue()
@@ -235,7 +239,7 @@ async def first_replies(url: str, texts: List[str], tag: str, concurrency: int =
     async def worker(session: aiohttp.ClientSession) -> None:
         while not queue.empty():
             i, text = queue.get_nowait()
-            sender = f"bench-{tag}-{uuid.uuid4().hex[:12]}"
+            sender = f"rest-bench-{tag}-{uuid.uuid4().hex[:12]}"
             try:
                 async with session.post(url, json={"sender": sender, "message": text}) as resp:
                     if resp.status == 200:
@@ -243,7 +247,7 @@ async def first_replies(url: str, texts: List[str], tag: str, concurrency: int =
             except (asyncio.TimeoutError, aiohttp.ClientError, OSError, ValueError):
                 out[i] = None
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout), headers=headers) as session:
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
     return out
 

@@ -467,13 +467,14 @@ def danger_set(sample: Optional[int]) -> Dict[str, List[str]]:
     return groups
 
 
-def danger_end_to_end(url: str, name: str, sample: Optional[int], model: Path) -> dict:
+def danger_end_to_end(url: str, name: str, sample: Optional[int], model: Path,
+                      headers: Optional[Dict[str, str]] = None) -> dict:
     """Each labelled message opens its own conversation; is the FIRST reply the danger one?"""
     markers = danger_markers(model)
     groups = danger_set(sample)
     texts = [t for g in groups.values() for t in g]
     t0 = time.monotonic()
-    replies = asyncio.run(first_replies(url, texts, tag=f"{name}-danger"))
+    replies = asyncio.run(first_replies(url, texts, tag=f"{name}-danger", headers=headers))
     seconds = time.monotonic() - t0
 
     def kind(reply: Optional[List[dict]]) -> Optional[str]:
@@ -566,6 +567,7 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
     res: dict = {"ok": False}
     stack = Stack(model=ROOT / model, rasa_port=free_port(), actions_port=free_port(),
                   var_dir=tmp / name / "var", token=new_token(), log_dir=tmp / name / "logs",
+                  rest_token=new_token(),
                   extra_env=dict(VARIANTS[name].get("env", {})))
     stack.endpoints = str(resolved_endpoints(stack, VARIANTS[name].get("tracker", "sql"),
                                              tmp / name / "endpoints.yml"))
@@ -578,9 +580,9 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
         res["loadavg_1m_at_start"] = round(load0, 2)
         res["memory_at_ready"] = memory_of(stack)
         log(f"{name}: ready in {stack.ready_seconds:.1f} s; warming up ...")
-        url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        url, headers = stack.rest_url, stack.rest_headers()
         warm = asyncio.run(run_level(url, opts.warmup_concurrency, opts.warmup_messages,
-                                     opts.warmup_seconds, tag=f"{name}-warmup", seed=99))
+                                     opts.warmup_seconds, tag=f"{name}-warmup", seed=99, headers=headers))
         res["warmup"] = warm.summary()
         rasa_pid, actions_pid = stack.procs["rasa"].pid, stack.procs["actions"].pid
         db_url = stack.env()["DATABASE_URL"]
@@ -601,7 +603,7 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
             c_self, busy = procinfo.self_cpu_seconds(), procinfo.system_busy_seconds()
             wall0 = time.monotonic()
             r = asyncio.run(run_level(url, conc, opts.messages, opts.seconds,
-                                      tag=f"{name}-c{conc}", seed=1000 + i, codes=codes))
+                                      tag=f"{name}-c{conc}", seed=1000 + i, codes=codes, headers=headers))
             started0 += r.outcome_conversations
             wall = time.monotonic() - wall0
             d_rasa = procinfo.cpu_seconds(procinfo.tree(rasa_pid)) - c_rasa
@@ -645,7 +647,8 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
         log(f"{name}: RSS after load: rasa {res['memory_after_load']['rasa']['rss_mib']} MiB, "
             f"actions {res['memory_after_load']['actions']['rss_mib']} MiB; danger set ...")
         if not opts.skip_danger_e2e:
-            res["danger_end_to_end"] = danger_end_to_end(url, name, opts.danger_sample, ROOT / model)
+            res["danger_end_to_end"] = danger_end_to_end(url, name, opts.danger_sample, ROOT / model,
+                                                          headers=headers)
             d = res["danger_end_to_end"]
             log(f"{name}: danger first reply: recall {d['recall']}, "
                 f"false alarms {d['false_alarm_rate']} ({d['messages']} msgs, {d['seconds']} s)")

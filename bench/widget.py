@@ -168,7 +168,7 @@ def measure_replies(browser, url: str, count: int) -> dict:
 
 
 def measure_rest(stack: Stack, count: int) -> dict:
-    sender = f"bench-widget-{uuid.uuid4().hex}"
+    sender = f"rest-bench-widget-{uuid.uuid4().hex}"
     stack.send(sender, "/greet")
     times = []
     for i in range(count):
@@ -192,6 +192,7 @@ def run(messages: int = 100, loads: int = 20, model: Optional[Path] = None) -> d
         var_dir = Path(tmp)
         stack = Stack(model=model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
                       token=new_token(), log_dir=var_dir / "logs", demo_port=free_port(),
+                      rest_token=new_token(),
                       # The rate limit per conversation is not what this measures.
                       extra_env={"MSP_WIDGET_SECRET": new_token(), "MSP_WIDGET_RATE_PER_MINUTE": "100000"})
         stack.start()

@@ -4,7 +4,11 @@ Ports come from RASA_PORT, ACTIONS_PORT and DEMO_PORT (defaults 5005, 5055
 and 8000). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
 otherwise a random one kept in var/rasa_token (readable only by you). The web
 widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
-random key kept in var/widget_secret, so a restart does not end them.
+random key kept in var/widget_secret, so a restart does not end them. The
+REST channel is switched on only when MSP_REST_TOKEN is set (integrations send
+it as a bearer token).
+
+The umask is 077 from the start, var/ is 700 and everything in it 600.
 
 If a process stops (a crash, or killed), it is started again with back-off
 (1, 2, 4 ... 60 s; ``scripts.stack.Supervisor``), and the stop and the restart
@@ -22,16 +26,16 @@ import time
 from pathlib import Path
 
 from scripts.model import ensure_model
-from scripts.stack import ROOT, Stack, Supervisor, new_token
+from scripts.stack import ROOT, UMASK, Stack, Supervisor, new_token, private_file, secure_dir
 
 
 def _secret(var_dir: Path, env: str, name: str) -> str:
     if os.environ.get(env):
         return os.environ[env]
     path = var_dir / name
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(new_token())
+    if not path.exists() or not path.read_text().strip():
+        with private_file(path, "a") as fh:
+            fh.write(new_token())
     return path.read_text().strip()
 
 
@@ -54,14 +58,16 @@ def _supervisor_log(log_dir: Path) -> logging.Logger:
 
 
 def main() -> int:
+    os.umask(UMASK)
     var_dir = Path(os.environ.get("MSP_VAR_DIR", ROOT / "var")).resolve()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    secure_dir(var_dir)
     stack = Stack(
         model=ensure_model(quiet=True),
         rasa_port=int(os.environ.get("RASA_PORT", "5005")),
         actions_port=int(os.environ.get("ACTIONS_PORT", "5055")),
         var_dir=var_dir,
         token=_token(var_dir),
+        rest_token=os.environ.get("MSP_REST_TOKEN") or None,
         log_dir=var_dir / "logs",
         quiet=False,
         demo_port=int(os.environ.get("DEMO_PORT", "8000")),
@@ -82,11 +88,18 @@ def main() -> int:
         print(f"Could not start: {exc}. Logs are in {stack.log_dir}.", file=sys.stderr)
         stack.stop()  # whatever did start (a process that died while starting left the rest running)
         return 1
+    if stack.rest_token:
+        rest = (f"POST {stack.rest_url}  {{\"sender\": \"rest-...\", \"message\": \"...\"}} "
+                "(Authorization: Bearer $MSP_REST_TOKEN)")
+        try_rest = (f"Try:  curl -s -XPOST {stack.rest_url} -H \"Authorization: Bearer $MSP_REST_TOKEN\" "
+                    f"-d '{{\"sender\":\"rest-me\",\"message\":\"hello\"}}'\n")
+    else:
+        rest, try_rest = "switched off (set MSP_REST_TOKEN to switch it on)", ""
     print(
         f"""
 MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
   Rasa server      {stack.rasa_url}
-    REST channel   POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "...", "message": "..."}}
+    REST channel   {rest}
     socket.io      {stack.rasa_url}/socket.io  (web widget; origins: {", ".join(stack.origins())})
     HTTP API       token in {var_dir / 'rasa_token'} (or RASA_TOKEN)
   Action server    http://127.0.0.1:{stack.actions_port}/webhook
@@ -95,8 +108,7 @@ MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
   MSP records      {stack.env()["DATABASE_URL"].split("@")[-1]}  (migrated to the newest revision)
   Model            {stack.model.relative_to(ROOT)}
   Logs             {stack.log_dir}
-Try:  curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -d '{{"sender":"me","message":"hello"}}'
-Press Ctrl-C to stop.""",
+{try_rest}Press Ctrl-C to stop.""",
         flush=True,
     )
     supervisor = Supervisor(stack, log=_supervisor_log(stack.log_dir).warning)

@@ -3,6 +3,13 @@ and (given a ``demo_port``) the demo council page with the web widget.
 
 Used by `make run` (scripts/run.py), by the integration and browser tests and
 by the benchmarks, so all of them run the system the same way.
+
+What other local users can see: ``var_dir`` is made 700 and every file in it
+600 (existing ones too); every process starts with umask 077, so what it
+creates (databases, WAL files, the spool, logs) is 600 from the start. The
+servers start through ``scripts/serve.py``: the Rasa API token and the REST
+token reach the Rasa process in its environment (readable only by the same
+user and root), never on a command line, and no other process gets them.
 """
 from __future__ import annotations
 
@@ -22,6 +29,29 @@ from typing import Callable, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+UMASK = 0o077
+# Secrets that only the Rasa process may have, and only in its environment.
+SECRET_ENV = ("RASA_TOKEN", "RASA_TOKEN_FILE", "MSP_REST_TOKEN", "MSP_REST_TOKEN_FILE")
+
+
+def secure_dir(path: Path) -> None:
+    """Create ``path`` if needed; make it 700, every directory under it 700 and every file 600."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o700)
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            if not os.path.islink(full):
+                os.chmod(full, 0o600)
+
+
+def private_file(path: Path, mode: str = "ab"):
+    """Open ``path`` for appending, created 600 (and made 600 if it was not)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, mode)
 
 
 def free_port() -> int:
@@ -60,6 +90,8 @@ class Stack:
     actions_port: int
     var_dir: Path
     token: str
+    # Bearer token for the REST channel (MSP_REST_TOKEN); None: REST is switched off.
+    rest_token: Optional[str] = None
     cors: List[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
     endpoints: str = "endpoints.yml"
     log_dir: Optional[Path] = None
@@ -77,6 +109,7 @@ class Stack:
     widget_server_url: Optional[str] = None
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
+    envs: Dict[str, Optional[Dict[str, str]]] = field(default_factory=dict, repr=False)
     started_at: float = 0.0
     ready_seconds: Optional[float] = None
 
@@ -113,7 +146,10 @@ class Stack:
         return []
 
     def env(self) -> Dict[str, str]:
+        """The environment of every process (no secrets: see ``rasa_env``)."""
         env = base_env()
+        for name in SECRET_ENV:
+            env.pop(name, None)
         env.update(
             RASA_PORT=str(self.rasa_port),
             ACTIONS_PORT=str(self.actions_port),
@@ -124,29 +160,43 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, cmd: List[str]) -> None:
+    def rasa_env(self) -> Dict[str, str]:
+        """The Rasa server's environment: the API token and, if set, the REST token."""
+        env = self.env()
+        env["RASA_TOKEN"] = self.token
+        if self.rest_token:
+            env["MSP_REST_TOKEN"] = self.rest_token
+        return env
+
+    def _spawn(self, name: str, cmd: List[str], env: Optional[Dict[str, str]] = None) -> None:
         out = None
         if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")
+            self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            out = private_file(self.log_dir / f"{name}.log")
         elif self.quiet:
             out = subprocess.DEVNULL
         self.commands[name] = list(cmd)
+        self.envs[name] = env
         self.procs[name] = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT if out else None,
-            start_new_session=True,
+            cmd, cwd=ROOT, env=env or self.env(), stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=True, umask=UMASK,
         )
+        if out not in (None, subprocess.DEVNULL):
+            out.close()  # the child has its own copy
 
     def respawn(self, name: str) -> subprocess.Popen:
         """Start process ``name`` again with the command it was first started with."""
         old = self.procs.get(name)
         if old is not None and old.poll() is None:
             raise RuntimeError(f"{name} is still running")
-        self._spawn(name, self.commands[name])
+        # The same environment too: the Rasa server's holds its API token.
+        self._spawn(name, self.commands[name], self.envs.get(name))
         return self.procs[name]
 
     def start(self, timeout: float = 180.0) -> "Stack":
-        self.var_dir.mkdir(parents=True, exist_ok=True)
+        secure_dir(self.var_dir)
+        if self.log_dir is not None:
+            secure_dir(self.log_dir)
         if self.demo_port is not None and not (ROOT / "web_widget" / "dist" / "msp-widget.js").exists():
             raise RuntimeError("the web widget is not built: run `make widget` (needs Node.js and npm)")
         self.started_at = time.monotonic()
@@ -157,26 +207,24 @@ class Stack:
             if self.demo_exit_url:
                 demo_cmd += ["--exit-url", self.demo_exit_url]
             self._spawn("demo", demo_cmd)
-        self._spawn("actions", [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions",
+        self._spawn("actions", [str(BIN / "python"), "-m", "scripts.serve", "actions", "--actions", "bot.actions",
                                 "--port", str(self.actions_port)])
+        # No token on this command line: scripts/serve.py takes it from RASA_TOKEN.
         rasa_cmd = [
-            str(BIN / "rasa"), "run", "--model", str(self.model),
+            str(BIN / "python"), "-m", "scripts.serve", "rasa", "--model", str(self.model),
             "--endpoints", self.endpoints, "--credentials", "credentials.yml",
-            "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-            # "=" form: a token starting with "-" (RASA_TOKEN, or one in 64 random
-            # ones) would otherwise be taken for an option and stop the server.
-            "--enable-api", f"--auth-token={self.token}",
+            "--interface", "127.0.0.1", "--port", str(self.rasa_port), "--enable-api",
         ]
         if self.cors:
             rasa_cmd += ["--cors", *self.cors]
-        self._spawn("rasa", rasa_cmd)
+        self._spawn("rasa", rasa_cmd, env=self.rasa_env())
         self.wait_ready(timeout)
         return self
 
     def migrate(self) -> None:
         """Bring the records database up to the newest Alembic revision."""
         result = subprocess.run([str(BIN / "python"), "-m", "bot.cli", "db", "upgrade"], cwd=ROOT,
-                                env=self.env(), capture_output=True, text=True)
+                                env=self.env(), capture_output=True, text=True, umask=UMASK)
         if result.returncode != 0:
             raise RuntimeError(f"database migration failed: {(result.stdout + result.stderr).strip()}")
 
@@ -221,13 +269,21 @@ class Stack:
                 proc.wait(5)
         self.procs.clear()
 
+    @property
+    def rest_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def rest_headers(self) -> Dict[str, str]:
+        """Headers for the REST channel: JSON, and the bearer token when there is one."""
+        headers = {"Content-Type": "application/json"}
+        if self.rest_token:
+            headers["Authorization"] = f"Bearer {self.rest_token}"
+        return headers
+
     def send(self, sender: str, text: str, timeout: float = 30.0) -> List[dict]:
-        """One message over the REST channel; returns the bot's messages."""
+        """One message over the REST channel (sender ``rest-...``); returns the bot's messages."""
         body = json.dumps({"sender": sender, "message": text}).encode()
-        req = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", data=body,
-            headers={"Content-Type": "application/json"},
-        )
+        req = urllib.request.Request(self.rest_url, data=body, headers=self.rest_headers())
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"[]")
 

@@ -80,6 +80,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot import logsafe
+from bot.channels import limits
+from bot.channels.limits import MAX_BODY_BYTES
+from bot.channels.namespaces import PREFIXES
+
 logger = logging.getLogger(__name__)
 
 ORIGINS_ENV = "MSP_WIDGET_ORIGINS"
@@ -98,7 +103,8 @@ DEFAULT_NEW_SESSIONS_TOTAL_BURST = 100
 # The widget stops at 2,000 characters and explains why; this is the channel's
 # own bound on what it will pass to Rasa from any client.
 MAX_MESSAGE_CHARS = 10_000
-MAX_HTTP_BUFFER = 64 * 1024
+# engine.io's limit on one HTTP body or WebSocket message (bot/channels/limits.py).
+MAX_HTTP_BUFFER = MAX_BODY_BYTES
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _INVITATION = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -235,7 +241,7 @@ class SessionTokens:
             return fail_closed
 
     def sender_id(self, nonce: str) -> str:
-        return "web-" + self._mac(b"widget-sender", nonce).hex()[:40]
+        return PREFIXES["socketio"] + self._mac(b"widget-sender", nonce).hex()[:40]
 
     def sender_for_token(self, token: str) -> Optional[str]:
         nonce = self.verify(token)
@@ -537,6 +543,10 @@ class WidgetInput(SocketIOInput):
         self.sio = sio
         ns = self.namespace
 
+        @webhook.listener("before_server_start")
+        async def body_limit(app: Any, _loop: Any) -> None:
+            limits.install(app)
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -617,6 +627,7 @@ class WidgetInput(SocketIOInput):
             message_id = data.get("id")
             if not isinstance(text, str):
                 return {"ok": False, "error": "bad_message"}
+            logsafe.remember(text)
             if len(text) > self.max_message_chars:
                 return {"ok": False, "error": "too_long", "max": self.max_message_chars}
             if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):

@@ -14,6 +14,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot import logsafe
 from bot.components.base import RuleComponent
 
 ORIGINAL_TEXT = "msp_original_text"
@@ -24,6 +25,8 @@ PLACEHOLDER = "emptymessage"
 class EmptyMessageGuard(RuleComponent):
     def process_message(self, message: Message) -> None:
         text = message.get(TEXT)
+        # Every message parsed, from any channel or the HTTP API: no log line may show it.
+        logsafe.remember(text)
         if text is None or not str(text).strip():
             if message.get(ORIGINAL_TEXT) is None:
                 # TextNormaliser, when it runs first, has already kept the

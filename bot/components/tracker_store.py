@@ -188,6 +188,9 @@ class WALSQLTrackerStore(SQLTrackerStore):
         self.on_sqlite = False
         try:
             super().__init__(domain=domain, **kwargs)
+            # Rasa builds its engine without it: errors (logged) would carry the
+            # events' data, i.e. what people typed. Read on every error.
+            self.engine.hide_parameters = True
             if is_sqlite_file(self.engine.url):
                 self._reopen_sqlite()
             else:
@@ -223,6 +226,7 @@ class WALSQLTrackerStore(SQLTrackerStore):
             pool_size=5,
             max_overflow=10,
             connect_args={"check_same_thread": False},
+            hide_parameters=True,
         )
         event.listen(self.engine, "connect", self._on_connect)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)

@@ -86,7 +86,8 @@ def make_engine(url: Optional[str] = None, *, for_migrations: bool = False) -> E
     """
     resolved = database_url(url)
     parsed = make_url(resolved)
-    kwargs = {"future": True, "pool_pre_ping": True}
+    # hide_parameters: an error message never carries the values (what people typed).
+    kwargs = {"future": True, "pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(resolved, **kwargs)
         if not for_migrations:

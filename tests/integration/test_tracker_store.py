@@ -180,14 +180,15 @@ def own_stack(trained_model, tmp_path_factory):
     """Not the shared ``stack``: the last test here kills this one."""
     var_dir = tmp_path_factory.mktemp("tracker-var")
     s = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(),
-              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs")
+              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs",
+              rest_token=new_token())
     s.start()
     yield s
     s.stop()
 
 
 def test_server_keeps_conversations_in_wal_mode(own_stack):
-    sender = f"wal-{uuid.uuid4().hex}"
+    sender = f"rest-wal-{uuid.uuid4().hex}"
     assert own_stack.send(sender, "what is neglect")
     with contextlib.closing(sqlite3.connect(own_stack.db_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -202,7 +203,7 @@ def test_zz_an_answered_message_survives_sigkill_of_the_server(own_stack):
 
     Runs last in this module: it kills the server.
     """
-    sender = f"kill-{uuid.uuid4().hex}"
+    sender = f"rest-kill-{uuid.uuid4().hex}"
     words = f"my neighbour takes my pension {uuid.uuid4().hex[:8]}"
     assert own_stack.send(sender, "hello")
     assert own_stack.send(sender, words)  # the reply comes after Rasa's commit

@@ -256,7 +256,8 @@ def locked_stack(trained_model, tmp_path_factory):
     path = var_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints))
     s = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(),
-              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs")
+              var_dir=var_dir, token=new_token(), log_dir=var_dir / "logs",
+              rest_token=new_token())
     s.endpoints = str(path)
     s.start()
     yield s
@@ -266,7 +267,7 @@ def locked_stack(trained_model, tmp_path_factory):
 
 def test_the_server_answers_and_keeps_every_message_while_the_database_is_locked(locked_stack):
     stack = locked_stack
-    sender = f"locked-{uuid.uuid4().hex}"
+    sender = f"rest-locked-{uuid.uuid4().hex}"
     assert stack.send(sender, "hello")
     words = ["my son takes my pension", "what is financial abuse", "<b>thanks</b> 😊"]
     with write_locked(stack.db_path):
