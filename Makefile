@@ -57,7 +57,7 @@ test-browser: train widget ## Only the browser tests (real Chromium against the 
 	$(PY) -m pytest tests/browser
 
 danger-report: setup ## Recall and false alarms of the danger net on every labelled set
-	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml; do \
+	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml tests/data/danger_blind4_dev.yml; do \
 	  $(PY) -m bot.text.danger_eval $$set 2>/dev/null; echo; done
 
 NLU_SETS := tests/data/danger_blind5.yml tests/data/nlu_blind5.yml tests/data/danger_blind4_dev.yml tests/data/nlu_blind4_dev.yml tests/data/nlu_heldout.yml

@@ -53,6 +53,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from bot.actions.outcome_categories import FALLBACK, suggest_category
+from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
 from bot.actions.parsing import (
     answering_for,
     contact_method,
@@ -239,6 +240,9 @@ class ValidateOutcomesForm(FormValidationAction):
             return review_choice(None, text) is not None
         if requested == "outcome_pick":
             return pick_number(text, len(tracker.get_slot("outcome_choices") or [])) is not None
+        if requested in FREE_TEXT_SLOTS:
+            # Their own words, unless they plainly ask for a person.
+            return not asks_for_a_person(text)
         return False
 
     # --- where to go next ----------------------------------------------------

@@ -36,6 +36,8 @@ from rasa.shared.core.events import SlotSet
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
+
 DANGER_RESPONSES = {
     "danger_now": "utter_danger_now",
     "danger_suicide": "utter_danger_suicide",
@@ -48,6 +50,7 @@ CHECK_RESPONSE = "utter_danger_check"
 FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
+FREE_TEXT_FORM = "outcomes_form"
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 
 
@@ -121,6 +124,13 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
             # Not while a form asks its questions: the person is answering
             # one (the rules and the learned 999 reply still apply there).
             return CHECK_RESPONSE, events
+        if (intent == "ask_talk_to_person" and tracker.active_loop_name == FREE_TEXT_FORM
+                and tracker.get_slot("requested_slot") in FREE_TEXT_SLOTS
+                and not asks_for_a_person(latest.text or "")):
+            # Their answer to "What would you like to happen?" mentions people
+            # or phones; the classifier's "talk to a person" guess must not
+            # take it away from the form (only a plain request does).
+            return FREE_TEXT_FORM, events
         current_problem = tracker.get_slot(INPUT_PROBLEM_SLOT)
         if problem:
             if current_problem != problem:

@@ -355,14 +355,36 @@ def _quiet() -> None:
 
 
 def evaluate_quietly(model: Path, sets: List[Path]) -> List[Dict[str, Any]]:
-    """Evaluate the sets with nothing printed: Rasa's logs can quote messages."""
+    """Evaluate the sets with nothing printed: Rasa's logs can quote messages.
+
+    Logging, structlog and warnings are put back as they were afterwards (the
+    tests run this in the same process as tests of the log filter).
+    """
     import contextlib
+    import warnings
+
+    import structlog
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ["LOG_LEVEL"] = "ERROR"
-    _quiet()
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.redirect_stderr(devnull):
-        return asyncio.run(run(model, sets))
+    previous_env = os.environ.get("LOG_LEVEL")
+    previous_disable = logging.root.manager.disable
+    previous_structlog = structlog.get_config()
+    root_level = logging.getLogger().level
+    try:
+        os.environ["LOG_LEVEL"] = "ERROR"
+        with warnings.catch_warnings():
+            _quiet()
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), \
+                    contextlib.redirect_stderr(devnull):
+                return asyncio.run(run(model, sets))
+    finally:
+        logging.disable(previous_disable)
+        structlog.configure(**previous_structlog)
+        logging.getLogger().setLevel(root_level)
+        if previous_env is None:
+            os.environ.pop("LOG_LEVEL", None)
+        else:
+            os.environ["LOG_LEVEL"] = previous_env
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -15,7 +15,9 @@ phone's keyboard:
   that also have Latin letters, or everywhere when the message is mostly Latin
   ("hеlр" with a Cyrillic е and р -> "help"); a message written in Russian or
   Greek keeps its own letters, so "another language" is still recognised;
-* digits standing for letters between two letters ("k1ll", "h3lp").
+* digits standing for letters between two letters, only where that spells a
+  word that matters for safety ("k1ll", "h3lp"): an invitation code such as
+  "XR5T-9PLW" must reach the code reader unchanged.
 
 Pure, fast, no dependencies beyond the standard library.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Cyrillic and Greek letters that look like Latin ones (Unicode's confusables,
 # the ones that matter for English words).
@@ -78,6 +81,16 @@ def _mostly_latin(text: str) -> bool:
     return latin > 0 and native / len(letters) < 0.1
 
 
+@lru_cache(maxsize=1)
+def _safety_words() -> frozenset:
+    from bot.text.danger import KEY_WORDS
+
+    return frozenset(KEY_WORDS) | frozenset(
+        "kill killed kills help hit hits hurt die dead dying knife knives stab stabbed rape raped suicide "
+        "attack beat punch choke danger police scared fire gun pills blood bleed abuse abused".split()
+    )
+
+
 def for_understanding(text: str) -> str:
     """The text the understanding reads (never what is stored)."""
     if not text:
@@ -93,8 +106,9 @@ def for_understanding(text: str) -> str:
             word = "".join(CONFUSABLES.get(ch, ch) for ch in word)
         if any(_is_latin(ch) for ch in word):
             word = _strip_marks_on_latin(word)
-            word = _DIGIT_IN_WORD.sub(lambda m: DIGIT_LETTERS[m.group(0)], word)
-            # A second pass for runs such as "k1ll" -> "kill" done; "h3lp" too.
+            folded = _DIGIT_IN_WORD.sub(lambda m: DIGIT_LETTERS[m.group(0)], word)
+            if folded != word and folded.lower() in _safety_words():
+                word = folded
         return word
 
     # \w does not include combining marks in every case: take them with the word.

@@ -34,7 +34,7 @@ WORDS = "I want my son to stop taking my pension. Call Mary on 07700 900123."
 def stack(trained_model, tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var-security")
     s = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
-              token=new_token(), log_dir=var_dir / "logs", widget_origins=[ORIGIN],
+              token=new_token(), log_dir=var_dir / "logs", widget_origins=[ORIGIN], rest_token=new_token(),
               extra_env={"MSP_WIDGET_SECRET": SECRET})
     s.start()
     yield s

@@ -31,7 +31,7 @@ S = get_settings()
 def stack(trained_model, tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var-staying-up")
     s = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
-              token=new_token(), log_dir=var_dir / "logs")
+              token=new_token(), log_dir=var_dir / "logs", rest_token=new_token())
     s.start()
     yield s
     s.stop()
@@ -91,7 +91,8 @@ def test_the_action_server_killed_mid_conversation_gets_a_kind_reply(stack, send
 
 def test_make_run_restarts_a_process_that_dies(trained_model, tmp_path):
     ports = {name: free_port() for name in ("RASA_PORT", "ACTIONS_PORT", "DEMO_PORT")}
-    env = dict(os.environ, MSP_VAR_DIR=str(tmp_path / "var"), RASA_TOKEN=new_token(),
+    rest_token = new_token()
+    env = dict(os.environ, MSP_VAR_DIR=str(tmp_path / "var"), RASA_TOKEN=new_token(), MSP_REST_TOKEN=rest_token,
                MSP_WIDGET_ORIGINS="", **{k: str(v) for k, v in ports.items()})
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'var' / 'msp.db'}"
     log = open(tmp_path / "run.out", "wb")
@@ -106,15 +107,16 @@ def test_make_run_restarts_a_process_that_dies(trained_model, tmp_path):
 
         _wait(ready, 240, "make run to start")
         assert run.poll() is None, (tmp_path / "run.out").read_text()
-        found = subprocess.run(["pgrep", "-f", f"rasa_sdk --actions bot.actions --port {ports['ACTIONS_PORT']}"],
+        found = subprocess.run(["pgrep", "-f", f"scripts.serve actions --actions bot.actions --port {ports['ACTIONS_PORT']}"],
                                capture_output=True, text=True).stdout.split()
         assert len(found) == 1, found
         os.kill(int(found[0]), signal.SIGKILL)
 
         def say(text):
-            body = json.dumps({"sender": f"run-{uuid.uuid4().hex}", "message": text}).encode()
+            body = json.dumps({"sender": f"rest-run-{uuid.uuid4().hex}", "message": text}).encode()
             req = urllib.request.Request(f"{rasa}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {rest_token}"})
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return joined(json.loads(resp.read() or b"[]"))
 

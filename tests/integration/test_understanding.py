@@ -51,3 +51,22 @@ def test_danger_to_someone_else_says_what_to_do_for_them(stack, sender):
 def test_carer_strain_gets_carer_support(stack, sender):
     replies = stack.send(sender, "im a carer for my mum and im exhausted, i cant cope any more")
     assert any(S.carers_org_phone in t for t in texts(replies))
+
+
+RAMBLING = ("We have been married forty years and it has always been up and down. Tonight he has taken "
+            "the car keys and the big knife from the drawer and says he will finish it. He is in the garden "
+            "now and I am upstairs with the door shut.")
+
+
+@pytest.mark.parametrize("text", [
+    RAMBLING,
+    "my nan has dementia and she has gone out the front door in her nightie and its minus two and we cant find her anywhere",
+])
+def test_danger_the_rules_do_not_reach_gets_the_999_reply(stack, sender, text):
+    from bot.text.danger import detect
+
+    assert detect(text).kind is None  # only the learned detector sees it
+    replies = stack.send(sender, text)
+    assert "call 999" in texts(replies)[0].split("\n")[0]
+    parse = [e for e in stack.tracker(sender)["events"] if e["event"] == "user"][-1]["parse_data"]
+    assert parse["safety_net"]["source"] == "learned"

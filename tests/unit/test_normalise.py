@@ -42,6 +42,11 @@ def test_another_language_keeps_its_letters():
     assert check_input(for_understanding(russian)) == "other_script"
 
 
+def test_invitation_codes_are_not_changed():
+    for code in ("XR5T-9PLW", "xr5t9plw", "AB3D-EF1H", "k7m4-p9q2"):
+        assert for_understanding(code) == code
+
+
 @pytest.mark.parametrize("text", ["hello", "my grandson keeps my bank card", "2 of them came b4 tea", "07700 900123", "\U0001f60a thanks"])
 def test_ordinary_text_is_unchanged(text):
     assert for_understanding(text) == text

@@ -149,3 +149,24 @@ def test_someone_elses_danger_says_what_to_do_for_them(domain):
     variations = domain.responses["utter_danger_now"]
     other = [v for v in variations if any(c.get("value") == "other" for c in v.get("condition", []))]
     assert other and "call 999 for them" in other[0]["text"]
+
+
+def _in_outcomes_form(domain, text, requested="outcome_text"):
+    return DialogueStateTracker.from_events(
+        "t",
+        [ActiveLoop("outcomes_form"), SlotSet("requested_slot", requested), ActionExecuted(ACTION_LISTEN_NAME),
+         user(text, "ask_talk_to_person", {"danger": None, "input": None}, confidence=0.8)],
+        slots=domain.slots,
+    )
+
+
+def test_own_words_that_mention_phones_stay_the_answer(policy, domain):
+    t = _in_outcomes_form(domain, "I want Bartholomew Quince to stop ringing me on 07700 900461")
+    assert predicted(policy, domain, t)[0] == "outcomes_form"
+
+
+def test_a_plain_request_for_a_person_still_interrupts_the_form(policy, domain):
+    for text in ("can I talk to a real person", "/ask_talk_to_person"):
+        assert decide(_in_outcomes_form(domain, text))[0] is None
+    # A choice question is left to the form's own check.
+    assert decide(_in_outcomes_form(domain, "a phone call", requested="outcome_contact"))[0] is None
