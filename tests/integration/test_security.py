@@ -207,11 +207,11 @@ def test_rotating_sender_ids_does_not_escape_the_code_limit(stack, url):
     replies = []
     for n in range(40):
         guess = "".join(secrets.choice("23456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(8))
-        replies.append(joined(stack.send(f"guesser-{uuid.uuid4().hex}", f"my code is {guess}")))
+        replies.append(joined(stack.send(f"rest-guesser-{uuid.uuid4().hex}", f"my code is {guess}")))
     assert 0 < allowed <= 30
     assert all("couldn't find that code" in r for r in replies[:allowed])
     assert all("too many tries" in r for r in replies[allowed:]), replies[allowed:]
     # While the flood lasts, a real code from anyone waits too; the link (unguessable) works.
     enquiry_id, code, link = new_invitation(url)
-    assert "too many tries" in joined(stack.send(f"person-{uuid.uuid4().hex}", code))
-    assert "now linked" in joined(stack.send(f"person-{uuid.uuid4().hex}", link))
+    assert "too many tries" in joined(stack.send(f"rest-person-{uuid.uuid4().hex}", code))
+    assert "now linked" in joined(stack.send(f"rest-person-{uuid.uuid4().hex}", link))
