@@ -247,11 +247,15 @@ def describe_tracker_store(endpoints: Path) -> str:
     return f"`{kind}` on a SQLite file"
 
 
-def write_derived_config(name: str, policy: dict, header: str) -> None:
-    """bench/config.<name>.yml: config.yml with one more policy (rewritten only if changed)."""
+def write_derived_config(name: str, change, header: str) -> None:
+    """bench/config.<name>.yml: config.yml with one more policy, or changed by a function
+    (rewritten only if different)."""
     cfg = yaml.safe_load((ROOT / "config.yml").read_text())
     cfg["assistant_id"] = f"{cfg.get('assistant_id', 'msp-assistant')}-{name}"
-    cfg["policies"] = list(cfg.get("policies") or []) + [policy]
+    if callable(change):
+        change(cfg)
+    else:
+        cfg["policies"] = list(cfg.get("policies") or []) + [change]
     text = header + yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
     path = BENCH / f"config.{name}.yml"
     if not path.exists() or path.read_text() != text:
@@ -269,13 +273,10 @@ WITHOUT_ENCODER = ("bot.components.sentence_encoder.SentenceEncoderFeaturizer",
 
 
 def write_noenc_config() -> None:
-    cfg = yaml.safe_load((ROOT / "config.yml").read_text())
-    cfg["assistant_id"] = f"{cfg.get('assistant_id', 'msp-assistant')}-noenc"
-    cfg["pipeline"] = [c for c in cfg.get("pipeline") or [] if c.get("name") not in WITHOUT_ENCODER]
-    text = NOENC_HEADER + yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
-    path = BENCH / "config.noenc.yml"
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    def without_encoder(cfg: dict) -> None:
+        cfg["pipeline"] = [c for c in cfg.get("pipeline") or [] if c.get("name") not in WITHOUT_ENCODER]
+
+    write_derived_config("noenc", without_encoder, NOENC_HEADER)
 
 
 def write_ted_config() -> None:
@@ -307,7 +308,7 @@ def snapshot_fingerprint(snap: Path, config: str) -> str:
     import rasa
 
     files = [snap / config, snap / "domain.yml"] + sorted((snap / "bot" / "data").rglob("*.yml"))
-    files += [snap / p.relative_to(ROOT) for p in component_training_files(str(snap / config))]
+    files += component_training_files(config, root=snap)
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(snap)).encode())

@@ -26,15 +26,15 @@ def training_inputs(config: str = "config.yml") -> list[Path]:
     return files
 
 
-def component_training_files(config: str = "config.yml") -> list[Path]:
-    """Files that pipeline components read at training (``training_files``)."""
+def component_training_files(config: str = "config.yml", root: Path = ROOT) -> list[Path]:
+    """Files that pipeline components read at training (``training_files``, relative to ``root``)."""
     import yaml
 
-    data = yaml.safe_load(Path(ROOT / config).read_text()) or {}
+    data = yaml.safe_load(Path(root / config).read_text()) or {}
     found: list[Path] = []
     for component in data.get("pipeline") or []:
         for name in component.get("training_files") or []:
-            found.append(ROOT / name)
+            found.append(root / name)
     return found
 
 

@@ -12,12 +12,11 @@ reply but never remove one.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -25,6 +24,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.base import TrainedComponent
 from bot.components.input_guard import PLACEHOLDER
 from bot.components.sentence_encoder import vector_of
 from bot.text.encoder import get_encoder
@@ -38,7 +38,7 @@ MAX_PARTS = 96
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class LearnedDanger(GraphComponent):
+class LearnedDanger(TrainedComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"training_files": [], "c": 4.0, "danger_threshold": 0.8, "unclear_threshold": 0.5,
@@ -54,20 +54,8 @@ class LearnedDanger(GraphComponent):
         resource: Resource,
         model: Optional[DangerModel] = None,
     ) -> None:
-        self.config = {**self.get_default_config(), **(config or {})}
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self.model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LearnedDanger":
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         paths = [ROOT / p for p in self.config["training_files"]]
@@ -94,9 +82,7 @@ class LearnedDanger(GraphComponent):
             vectors = np.vstack([vectors, np.stack(extra_vectors)])
             labels = list(labels) + extra_labels
         self.model = DangerModel.train(vectors, labels, c=float(self.config["c"]))
-        with self._model_storage.write_to(self._resource) as directory:
-            (Path(directory) / FILE_NAME).write_text(json.dumps(self.model.to_dict()))
-        return self._resource
+        return self.save_json(FILE_NAME, self.model.to_dict())
 
     @classmethod
     def load(
@@ -107,12 +93,8 @@ class LearnedDanger(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "LearnedDanger":
-        with model_storage.read_from(resource) as directory:
-            data = json.loads((Path(directory) / FILE_NAME).read_text())
+        data = cls.load_json(model_storage, resource, FILE_NAME)
         return cls(config, model_storage, resource, DangerModel.from_dict(data))
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

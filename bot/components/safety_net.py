@@ -34,7 +34,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.base import RuleComponent
 
-from bot.components.input_guard import ORIGINAL_TEXT
+from bot.components.input_guard import ORIGINAL_TEXT, PLACEHOLDER
 from bot.components.learned_danger import KEY as LEARNED_KEY
 from bot.text.danger import check_input, detect, who_is_in_danger
 from bot.text.normalise import for_understanding
@@ -75,22 +75,19 @@ class SafetyNet(RuleComponent):
         self._process_one(message)
 
     def _process_one(self, message: Message) -> None:
-        raw: Optional[str] = message.get(TEXT)
-        if message.get(ORIGINAL_TEXT) is not None:
-            # TextNormaliser or EmptyMessageGuard kept the verbatim text.
-            raw = message.get(ORIGINAL_TEXT)
-        raw = raw or ""
-        clean = for_understanding(raw)
+        text: Optional[str] = message.get(TEXT)
+        kept = message.get(ORIGINAL_TEXT)
+        raw = (kept if kept is not None else text) or ""
+        if kept is not None and isinstance(text, str) and text != PLACEHOLDER:
+            clean = text  # TextNormaliser has already made it
+        else:
+            clean = for_understanding(raw)
         result = detect(clean)
         problem = "too_long" if len(raw) > self.max_chars else check_input(clean, self.max_chars)
         learned = message.get(LEARNED_KEY) or {}
         ranking = list(message.get(INTENT_RANKING_KEY) or [])
         source = "rules" if result.kind else None
         kind, who = result.kind, result.who
-        if kind == "now":
-            # Whose danger: the fuller reading of the whole message ("my
-            # neighbour has collapsed" is someone else, though it says "my").
-            who = who_is_in_danger(clean, kind) or who
         # The learned detector is not asked about very short messages (form
         # answers such as "for myself") or unreadable ones (too long included:
         # the rules still read those).

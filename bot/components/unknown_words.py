@@ -12,17 +12,18 @@ decision, because SafetyNet runs after it and has the last word.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Dict, Iterable, List, Optional, Set, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.base import TrainedComponent
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # Words that carry no topic: a message made only of these and unknown words is
@@ -50,7 +51,7 @@ def is_unknown(text: str, vocabulary: Set[str]) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class UnknownWordsFallback(GraphComponent):
+class UnknownWordsFallback(TrainedComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {}
@@ -62,20 +63,8 @@ class UnknownWordsFallback(GraphComponent):
         resource: Resource,
         vocabulary: Optional[Iterable[str]] = None,
     ) -> None:
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self.vocabulary: Set[str] = set(vocabulary or ())
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "UnknownWordsFallback":
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         vocabulary: Set[str] = set()
@@ -85,9 +74,7 @@ class UnknownWordsFallback(GraphComponent):
             for element in table.get("elements", []):
                 vocabulary.update(words(element))
         self.vocabulary = vocabulary
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / FILE_NAME).write_text(json.dumps(sorted(vocabulary)))
-        return self._resource
+        return self.save_json(FILE_NAME, sorted(vocabulary))
 
     @classmethod
     def load(
@@ -98,9 +85,7 @@ class UnknownWordsFallback(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "UnknownWordsFallback":
-        with model_storage.read_from(resource) as directory:
-            vocabulary = json.loads((directory / FILE_NAME).read_text())
-        return cls(config, model_storage, resource, vocabulary)
+        return cls(config, model_storage, resource, cls.load_json(model_storage, resource, FILE_NAME))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -111,6 +96,3 @@ class UnknownWordsFallback(GraphComponent):
                 message.set(INTENT, fallback, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

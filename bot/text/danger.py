@@ -695,17 +695,21 @@ def detect(text: str) -> DangerResult:
         if label == "SUICIDE":
             return DangerResult("suicide", _suicide_who(words, clause), words)
     label, words, clause = found[0]
-    return DangerResult("now", _who(clause, label), words)
+    return DangerResult("now", _who_in(normalised, "now") or _who(clause, label), words)
 
 
 def who_is_in_danger(text: str, kind: Optional[str]) -> Optional[str]:
-    """"self", "other" or None, for a message the learned detector flagged.
+    """"self", "other" or None: whose danger a message is about, read whole.
 
-    The same word rules the Matcher path uses, on the whole normalised text:
-    the person themselves when they speak of me/my/I, someone else when the
-    message names another person and not the writer.
+    The person themselves when they speak of me/my/I, someone else when the
+    message names another person ("my neighbour has collapsed") and not the
+    writer as the one at risk. Used for the rules' matches and for messages
+    the learned detector flagged.
     """
-    words = normalise(text or "")
+    return _who_in(normalise(text or ""), kind)
+
+
+def _who_in(words: str, kind: Optional[str]) -> Optional[str]:
     if kind == "suicide":
         return _suicide_who(words, words)
     first = bool(re.search(r"\b(me|i|my|myself|us|we)\b", words))

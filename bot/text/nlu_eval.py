@@ -31,7 +31,7 @@ import logging
 import os
 import sys
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -71,9 +71,10 @@ def training_texts() -> set:
 
     root = TRAINING_ROOT
     texts = {_norm(m.get("text")) for m in load_data(str(root / "bot" / "data" / "nlu")).training_examples if m.get("text")}
-    config = yaml.safe_load((root / "config.yml").read_text()) or {}
-    files = [root / name for c in config.get("pipeline") or [] for name in c.get("training_files") or []]
-    for path in files:
+    sys.path.insert(0, str(ROOT))
+    from scripts.model import component_training_files
+
+    for path in component_training_files(root=root):
         data = yaml.safe_load(path.read_text()) or {}
         for group in ("positives_now", "positives_suicide", "negatives", "unclear"):
             texts |= {_norm(t) for t in data.get(group) or []}
@@ -400,9 +401,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     global TRAINING_ROOT
     TRAINING_ROOT = args.training_root.resolve()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ["LOG_LEVEL"] = "ERROR"
-    _quiet()
     model = args.model
     if model is None:
         sys.path.insert(0, str(ROOT))
