@@ -1,11 +1,11 @@
-"""Which runtime for the sentence encoder: TensorFlow graph or NumPy, measured.
+"""Which runtime for the sentence encoder: ONNX Runtime, TensorFlow graph or NumPy, measured.
 
     python -m bench.encoder          # writes bench/ENCODER.md
 
-Both implementations of bot/text/encoder.py run the same messages one at a
+The three implementations of bot/text/encoder.py run the same messages one at a
 time (as the Rasa server does), alternating so that a change in the shared
-machine's speed hits both alike, with TensorFlow limited to one thread as
-scripts/stack.py runs it. Reports median and p95 per message, by length, and
+machine's speed hits all alike, each on one thread as the Rasa server
+runs them. Reports median and p95 per message, by length, and
 the process memory each adds.
 """
 from __future__ import annotations
@@ -36,50 +36,60 @@ def rss_mib() -> float:
     return 0.0
 
 
+BACKENDS = ("onnx", "tensorflow", "numpy")
+NAMES = {"onnx": "ONNX Runtime", "tensorflow": "TensorFlow", "numpy": "NumPy"}
+
+
 def main() -> int:
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    before = rss_mib()
     from bot.text.encoder import SentenceEncoder
 
-    t0 = time.perf_counter()
-    tf_enc = SentenceEncoder(backend="tensorflow")
-    load_tf = time.perf_counter() - t0
-    after_tf = rss_mib()
-    np_enc = SentenceEncoder(backend="numpy")
+    encoders, load, memory = {}, {}, {}
+    for name in BACKENDS:  # loaded one after another: each adds its own memory
+        before = rss_mib()
+        t0 = time.perf_counter()
+        encoders[name] = SentenceEncoder(backend=name)
+        encoders[name].encode(["warm up"])
+        load[name] = time.perf_counter() - t0
+        memory[name] = rss_mib() - before
     rounds = 40
     rows = []
     for label, text in MESSAGES.items():
-        times = {"tensorflow": [], "numpy": []}
-        for enc in (tf_enc, np_enc):
+        times = {name: [] for name in BACKENDS}
+        for enc in encoders.values():
             enc.encode([text])  # warm
         for _ in range(rounds):
-            for name, enc in (("tensorflow", tf_enc), ("numpy", np_enc)):
+            for name, enc in encoders.items():
                 t = time.perf_counter()
                 enc.encode([text])
                 times[name].append((time.perf_counter() - t) * 1000)
-        tokens = len(tf_enc.tokenizer.encode(text).ids)
+        tokens = len(encoders["onnx"].tokenizer.encode(text).ids)
         rows.append((label, tokens, {k: (statistics.median(v), sorted(v)[int(0.95 * len(v)) - 1]) for k, v in times.items()}))
     lines = [
         "# Sentence encoder runtime (bench/encoder.py)",
         "",
         f"Run {dt.datetime.now().astimezone().isoformat(timespec='seconds')} on {os.cpu_count()} cores; "
-        f"one message per call, {rounds} rounds alternating the two runtimes; TensorFlow on one thread.",
+        f"one message per call, {rounds} rounds alternating the runtimes; each runtime on one thread.",
         "",
-        "| message | word pieces | TensorFlow median / p95 ms | NumPy median / p95 ms |",
-        "|---|---:|---:|---:|",
+        "| message | word pieces | " + " | ".join(f"{NAMES[n]} median / p95 ms" for n in BACKENDS) + " |",
+        "|---|---:|" + "---:|" * len(BACKENDS),
     ]
     for label, tokens, t in rows:
-        lines.append(f"| {label} | {tokens} | {t['tensorflow'][0]:.1f} / {t['tensorflow'][1]:.1f} "
-                     f"| {t['numpy'][0]:.1f} / {t['numpy'][1]:.1f} |")
+        lines.append(f"| {label} | {tokens} | " + " | ".join(f"{t[n][0]:.1f} / {t[n][1]:.1f}" for n in BACKENDS) + " |")
     lines += [
         "",
-        f"Loading and verifying the model (SHA-256 of 91 MB) and tracing the TensorFlow graph: {load_tf:.1f} s; "
-        f"resident memory {before:.0f} -> {after_tf:.0f} MiB (TensorFlow itself was already loaded, as in the Rasa server).",
+        "| runtime | load, verify (SHA-256 of 91 MB) and build or trace (s) | resident memory added (MiB) |",
+        "|---|---:|---:|",
+    ]
+    for name in BACKENDS:
+        lines.append(f"| {NAMES[name]} | {load[name]:.1f} | {memory[name]:.0f} |")
+    lines += [
         "",
-        "The Rasa server uses the TensorFlow graph (`MSP_ENCODER_BACKEND=numpy` switches).",
+        "TensorFlow itself was already loaded, as in the Rasa server. "
+        "The Rasa server uses ONNX Runtime (`MSP_ENCODER_BACKEND=tensorflow` or `numpy` switches).",
     ]
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -1,4 +1,4 @@
-"""The sentence encoder: all-MiniLM-L6-v2, our own forward pass (TensorFlow or NumPy).
+"""The sentence encoder: all-MiniLM-L6-v2, our own forward pass (ONNX Runtime, TensorFlow or NumPy).
 
 A pretrained English sentence encoder (sentence-transformers' all-MiniLM-L6-v2,
 Apache-2.0: 6 BERT layers, 384 dimensions, mean pooling, L2-normalised) gives
@@ -16,11 +16,13 @@ Where the weights come from
 
 Which runtime (``bench/encoder.py`` measures them side by side)
     The model is small (22 M parameters); a message is 5-60 word pieces.
-    TensorFlow is already in the virtualenv and in the Rasa server's memory;
-    one traced graph (``tf.function``) of the forward pass runs on oneDNN's
-    kernels and was much faster and steadier under load than the same code in
-    NumPy (OpenBLAS). ONNX Runtime would need an exported graph that only
-    PyTorch can produce, and PyTorch is not allowed in the product.
+    ONNX Runtime (the default) runs the forward pass as one graph that we build
+    in memory from the verified weights (``bot/text/onnx_graph.py``: standard
+    operators, no converted file from anywhere): on one thread it was about
+    twice as fast as TensorFlow for a typical message and uses less memory.
+    The same pass is kept as a TensorFlow graph (``tf.function``) and in plain
+    NumPy (the readable one); ``MSP_ENCODER_BACKEND`` chooses, and a test checks
+    that all three agree with the reference.
 
 Faithful to the reference
     Word pieces come from the model's own ``tokenizer.json`` via the
@@ -139,23 +141,26 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
+BACKENDS = ("onnx", "tensorflow", "numpy")
+
+
 class SentenceEncoder:
     """all-MiniLM-L6-v2: word pieces, forward pass, mean pooling, normalising.
 
-    Two implementations of the same forward pass: one TensorFlow graph (the
-    default: TensorFlow is already loaded in the Rasa server, and oneDNN's
-    kernels were 4-20x faster than NumPy's OpenBLAS at these sizes on the
-    shared 2-core machine, ``bench/encoder.py``) and plain NumPy (the readable
-    one; ``MSP_ENCODER_BACKEND=numpy``). A test checks they agree.
+    Three implementations of the same forward pass: one ONNX graph run by ONNX
+    Runtime (the default), one TensorFlow graph, and plain NumPy (the readable
+    one). ``MSP_ENCODER_BACKEND`` chooses; a test checks they agree.
     """
 
     def __init__(self, directory: Optional[Path] = None, backend: Optional[str] = None) -> None:
         import json
 
         from safetensors.numpy import load_file
-        from scipy.special import erf
         from tokenizers import Tokenizer
 
+        self.backend = backend or os.environ.get("MSP_ENCODER_BACKEND", "onnx")
+        if self.backend not in BACKENDS:
+            raise EncoderUnavailable(f"Unknown encoder backend {self.backend!r} ({', '.join(BACKENDS)})")
         directory = Path(directory or model_dir())
         verify(directory)
         config = json.loads((directory / "config.json").read_text())
@@ -163,9 +168,32 @@ class SentenceEncoder:
         self.heads = int(config["num_attention_heads"])
         self.hidden = int(config["hidden_size"])
         self.eps = float(config["layer_norm_eps"])
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # tokenizer.json pads every input to 128 tokens; the reference does not.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self._lock = threading.Lock()
+        self._tf_fn = None
+        self._session = None
+        weights = load_file(str(directory / "model.safetensors"))
+        if self.backend == "onnx":
+            self._session = _onnx_session(weights, config)
+            del weights  # the session holds its own copy: no second one in memory
+            self._sentences = self._sentences_onnx
+            return
+        self._prepare_arrays(weights)
+        del weights
+        self._run = self._forward_tf if self.backend == "tensorflow" else self._forward
+        self._sentences = self._sentences_pooled
+        if self.backend == "tensorflow":
+            # Trace the graph now, so the first message does not pay for it.
+            self._forward_tf(np.array([[101, 102]]), np.ones((1, 2), np.float32))
+
+    def _prepare_arrays(self, weights: Dict[str, np.ndarray]) -> None:
+        from scipy.special import erf
+
         self._erf = erf
-        w = load_file(str(directory / "model.safetensors"))
-        w = {k[5:] if k.startswith("bert.") else k: v.astype(np.float32) for k, v in w.items()}
+        w = {k[5:] if k.startswith("bert.") else k: v.astype(np.float32) for k, v in weights.items()}
         self.word = w["embeddings.word_embeddings.weight"]
         self.position = w["embeddings.position_embeddings.weight"]
         self.token_type = w["embeddings.token_type_embeddings.weight"][0]
@@ -186,19 +214,6 @@ class SentenceEncoder:
                 w[p + "output.dense.weight"].T.copy(), w[p + "output.dense.bias"],
                 w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
             ))
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        # tokenizer.json pads every input to 128 tokens; the reference does not.
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._lock = threading.Lock()
-        self.backend = backend or os.environ.get("MSP_ENCODER_BACKEND", "tensorflow")
-        if self.backend not in ("tensorflow", "numpy"):
-            raise EncoderUnavailable(f"Unknown encoder backend {self.backend!r} (tensorflow or numpy)")
-        self._tf_fn = None
-        self._run = self._forward_tf if self.backend == "tensorflow" else self._forward
-        if self.backend == "tensorflow":
-            # Trace the graph now, so the first message does not pay for it.
-            self._forward_tf(np.array([[101, 102]]), np.ones((1, 2), np.float32))
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Token vectors for a (batch, length) array of ids with its 0/1 mask."""
@@ -227,7 +242,17 @@ class SentenceEncoder:
         """The same forward pass as one TensorFlow graph (the default)."""
         if self._tf_fn is None:
             self._tf_fn = _build_tf_forward(self)
+            # The graph holds its own copy of the weights.
+            self.word = self.position = self.blocks = None
         return self._tf_fn(ids.astype(np.int32), mask).numpy()
+
+    def _sentences_pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        tokens = self._run(ids, mask)
+        pooled = (tokens * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _sentences_onnx(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._session.run(["sentence"], {"input_ids": ids, "attention_mask": mask})[0]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """(n, 384) float32 sentence vectors, mean-pooled and L2-normalised."""
@@ -248,14 +273,27 @@ class SentenceEncoder:
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1.0
             with self._lock:
-                tokens = self._run(ids, mask)
-            pooled = (tokens * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[chunk] = pooled / np.maximum(norms, 1e-12)
+                out[chunk] = self._sentences(ids, mask)
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+def _onnx_session(weights: Dict[str, np.ndarray], config: Dict):
+    """An ONNX Runtime session for the graph built from ``weights``: one thread, no spinning."""
+    import onnxruntime as ort
+
+    from bot.text.onnx_graph import build
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return ort.InferenceSession(build(weights, config), options, providers=["CPUExecutionProvider"])
 
 
 def _build_tf_forward(enc: "SentenceEncoder"):

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests" / "data" / "encoder_reference.json").read_text())
 
 
-@pytest.fixture(scope="module", params=["tensorflow", "numpy"])
+@pytest.fixture(scope="module", params=["onnx", "tensorflow", "numpy"])
 def encoder(request):
     return SentenceEncoder(backend=request.param)
 
