@@ -26,6 +26,8 @@ tracker's parse data) so the policy, the tests and staff can see why.
 """
 from __future__ import annotations
 
+import re
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -43,6 +45,11 @@ DANGER_INTENTS = {"now": "danger_now", "suicide": "danger_suicide"}
 FALLBACK_INTENT = "nlu_fallback"
 KEY = "safety_net"
 LEARNED_MIN_WORDS = 3
+# A bare cry for help, nothing else: answered with "is anyone in danger?".
+PLEA = re.compile(
+    r"^\W*((please|pls|plz|someone|somebody|sos|urgent|urgently)\W+)*(help|sos|hlp|halp|helpp+)"
+    r"(\W+(me|us|please|pls|plz|now|someone|quick|quickly|urgent|asap|help))*\W*$"
+)
 # After a danger reply, these intents (the classifier's best guess besides
 # danger) also get their own answer: a carer at breaking point who mentions
 # wanting to die hears the suicide reply first, then carer support.
@@ -96,8 +103,16 @@ class SafetyNet(RuleComponent):
             # The learned detector may add a danger reply where the rules
             # are silent; it never removes one (the rules were asked first).
             kind, source = learned.get("kind"), "learned"
+            if kind == "suicide" and ranking and ranking[0].get("name") == "inform_not_safe":
+                # "I do not feel safe": the classifier read it as not safe,
+                # so the 999 reply for danger now, not the suicide one.
+                kind = "now"
             who = who_is_in_danger(clean, kind)
         check = bool(not kind and learned.get("level") == "unclear" and learned_ok)
+        if not kind and problem is None and PLEA.match(clean.lower()):
+            # "HELP", "help me please": too short for the learned detector,
+            # and it may be an emergency. Ask (the rules decide, no score).
+            check, source = True, "rules"
         if kind:
             intent = {"name": DANGER_INTENTS[kind], "confidence": 1.0}
             ranking = [intent] + [r for r in ranking if r.get("name") != intent["name"]]

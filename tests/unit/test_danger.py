@@ -52,8 +52,15 @@ def _norm(text):
 def test_labelled_sets_are_kept_apart_from_training_data():
     from rasa.shared.nlu.training_data.loading import load_data
 
+    import yaml
+
     training = {_norm(m.get("text")) for m in load_data(str(ROOT / "bot" / "data" / "nlu")).training_examples}
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    learned_from = {Path(f).name for c in config["pipeline"] for f in c.get("training_files", [])}
+    assert "danger_blind7.yml" not in learned_from and "danger_blind4_dev.yml" not in learned_from
     for path in DATA.glob("danger_*.yml"):
+        if path.name in learned_from:
+            continue  # measured once, training data since (tests/data/BLIND_SPEC.md)
         texts = [t for group in load(path).values() for t in group]
         overlap = [t for t in texts if _norm(t) in training]
         assert not overlap, (path.name, overlap)
@@ -71,6 +78,19 @@ def test_labelled_sets_are_kept_apart_from_training_data():
     ("i dont want to live any more", "suicide"),
     ("im gonna top myself", "suicide"),
     ("i've taken all my tablets", "suicide"),
+    # situations told over several clauses, and others first missed on a development set (blind6)
+    ("they keep punching him in the street outside my window", "now"),
+    ("nan wandered off from the home, it's 3am and freezing", "now"),
+    ("the carer has tied my brother to the chair", "now"),
+    ("he held a pillow over her face", "now"),
+    ("dad's fallen asleep drunk with the chip pan on", "now"),
+    ("mum is on the floor and the staff say leave her till the morning", "now"),
+    ("some men are forcing a girl into a van", "now"),
+    ("he beat me and he is still here in the house", "now"),
+    ("there is smoke coming under the door", "now"),
+    ("i just want it all to stop forever", "suicide"),
+    ("i've stopped eating so i can die", "suicide"),
+    ("im going to take all of them tonight when they're asleep", "suicide"),
 ])
 def test_detects_danger_in_many_phrasings(text, kind):
     assert detect(text).kind == kind
@@ -88,6 +108,15 @@ def test_detects_danger_in_many_phrasings(text, kind):
     "who do I call in an emergency",
     "my son takes my pension",
     "the staff leave mum in wet pads all day",
+    # ordinary words and sayings first taken for danger on a development set (blind6)
+    "the carer has been pinching money from her purse",
+    "my uncle is a chef and works with knives every day",
+    "the fire service came to test my smoke alarm",
+    "that breakfast is a heart attack on a plate",
+    "the lift has been broken for a month and dad can't get out",
+    "my nan says she's had a good life and she's ready to go, she's at peace",
+    "mum is kicking off about the telly again",
+    "he went out for a smoke",
     "",
 ])
 def test_past_hypothetical_questions_and_idioms_do_not_trigger(text):

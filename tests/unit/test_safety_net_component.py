@@ -89,7 +89,7 @@ def learned(m, p, kind, level):
 
 
 def test_the_learned_detector_adds_a_danger_reply_where_the_rules_are_silent():
-    (m,) = run(learned(message("gran went out in her nightie two hours ago and its freezing", "inform_worried_about_someone"), 0.95, "now", "danger"))
+    (m,) = run(learned(message("my nan has not come back from the shops and it is getting late", "inform_worried_about_someone"), 0.95, "now", "danger"))
     assert m.get("intent") == {"name": "danger_now", "confidence": 1.0}
     assert m.get("safety_net")["source"] == "learned"
     assert m.get("safety_net")["who"] == "other"
@@ -125,3 +125,20 @@ def test_hidden_characters_do_not_hide_danger_and_the_text_stays_verbatim():
     (m,) = run(m)
     assert m.get("intent")["name"] == "danger_now"
     assert m.get("text") == raw
+
+
+def test_a_bare_cry_for_help_is_asked_whether_anyone_is_in_danger():
+    for text in ("HELP", "help!!", "please help", "sos"):
+        (m,) = run(message(text, "greet", 0.9))
+        net = m.get("safety_net")
+        assert net["check"] is True and net["source"] == "rules" and net["danger"] is None, text
+    for text in ("help me with my form", "can you help", "how can you help me"):
+        (m,) = run(message(text, "ask_what_can_you_do", 0.9))
+        assert m.get("safety_net")["check"] is False, text
+
+
+def test_not_feeling_safe_gets_the_reply_for_danger_now_not_the_suicide_one():
+    (m,) = run(learned(message("i do not feel safe in this house", "inform_not_safe", 0.9), 0.83, "suicide", "danger"))
+    assert m.get("intent")["name"] == "danger_now"
+    (m,) = run(learned(message("i will not be a burden much longer", "inform_carer_strain", 0.6), 0.83, "suicide", "danger"))
+    assert m.get("intent")["name"] == "danger_suicide"
