@@ -12,7 +12,9 @@ A message that is also in the training data (after lower-casing and removing
 punctuation: "hello", "thank you") is left out and counted, so every figure
 is on text the model never saw.
 
-* NLU sets (Rasa NLU format): the final intent's accuracy and macro F1; for
+* NLU sets (Rasa NLU format): the final intent's accuracy and macro F1 ("not
+  safe" answered as danger counts as understood; a kind of harm withheld by
+  the harm gate, "describe_harm", counts as a miss); for
   messages that describe a kind of harm: a wrong kind named, "out of scope"
   or "not understood" given; carer strain answered with carer support;
   advocacy asked for and advocacy explained.
@@ -38,13 +40,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind5.yml", "nlu_blind5.yml", "danger_blind6.yml", "nlu_blind6.yml")
+HELD_OUT = ("danger_blind7.yml", "nlu_blind7.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
-    "danger_blind5.yml": "held out: written blind, never tuned on (measured before the last fixes), messages never printed",
-    "nlu_blind5.yml": "held out: written blind, never tuned on (measured before the last fixes), messages never printed",
-    "danger_blind6.yml": "held out: written blind after all the work, never tuned on, messages never printed",
-    "nlu_blind6.yml": "held out: written blind after all the work, never tuned on, messages never printed",
+    "danger_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
+    "nlu_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
+    "danger_blind7.yml": "held out: written blind after all the work of session 5, never tuned on, messages never printed",
+    "nlu_blind7.yml": "held out: written blind after all the work of session 5, never tuned on, messages never printed",
+    "danger_blind6.yml": "training data since session 5 (session 4's honest figure; then its misses were read and the rules fixed)",
+    "nlu_blind6.yml": "training data since session 5 (session 4's honest figure; then added to the training data)",
     "danger_blind4_dev.yml": "development set: written blind, then used to choose thresholds and widen the rules",
     "nlu_blind4_dev.yml": "development set: written blind, then used to choose thresholds and the encoder weight",
     "nlu_heldout.yml": "earlier held-out set (issue 2), not tuned on in issue 9",
@@ -198,6 +202,10 @@ async def evaluate_nlu(runner: Runner, path: Path) -> Dict[str, Any]:
         r = await runner.first_reply(text)
         actions = r["actions"]
         predicted = r["intent"]
+        if intent == "inform_not_safe" and predicted == "danger_now":
+            # "I'm not safe" is meant to get the 999 reply at once (the
+            # danger rules read it first): that is this intent understood.
+            predicted = intent
         gold.append(intent)
         pred.append(predicted)
         classifier = r["parse"].get("classifier") or {}

@@ -93,3 +93,25 @@ def test_the_schema_is_checked_once_not_on_every_answer():
             mock.patch.object(jsonschema.validators.Draft7Validator, "check_schema") as check7:
         speedups._ORIGINAL_VALIDATE(remote_action(), GOOD[1])
     assert check.call_count + check7.call_count == 1
+
+
+def test_the_classifier_weights_are_stored_column_major_after_loading():
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    assert LogisticRegressionClassifier.load.__func__ is speedups._load_classifier
+
+
+def test_column_major_weights_give_the_same_scores_without_copying():
+    import numpy as np
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = sparse_random(300, 2000, density=0.01, format="csr", random_state=1)
+    y = rng.integers(0, 5, 300)
+    clf = LogisticRegression(max_iter=200).fit(X, y)
+    before = clf.predict_proba(X[:20])
+    assert not clf.coef_.T.flags["C_CONTIGUOUS"]  # Rasa's layout: every score copies coef_
+    clf.coef_ = np.asfortranarray(clf.coef_)
+    assert clf.coef_.T.flags["C_CONTIGUOUS"]      # ours: SciPy reads it in place
+    assert np.array_equal(clf.predict_proba(X[:20]), before)

@@ -1,0 +1,94 @@
+"""Turn blind sets that have been measured into training data (bot/data/nlu/written_blind.yml).
+
+A blind set is measured once as a held-out set; after that its honest use is
+as training data, and a fresh blind set gives the next honest figure. This
+script writes the messages of the given NLU sets into one training file,
+leaving out those already in the other training files (after lower-casing and
+removing punctuation, as the evaluator compares them). It never prints a message.
+
+    python -m scripts.blind_to_training tests/data/nlu_blind5.yml tests/data/nlu_blind6.yml
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bot" / "data" / "nlu" / "written_blind.yml"
+# Danger sets the learned detector trains on (config.yml): not used for measuring.
+LEARNED_FROM = {"danger_labelled.yml", "danger_blind.yml", "danger_blind2.yml", "danger_blind3.yml",
+                "danger_blind5.yml", "danger_blind6.yml"}
+HEADER = (
+    "# Messages from sets written blind ({sources}) by people who never saw the rules or the\n"
+    "# training data: each was first measured as a held-out set, then added here so the model learns the\n"
+    "# ways people really write. The honest figure comes from a newer blind set that is not in the training data.\n"
+    "# Made by scripts/blind_to_training.py from those files; edit the source sets, not this file.\n"
+)
+
+
+def norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", re.sub(r"\s+", " ", str(text).lower())).strip()
+
+
+def examples(path: Path) -> Dict[str, List[str]]:
+    data = yaml.safe_load(path.read_text()) or {}
+    out: Dict[str, List[str]] = {}
+    for block in data.get("nlu", []):
+        if "intent" in block:
+            out.setdefault(block["intent"], []).extend(
+                line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- "))
+    return out
+
+
+def main(argv: List[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    seen = set()
+    for path in sorted((ROOT / "bot" / "data" / "nlu").glob("*.yml")):
+        if path != OUT:
+            seen.update(norm(t) for texts in examples(path).values() for t in texts)
+    # Messages that are also in a set still used for measuring stay out of
+    # training, so those sets keep every message (compared, never printed).
+    sources = {Path(s).resolve() for s in argv}
+    for path in sorted((ROOT / "tests" / "data").glob("*.yml")):
+        if path.resolve() in sources or path.name in LEARNED_FROM:
+            continue
+        data = yaml.safe_load(path.read_text()) or {}
+        if "nlu" in data:
+            seen.update(norm(t) for texts in examples(path).values() for t in texts)
+        else:
+            seen.update(norm(t) for group in data.values() if isinstance(group, list) for t in group)
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    known = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
+    merged: Dict[str, List[str]] = {}
+    skipped = 0
+    for source in argv:
+        for intent, texts in examples(Path(source)).items():
+            if intent not in known:
+                raise SystemExit(f"{source}: intent {intent} is not in domain.yml")
+            for text in texts:
+                if norm(text) in seen:
+                    skipped += 1
+                    continue
+                seen.add(norm(text))
+                merged.setdefault(intent, []).append(text)
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|" if "\n" in v else None))
+    body = {"version": "3.1", "nlu": [{"intent": i, "examples": "".join(f"- {t}\n" for t in merged[i])} for i in sorted(merged)]}
+    sources = ", ".join(argv)
+    OUT.write_text(HEADER.format(sources=sources) + yaml.dump(body, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=10000))
+    print(f"{OUT.relative_to(ROOT)}: {sum(map(len, merged.values()))} messages "
+          f"({skipped} left out: already in the training data or in a set used for measuring)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
