@@ -30,8 +30,13 @@ HEADER = (
 )
 
 
+_ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
 def norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", re.sub(r"\s+", " ", str(text).lower())).strip()
+    """Lower case, no punctuation, entity mark-up ("[a](kind)") read as its words."""
+    text = _ENTITY.sub(r"\1", str(text))
+    return re.sub(r"[^a-z0-9 ]", "", re.sub(r"\s+", " ", text.lower())).strip()
 
 
 def examples(path: Path) -> Dict[str, List[str]]:

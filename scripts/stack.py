@@ -68,6 +68,11 @@ def base_env() -> Dict[str, str]:
     # extra threads only fight the two cores.
     env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
     env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+    # The same for NumPy's BLAS (the learned danger detector's products):
+    # OpenBLAS's second thread spun on the other core after every message,
+    # about 10 ms of CPU a message for nothing (bench/understanding/RESULTS.md).
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
     env.setdefault("SANIC_HOST", "127.0.0.1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
