@@ -20,7 +20,8 @@ Rasa installs later. What it removes:
   reprs and Rasa's structlog JSON lines.
 * **SQL parameters** (``[parameters: ...]``), should an engine ever be made
   without ``hide_parameters=True``; API tokens in query strings.
-* **Phone numbers and email addresses** in any line, as a last net.
+* **Phone numbers** (UK-shaped, and any in E.164 as SMS numbers are kept,
+  URL-encoded too) **and email addresses** in any line, as a last net.
 
 Not a promise: a name typed earlier and later shown in a way none of the
 above recognises (say, one word of it inside an exception from a library, in
@@ -79,6 +80,9 @@ _TOKEN_QUERY = re.compile(r"(?i)([?&](?:token|auth_token|access_token)=)[^&\s'\"
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 # UK-shaped phone numbers (0..., +44...), with spaces, dots or dashes between digits.
 _PHONE = re.compile(r"(?<![\w+])(?:\+\s?44\s?(?:\(0\)\s?)?|\b0)\d(?:[\s.-]?\d){8,9}(?!\w)")
+# Any number in E.164 (+447700900123, +14155550100), as SMS numbers are stored, and
+# the same URL-encoded (%2B447700900123) as in a form body.
+_E164 = re.compile(r"(?:\+|%2[Bb])[1-9]\d{7,14}(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -196,6 +200,7 @@ def redact(line: str) -> str:
     line = _TOKEN_QUERY.sub(lambda m: m.group(1) + WITHHELD, line)
     line = _BEARER.sub(lambda m: m.group(1) + WITHHELD, line)
     line = _PHONE.sub("[phone withheld]", line)
+    line = _E164.sub("[phone withheld]", line)
     line = _EMAIL.sub("[email withheld]", line)
     return line
 

@@ -42,6 +42,12 @@ class Settings:
     advocacy_provider_name: str = "Exampleshire Advocacy"
     advocacy_provider_phone: str = "01632 960 333"
 
+    # SMS (bot/sms): every text is worded so that someone else reading the
+    # phone learns nothing. The council's name is used only when
+    # sms_show_council_name is "yes"; otherwise the neutral sender name.
+    sms_sender_name: str = "Customer Services"
+    sms_show_council_name: str = "no"
+
     # What is kept, and for how long
     retention_days: str = "90"
 

@@ -72,6 +72,8 @@ def main() -> int:
         quiet=False,
         demo_port=int(os.environ.get("DEMO_PORT", "8000")),
         extra_env={"MSP_WIDGET_SECRET": _secret(var_dir, "MSP_WIDGET_SECRET", "widget_secret")},
+        # The SMS outbox sender runs when Twilio is configured (bot/sms/config.py).
+        sms_sender=bool(os.environ.get("TWILIO_AUTH_TOKEN", "").strip()),
     )
     stopping = False
 

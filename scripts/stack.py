@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 UMASK = 0o077
 # Secrets that only the Rasa process may have, and only in its environment.
-SECRET_ENV = ("RASA_TOKEN", "RASA_TOKEN_FILE", "MSP_REST_TOKEN", "MSP_REST_TOKEN_FILE")
+SECRET_ENV = ("RASA_TOKEN", "RASA_TOKEN_FILE", "MSP_REST_TOKEN", "MSP_REST_TOKEN_FILE", "TWILIO_AUTH_TOKEN")
 
 
 def secure_dir(path: Path) -> None:
@@ -112,6 +112,11 @@ class Stack:
     # The Rasa server's address as browsers see it, if not rasa_url (a reverse
     # proxy in production; a fault-injecting proxy in the browser tests).
     widget_server_url: Optional[str] = None
+    # Twilio's auth token: only the Rasa server (signature checks) and the SMS
+    # sender (API calls) get it. Default: TWILIO_AUTH_TOKEN from the environment.
+    twilio_token: Optional[str] = None
+    # Start the SMS outbox sender (python -m bot.sms.sender).
+    sms_sender: bool = False
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     envs: Dict[str, Optional[Dict[str, str]]] = field(default_factory=dict, repr=False)
@@ -171,7 +176,21 @@ class Stack:
         env["RASA_TOKEN"] = self.token
         if self.rest_token:
             env["MSP_REST_TOKEN"] = self.rest_token
+        env.update(self.twilio_env())
         return env
+
+    def twilio_env(self) -> Dict[str, str]:
+        token = self.twilio_token or os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+        return {"TWILIO_AUTH_TOKEN": token} if token else {}
+
+    def sender_env(self) -> Dict[str, str]:
+        """The SMS sender's environment: Twilio's token, no Rasa or REST token."""
+        env = self.env()
+        env.update(self.twilio_env())
+        return env
+
+    def start_sms_sender(self) -> None:
+        self._spawn("sms", [str(BIN / "python"), "-m", "bot.sms.sender"], env=self.sender_env())
 
     def _spawn(self, name: str, cmd: List[str], env: Optional[Dict[str, str]] = None) -> None:
         out = None
@@ -223,6 +242,8 @@ class Stack:
         if self.cors:
             rasa_cmd += ["--cors", *self.cors]
         self._spawn("rasa", rasa_cmd, env=self.rasa_env())
+        if self.sms_sender:
+            self.start_sms_sender()
         self.wait_ready(timeout)
         return self
 

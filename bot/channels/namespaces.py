@@ -5,8 +5,8 @@ it, and a channel only ever takes ids in its own namespace: the widget makes
 ``web-<keyed hash>`` ids itself (the browser never names one), and the REST
 channel refuses any sender that does not start with ``rest-``. So a REST
 client, whatever id it sends, can never write into, or read the replies of, a
-widget conversation, and the other way round. A new channel (SMS: ``sms-``)
-takes a new prefix here.
+widget conversation, and the other way round. A new channel
+takes a new prefix here (SMS: ``sms-``).
 
 Rasa's HTTP API (token only, for staff tools) is not a channel and can reach
 any conversation.
@@ -19,6 +19,7 @@ from typing import Optional
 PREFIXES = {
     "rest": "rest-",
     "socketio": "web-",  # bot/channels/widget.py
+    "twilio": "sms-",  # bot/channels/sms.py (sms-<number id>, never the number)
 }
 
 # After the prefix: letters, digits and _ . : - (safe in the HTTP API's URLs).

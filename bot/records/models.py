@@ -464,7 +464,119 @@ class WidgetRevocation(Base):
     expires_at = Column(UTCDateTime, nullable=False, index=True)
 
 
-APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent)
+# --- SMS (bot/sms, bot/channels/sms.py) ---------------------------------------
+
+SMS_OPT_ACTIONS = ("out", "in")
+SMS_OUTBOX_STATES = ("queued", "sending", "sent", "failed", "suppressed")
+
+
+class SmsNumber(Base):
+    """A phone number, stored once, in E.164 (``+447700900123``). Everything else points here."""
+
+    __tablename__ = "sms_numbers"
+    __table_args__ = (UniqueConstraint("e164", name="uq_sms_numbers_e164"),)
+
+    id = Column(Integer, primary_key=True)
+    e164 = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:  # never the number itself
+        return f"<SmsNumber {self.id}>"
+
+
+class SmsInbound(Base):
+    """One inbound SMS as Twilio delivered it (signature checked), verbatim. Append-only.
+
+    ``message_sid`` is unique: the same Twilio message delivered twice is handled once.
+    """
+
+    __tablename__ = "sms_inbound"
+    __append_only__ = True
+    __table_args__ = (UniqueConstraint("message_sid", name="uq_sms_inbound_message_sid"),)
+
+    id = Column(Integer, primary_key=True)
+    message_sid = Column(String(64), nullable=False)
+    number_id = Column(ForeignKey("sms_numbers.id"), nullable=False, index=True)
+    body = Column(Text, nullable=False)
+    keyword = Column(String(16), nullable=True)
+    received_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SmsOptEvent(Base):
+    """STOP (``out``) or START (``in``) from a number. Append-only; the latest row wins."""
+
+    __tablename__ = "sms_opt_events"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("action", SMS_OPT_ACTIONS), name="action"),
+        Index("ix_sms_opt_events_number_id_id", "number_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    number_id = Column(ForeignKey("sms_numbers.id"), nullable=False)
+    action = Column(String(8), nullable=False)
+    keyword = Column(String(16), nullable=False)
+    source_ref = Column(String(64), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SmsOutbox(Base):
+    """One SMS to send: the durable outbox (``bot.records.sms``, ``bot.sms.sender``).
+
+    ``state`` is the work queue's position, updated as the sender goes
+    (queued -> sending -> sent | failed | suppressed); every step is also
+    appended to ``sms_outbox_events``, which is the history. ``source_ref``
+    is unique, so whatever causes a message (an inbound MessageSid and the
+    kind of reply) can enqueue it only once.
+    """
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("state", SMS_OUTBOX_STATES), name="state"),
+        UniqueConstraint("source_ref", name="uq_sms_outbox_source_ref"),
+        UniqueConstraint("twilio_sid", name="uq_sms_outbox_twilio_sid"),
+        Index("ix_sms_outbox_state_next", "state", "next_attempt_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    number_id = Column(ForeignKey("sms_numbers.id"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    body = Column(Text, nullable=False)
+    source_ref = Column(String(200), nullable=False)
+    state = Column(String(16), nullable=False, default="queued")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    lease_until = Column(UTCDateTime, nullable=True)
+    first_attempt_at = Column(UTCDateTime, nullable=True)
+    twilio_sid = Column(String(64), nullable=True)
+    last_error = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    number = relationship(SmsNumber)
+
+
+class SmsOutboxEvent(Base):
+    """What happened to one outbox message, in order. Append-only.
+
+    ``event``: queued, attempt, sent, reconciled, retry, failed, suppressed,
+    status (a Twilio status callback: ``detail`` is Twilio's status).
+    ``detail`` never holds the text or the number.
+    """
+
+    __tablename__ = "sms_outbox_events"
+    __append_only__ = True
+    __table_args__ = (Index("ix_sms_outbox_events_outbox_id_id", "outbox_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    outbox_id = Column(ForeignKey("sms_outbox.id"), nullable=False)
+    event = Column(String(16), nullable=False)
+    detail = Column(String(200), nullable=True)
+    twilio_sid = Column(String(64), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent,
+                      SmsOutboxEvent)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 
