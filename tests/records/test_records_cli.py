@@ -135,7 +135,7 @@ def test_db_upgrade_and_current(sqlite_url, monkeypatch, capsys):
     code, out, _ = run(capsys, "db", "current")
     assert code == 0 and "revision none" in out and "needs upgrade" in out
     code, out, _ = run(capsys, "db", "upgrade")
-    assert code == 0 and "0002_links_revocations" in out
+    assert code == 0 and "0003_sms" in out
     code, out, _ = run(capsys, "db", "current")
     assert "up to date" in out
 
