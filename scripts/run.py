@@ -59,6 +59,13 @@ def _supervisor_log(log_dir: Path) -> logging.Logger:
 
 def main() -> int:
     os.umask(UMASK)
+    from bot.sms.config import load_sms_config
+
+    try:
+        load_sms_config()
+    except ValueError as exc:
+        print(f"SMS settings: {exc}", file=sys.stderr)
+        return 2
     var_dir = Path(os.environ.get("MSP_VAR_DIR", ROOT / "var")).resolve()
     secure_dir(var_dir)
     stack = Stack(

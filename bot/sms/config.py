@@ -85,6 +85,11 @@ def load_sms_config(environ: Optional[Mapping[str, str]] = None) -> SmsConfig:
             raise ValueError(f"{name} must be more than 0")
         return parsed
 
+    if text("TWILIO_AUTH_TOKEN") and not text("MSP_SMS_PUBLIC_URL"):
+        # Twilio signs the address it calls; without it no message could be
+        # checked, so SMS would be silently off. Say so at start-up instead.
+        raise ValueError("TWILIO_AUTH_TOKEN is set but MSP_SMS_PUBLIC_URL is not: set it to the public "
+                         "https:// address Twilio calls (before any proxy), or unset TWILIO_AUTH_TOKEN.")
     return SmsConfig(
         account_sid=text("TWILIO_ACCOUNT_SID"),
         auth_token=text("TWILIO_AUTH_TOKEN"),

@@ -68,3 +68,29 @@ def test_logs_withhold_e164_numbers():
 
     line = redact("sent to +14155550100, form From=%2B447700900123 sid SM0123")
     assert "4155550100" not in line and "447700900123" not in line and "SM0123" in line
+
+
+def test_a_token_without_the_public_address_stops_start_up_with_a_clear_message():
+    import pytest
+
+    from bot.sms.config import load_sms_config
+
+    with pytest.raises(ValueError, match="MSP_SMS_PUBLIC_URL"):
+        load_sms_config({"TWILIO_AUTH_TOKEN": "x" * 32})
+    assert not load_sms_config({}).receiving
+    assert load_sms_config({"TWILIO_AUTH_TOKEN": "x" * 32, "MSP_SMS_PUBLIC_URL": "https://sms.example.gov.uk"}).receiving
+
+
+def test_make_run_refuses_to_start_with_half_the_sms_settings(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, TWILIO_AUTH_TOKEN="x" * 32, MSP_VAR_DIR=str(tmp_path / "var"))
+    env.pop("MSP_SMS_PUBLIC_URL", None)
+    result = subprocess.run([sys.executable, "-m", "scripts.run"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "MSP_SMS_PUBLIC_URL" in result.stderr and "Traceback" not in result.stderr
