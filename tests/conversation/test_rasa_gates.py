@@ -39,6 +39,8 @@ def test_data_validates_without_warnings():
     assert result.returncode == 0, output[-4000:]
     assert re.findall(r"UserWarning: (.+)", output) == []
     assert "No story structure conflicts found" in output
+    # Every question of the outcomes form is a response the Rasa server sends itself.
+    assert "utter_ask_outcomes_form_outcome_role" in result.stdout
 
 
 def test_every_story_and_rule_path_passes(trained_model, tmp_path):
