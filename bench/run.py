@@ -1084,14 +1084,15 @@ def findings(results: dict) -> List[str]:
         o10 = _level(v["ours"], 10) or {}
         i10 = _level(v["info"], 10) or {}
         out.append(
-            f"**Outcomes conversations.** Each message in the outcomes form makes two calls to the "
-            f"action server (check the answer, ask the next question) and writes the records. With "
+            f"**Outcomes conversations.** Each message in the outcomes form makes one call to the "
+            f"action server (check the link and the answer, write the records; the Rasa server "
+            f"asks the next question itself, `utter_ask_outcomes_form_<slot>`). With "
             f"one conversation in seven being one, the Rasa server spends {ours:.0f} ms of CPU per "
             f"message against {cpu('info'):.0f} ms without them, and p95 at 10 concurrent is "
             f"{fmt(o10.get('p95_ms'))} against {fmt(i10.get('p95_ms'))} ms. The form's own messages "
             f"at 10 concurrent: p50 {fmt(o10.get('outcome_p50_ms'))} ms, p95 "
             f"{fmt(o10.get('outcome_p95_ms'))} ms: the Rasa server is one process on one core, and "
-            f"a message that waits on the action server twice queues twice behind the others.")
+            f"a message that waits on the action server queues behind the others.")
     if ours and cpu("memo"):
         out.append(
             f"**Memoising the stories (AugmentedMemoizationPolicy, which we used to run)** costs "

@@ -24,10 +24,15 @@ The order of questions is decided here, by setting ``requested_slot``:
 7. ``outcome_more``: anything else (yes: back to 4, or to 3 for a returning person);
 8. ``outcome_contact``: how to keep you informed (not asked again if known).
 
-Every question is the one response ``utter_outcomes_form``, whose variations
-are chosen by ``requested_slot`` (and ``outcome_role``, ``outcome_prompt``,
-``outcome_action``, ``outcome_category``); the ``action_ask_outcomes_form_<slot>``
-actions send it.
+Each question is the response ``utter_ask_outcomes_form_<slot>`` (domain.yml),
+which Rasa's form sends itself once this action has set ``requested_slot``: a
+message in the form makes one call to the action server, not two. The wording
+is chosen on the Rasa server by conditions on the slots set here
+(``outcome_prompt``, ``outcome_role``, ``outcome_action``) and filled from them
+(``outcome_text``, ``outcome_list``, ``outcome_category_label``); the buttons of
+"which one?" come from ``outcome_choices`` (bot/components/settings_nlg.py).
+So everything a question shows is read from the records here, in the same
+turn, and put in slots. ``utter_outcomes_done`` ends the form (a rule).
 
 Reading back or changing outcomes needs the invitation of this visit: on every
 turn the form checks, in the records, that this conversation's current Rasa
@@ -46,7 +51,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from sqlalchemy.exc import SQLAlchemyError
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -93,7 +98,6 @@ WORKING_SLOTS = (
     "outcome_category",
     "outcome_category_label",
 )
-QUESTION_RESPONSE = "utter_outcomes_form"
 RECORDED_BY = "assistant"
 #: Replies after which the person's next message is not an answer to our question.
 NOT_AN_ANSWER_AFTER = {"utter_danger_now", "utter_danger_suicide"}
@@ -442,58 +446,3 @@ class ValidateOutcomesForm(FormValidationAction):
                 # Not safe or not possible to set: the worker will ask.
                 logger.info("contact preference %r not recorded", method)
         return ask(None, outcome_contact=text[:200])
-
-
-class _AskOutcomesQuestion(Action):
-    """Sends the form's question; ``utter_outcomes_form`` picks the words by slot."""
-
-    slot = ""
-
-    def name(self) -> Text:
-        return f"action_ask_{FORM}_{self.slot}"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        dispatcher.utter_message(response=QUESTION_RESPONSE)
-        return []
-
-
-def _question_action(slot: str) -> type:
-    """``action_ask_outcomes_form_<slot>`` as a class rasa_sdk can find (a subclass)."""
-    name = "ActionAskOutcomesForm" + "".join(part.title() for part in slot.split("_"))
-    cls = type(name, (_AskOutcomesQuestion,), {"slot": slot, "__module__": __name__})
-    globals()[name] = cls
-    return cls
-
-
-# One question action per slot; outcome_pick has its own (below), with buttons.
-for _slot in FORM_SLOTS:
-    if _slot != "outcome_pick":
-        _question_action(_slot)
-ActionAskOutcomesFormOutcomeText = globals()["ActionAskOutcomesFormOutcomeText"]
-
-
-BUTTON_WORDS = 6
-
-
-def button_title(number: int, text: str) -> str:
-    """"2: I want him to stay away…": a number and the first few words."""
-    words = text.split()
-    short = " ".join(words[:BUTTON_WORDS]) + ("…" if len(words) > BUTTON_WORDS else "")
-    return f"{number}: {short}"
-
-
-class ActionAskOutcomesFormOutcomePick(_AskOutcomesQuestion):
-    """Which one? One button per outcome, each sending its number."""
-
-    slot = "outcome_pick"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        choices = tracker.get_slot("outcome_choices") or []
-        buttons = [{"title": button_title(n, c["text"]), "payload": str(n)}
-                   for n, c in enumerate(choices, 1)]
-        dispatcher.utter_message(response=QUESTION_RESPONSE, buttons=buttons)
-        return []

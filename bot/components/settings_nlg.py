@@ -4,6 +4,13 @@ Responses in ``domain.yml`` say ``{council_phone}`` rather than a number; this
 generator adds every setting to the values Rasa interpolates, so one settings
 source reaches every reply. A slot with the same name would win, but none do
 (``tests/unit/test_domain_content.py`` checks).
+
+Two responses also get buttons that depend on the conversation, made here on
+the Rasa server so that asking needs no call to the action server:
+``utter_ask_harm_kind`` (the likely kinds HarmGate found) and
+``utter_ask_outcomes_form_outcome_pick`` (one button per outcome the person has
+on record, from the ``outcome_choices`` slot that ``validate_outcomes_form``
+filled from the records in the same turn).
 """
 from typing import Any, Dict, List, Optional, Text
 
@@ -36,10 +43,31 @@ class SettingsNLG(TemplatedNaturalLanguageGenerator):
         if message is not None and utter_action == HARM_KIND_RESPONSE:
             message = dict(message)
             message["buttons"] = harm_kind_buttons(latest_candidates(tracker)) + list(message.get("buttons") or [])
+        if message is not None and utter_action == PICK_OUTCOME_RESPONSE:
+            message = dict(message)
+            message["buttons"] = outcome_buttons(tracker.get_slot("outcome_choices")) + list(message.get("buttons") or [])
         return message
 
 
 HARM_KIND_RESPONSE = "utter_ask_harm_kind"
+PICK_OUTCOME_RESPONSE = "utter_ask_outcomes_form_outcome_pick"
+#: Words of the person's outcome shown on its button (the number is what it sends).
+BUTTON_WORDS = 6
+
+
+def button_title(number: int, text: str) -> str:
+    """"2: I want him to stay away…": a number and the first few words."""
+    words = str(text).split()
+    short = " ".join(words[:BUTTON_WORDS]) + ("…" if len(words) > BUTTON_WORDS else "")
+    return f"{number}: {short}"
+
+
+def outcome_buttons(choices: Any) -> List[Dict[Text, Any]]:
+    """One button per outcome (``[{"id", "text"}, ...]``, oldest first), each sending its number."""
+    if not isinstance(choices, list):
+        return []
+    return [{"title": button_title(n, choice.get("text", "")), "payload": str(n)}
+            for n, choice in enumerate(choices, 1) if isinstance(choice, dict)]
 
 
 def latest_candidates(tracker: DialogueStateTracker) -> List[str]:

@@ -27,6 +27,10 @@ def joined(messages):
     return "\n".join(m.get("text", "") for m in messages)
 
 
+def buttons(messages):
+    return [b["payload"] for m in messages for b in m.get("buttons") or []]
+
+
 @pytest.fixture
 def url(stack):
     return stack.env()["DATABASE_URL"]
@@ -161,9 +165,15 @@ def test_a_returning_person_hears_their_words_and_changes_and_withdraws(stack, s
     _, code = new_invitation(url, enquiry_id)
     later = f"{sender}-later"
     stack.send(later, code)
-    review = joined(stack.send(later, "For myself"))  # consent is on record: not asked again
+    replies = stack.send(later, "For myself")  # consent is on record: not asked again
+    review = joined(replies)
     assert f'1. "{first}"\n2. "{second}"' in review and "Welcome back" in review
-    assert "Which one would you like to change?" in joined(stack.send(later, "Change one"))
+    assert buttons(replies) == ["Add something", "Change one", "Take one away", "Keep them as they are"]
+    # "Which one?" is sent by the Rasa server, a button per outcome (its number as payload).
+    replies = stack.send(later, "Change one")
+    assert "Which one would you like to change?" in joined(replies)
+    assert [(b["title"], b["payload"]) for m in replies for b in m.get("buttons") or []] == [
+        ("1: I want <i>him</i> gone 😊 —…", "1"), (f"2: {second}", "2")]  # six words at most
     assert f'"{second}"' in joined(stack.send(later, "2"))
     assert "Is that right?" in joined(stack.send(later, "to see my friends every week"))
     assert "anything else" in confirm(stack, later, "to see my friends every week")

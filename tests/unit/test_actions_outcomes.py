@@ -1,4 +1,4 @@
-"""validate_outcomes_form, its question actions, and the category helper."""
+"""validate_outcomes_form and the category helper (the questions: test_outcomes_questions.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,12 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.outcome_categories import suggest_category
-from bot.actions.outcomes import (
-    ActionAskOutcomesFormOutcomePick,
-    ActionAskOutcomesFormOutcomeText,
-    ValidateOutcomesForm,
-    button_title,
-)
+from bot.actions.outcomes import ValidateOutcomesForm
 from bot.actions.parsing import answering_for, contact_method, pick_number, review_choice, yes_or_no
 from bot.actions.visit import session_ref
 from bot.records import (
@@ -213,12 +208,6 @@ def test_contact_preference_is_recorded_and_ends_the_form(dispatcher, enquiry_id
     from bot.records import get_enquiry
     with session_scope() as session:
         assert get_enquiry(session, enquiry_id).preferred_contact == "phone"
-
-
-def test_the_question_action_sends_the_forms_response(dispatcher):
-    events = ActionAskOutcomesFormOutcomeText().run(dispatcher, answer_tracker("outcome_text", ""), {})
-    assert events == []
-    assert [m["response"] for m in dispatcher.messages] == ["utter_outcomes_form"]
 
 
 @pytest.mark.parametrize("text, category", [
@@ -423,19 +412,6 @@ def test_a_database_failure_is_said_and_the_question_kept(enquiry_id, monkeypatc
     assert history(enquiry_id) == [(1, "active", "I want it to stop", None)]
 
 
-def test_which_one_has_a_button_per_outcome(dispatcher):
-    choices = [{"id": 7, "text": "I want him to stay away from me and my flat"}, {"id": 9, "text": "x"}]
-    tracker = answer_tracker("outcome_pick", "", slots={"outcome_choices": choices})
-    ActionAskOutcomesFormOutcomePick().run(dispatcher, tracker, {})
-    [message] = dispatcher.messages
-    assert message["response"] == "utter_outcomes_form"
-    assert message["buttons"] == [
-        {"title": "1: I want him to stay away…", "payload": "1"},
-        {"title": "2: x", "payload": "2"},
-    ]
-    assert button_title(3, "a b") == "3: a b"
-
-
 def test_a_clear_choice_guessed_as_asking_for_a_person_is_still_an_answer(enquiry_id):
     returning(enquiry_id, "one", "two")
     talk = Conversation(enquiry_id)
@@ -448,7 +424,8 @@ def test_a_clear_choice_guessed_as_asking_for_a_person_is_still_an_answer(enquir
     assert run(tracker, CollectingDispatcher()) == []
 
 
-def test_every_question_the_form_can_ask_has_its_action_and_is_in_the_domain():
+def test_the_form_slots_are_the_domains_and_no_question_is_a_custom_action():
+    """The questions are responses sent by the Rasa server (test_outcomes_questions.py)."""
     import yaml
     from rasa_sdk import Action
 
@@ -461,11 +438,11 @@ def test_every_question_the_form_can_ask_has_its_action_and_is_in_the_domain():
 
     served = {c().name() for c in subclasses(Action)
               if c.__module__ == "bot.actions.outcomes" and not c.__name__.startswith("_")}
-    asked = {f"action_ask_outcomes_form_{slot}" for slot in FORM_SLOTS}
     domain = yaml.safe_load(open("domain.yml"))
-    assert asked <= served
-    assert asked <= set(domain["actions"])
+    assert served == {"validate_outcomes_form"}
+    assert not [a for a in domain["actions"] if a.startswith("action_ask_")]
     assert set(FORM_SLOTS) == set(domain["forms"]["outcomes_form"]["required_slots"])
+    assert {f"utter_ask_outcomes_form_{slot}" for slot in FORM_SLOTS} <= set(domain["responses"])
 
 
 # --- reading back needs the invitation of this visit (issue 10, item 2) ------------------------
