@@ -60,7 +60,8 @@ RAMBLING = ("We have been married forty years and it has always been up and down
 
 @pytest.mark.parametrize("text", [
     RAMBLING,
-    "my nan has dementia and she has gone out the front door in her nightie and its minus two and we cant find her anywhere",
+    # (the rules now read "dementia ... can't find her" over the whole message, so this one is told differently)
+    "my grandad is out in the garden in his pyjamas in the snow and wont come in, hes got alzheimers",
 ])
 def test_danger_the_rules_do_not_reach_gets_the_999_reply(stack, sender, text):
     from bot.text.danger import detect
