@@ -10,7 +10,6 @@ removing punctuation, as the evaluator compares them). It never prints a message
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Dict, List
@@ -19,9 +18,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bot" / "data" / "nlu" / "written_blind.yml"
-# Danger sets the learned detector trains on (config.yml): not used for measuring.
-LEARNED_FROM = {"danger_labelled.yml", "danger_blind.yml", "danger_blind2.yml", "danger_blind3.yml",
-                "danger_blind5.yml", "danger_blind6.yml"}
 HEADER = (
     "# Messages from sets written blind ({sources}) by people who never saw the rules or the\n"
     "# training data: each was first measured as a held-out set, then added here so the model learns the\n"
@@ -30,44 +26,39 @@ HEADER = (
 )
 
 
-_ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-
-
-def norm(text: str) -> str:
-    """Lower case, no punctuation, entity mark-up ("[a](kind)") read as its words."""
-    text = _ENTITY.sub(r"\1", str(text))
-    return re.sub(r"[^a-z0-9 ]", "", re.sub(r"\s+", " ", text.lower())).strip()
-
-
 def examples(path: Path) -> Dict[str, List[str]]:
-    data = yaml.safe_load(path.read_text()) or {}
+    """Texts by intent, read by Rasa's own loader (entity mark-up becomes its words)."""
+    from bot.text.nlu_eval import load_nlu
+
     out: Dict[str, List[str]] = {}
-    for block in data.get("nlu", []):
-        if "intent" in block:
-            out.setdefault(block["intent"], []).extend(
-                line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- "))
+    for text, intent in load_nlu(path):
+        out.setdefault(intent, []).append(text)
     return out
 
 
 def main(argv: List[str]) -> int:
+    from bot.text.nlu_eval import _norm, is_danger_set, load_danger
+    from scripts.model import component_training_files
+
     if not argv:
         print(__doc__)
         return 2
     seen = set()
     for path in sorted((ROOT / "bot" / "data" / "nlu").glob("*.yml")):
         if path != OUT:
-            seen.update(norm(t) for texts in examples(path).values() for t in texts)
+            seen.update(_norm(t) for texts in examples(path).values() for t in texts)
     # Messages that are also in a set still used for measuring stay out of
     # training, so those sets keep every message (compared, never printed).
+    # The danger sets the learned detector trains on (config.yml) are not.
     sources = {Path(s).resolve() for s in argv}
+    learned_from = {p.resolve() for p in component_training_files()}
     for path in sorted((ROOT / "tests" / "data").glob("*.yml")):
-        if path.resolve() in sources or path.name in LEARNED_FROM:
+        if path.resolve() in sources | learned_from:
             continue
-        data = yaml.safe_load(path.read_text()) or {}
-        if "nlu" in data:
-            seen.update(norm(t) for texts in examples(path).values() for t in texts)
-        else:
-            seen.update(norm(t) for group in data.values() if isinstance(group, list) for t in group)
+        if is_danger_set(path):
+            seen.update(_norm(t) for group in load_danger(path).values() for t in group)
+        elif "nlu" in (yaml.safe_load(path.read_text()) or {}):
+            seen.update(_norm(t) for texts in examples(path).values() for t in texts)
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     known = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
     merged: Dict[str, List[str]] = {}
@@ -77,10 +68,10 @@ def main(argv: List[str]) -> int:
             if intent not in known:
                 raise SystemExit(f"{source}: intent {intent} is not in domain.yml")
             for text in texts:
-                if norm(text) in seen:
+                if _norm(text) in seen:
                     skipped += 1
                     continue
-                seen.add(norm(text))
+                seen.add(_norm(text))
                 merged.setdefault(intent, []).append(text)
 
     class Dumper(yaml.SafeDumper):
