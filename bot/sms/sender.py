@@ -33,7 +33,6 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.records import session_scope
 from bot.records import sms as records
-from bot.records.models import utcnow
 
 from .config import SmsConfig, get_sms_config
 from .twilio_api import get_client
