@@ -243,7 +243,11 @@ def test_twilio_500_then_recovering_sends_once(sms_stack, peer):
                       what="sent after retries")
     assert row[3] == 3
     assert len(peer.sent_to(number)) == 1
-    assert events(sms_stack, row[0])[:7] == ["queued", "attempt", "retry", "attempt", "retry", "attempt", "sent"]
+    history = events(sms_stack, row[0])
+    assert history[:6] == ["queued", "attempt", "retry", "attempt", "retry", "attempt"]
+    # The peer's status callback can settle the row before the sender records
+    # its own answer (a race the code handles on purpose): either way, once.
+    assert history[6] in ("sent", "reconciled")
 
 
 def test_twilio_down_for_good_ends_in_a_visible_failure(sms_stack, peer):
