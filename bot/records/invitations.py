@@ -160,7 +160,12 @@ def generate_token() -> str:
 
 
 def generate_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """Eight random characters with at least one digit, so that no code is
+    ever made of words ("SELF-HARM") and no word is taken for a code."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if any(ch.isdigit() for ch in code):
+            return code
 
 
 def format_code(code: str) -> str:
