@@ -38,7 +38,7 @@ from bot.components.base import RuleComponent
 
 from bot.components.input_guard import ORIGINAL_TEXT, PLACEHOLDER
 from bot.components.learned_danger import KEY as LEARNED_KEY
-from bot.text.danger import check_input, detect, who_is_in_danger
+from bot.text.danger import check_input, detect, says_resolved, who_is_in_danger
 from bot.text.normalise import for_understanding
 
 DANGER_INTENTS = {"now": "danger_now", "suicide": "danger_suicide"}
@@ -99,7 +99,13 @@ class SafetyNet(RuleComponent):
         # answers such as "for myself") or unreadable ones (too long included:
         # the rules still read those).
         learned_ok = problem is None and len(clean.split()) >= LEARNED_MIN_WORDS
-        if not kind and learned.get("level") == "danger" and learned_ok:
+        resolved = False
+        if not kind and learned.get("level") == "danger" and learned_ok and says_resolved(clean):
+            # "he has gone and I'm ok now": the learned detector alone does
+            # not give the 999 reply to a danger the writer says is over; the
+            # message is asked "is anyone in danger right now?" instead.
+            resolved = True
+        if not kind and learned.get("level") == "danger" and learned_ok and not resolved:
             # The learned detector may add a danger reply where the rules
             # are silent; it never removes one (the rules were asked first).
             kind, source = learned.get("kind"), "learned"
@@ -108,7 +114,7 @@ class SafetyNet(RuleComponent):
                 # so the 999 reply for danger now, not the suicide one.
                 kind = "now"
             who = who_is_in_danger(clean, kind)
-        check = bool(not kind and learned.get("level") == "unclear" and learned_ok)
+        check = bool(not kind and learned.get("level") in ("unclear", "danger") and learned_ok)
         if not kind and problem is None and PLEA.match(clean.lower()):
             # "HELP", "help me please": too short for the learned detector,
             # and it may be an emergency. Ask (the rules decide, no score).

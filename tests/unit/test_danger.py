@@ -57,7 +57,7 @@ def test_labelled_sets_are_kept_apart_from_training_data():
     training = {_norm(m.get("text")) for m in load_data(str(ROOT / "bot" / "data" / "nlu")).training_examples}
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     learned_from = {Path(f).name for c in config["pipeline"] for f in c.get("training_files", [])}
-    assert "danger_blind7.yml" not in learned_from and "danger_blind4_dev.yml" not in learned_from
+    assert "danger_blind8.yml" not in learned_from and "danger_blind4_dev.yml" not in learned_from
     for path in DATA.glob("danger_*.yml"):
         if path.name in learned_from:
             continue  # measured once, training data since (tests/data/BLIND_SPEC.md)
@@ -117,6 +117,18 @@ def test_detects_danger_in_many_phrasings(text, kind):
     "my nan says she's had a good life and she's ready to go, she's at peace",
     "mum is kicking off about the telly again",
     "he went out for a smoke",
+    # sayings, negations and patterns over time first taken for danger on a development set (blind7)
+    "shooting pains down my leg again, seeing the doctor friday",
+    "we were laughing so hard at the panto I could not breathe",
+    "I'm not suicidal, just fed up and tired",
+    "I'll die of embarrassment if my son finds out",
+    "I thought I was going to die in that queue at the post office",
+    "can you help me hang the curtains in dad's room",
+    "I'm writing a story where the character is trapped in a lift",
+    "I don't want to be blamed for any of this",
+    "my solicitor helped me with my will and a lasting power of attorney",
+    "lately my brother has been shouting and shoving me and I'm fed up",
+    "the neighbour keeps threatening me about the parking",
     "",
 ])
 def test_past_hypothetical_questions_and_idioms_do_not_trigger(text):
@@ -165,3 +177,31 @@ def test_very_long_message_is_still_checked():
 ])
 def test_check_input(text, problem):
     assert check_input(text, 2000) == problem
+
+
+@pytest.mark.parametrize("text, kind", [
+    # what the changes above must not take away
+    ("he is threatening me right now with a bottle", "now"),
+    ("he keeps threatening me and he's outside now", "now"),
+    ("he is shoving me and hitting me", "now"),
+    ("I don't want to be here any more", "suicide"),
+    ("I don't want to be alive", "suicide"),
+    ("I want to hang myself", "suicide"),
+    ("I've made my will and I'm going to end it tonight", "suicide"),
+])
+def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
+    assert detect(text).kind == kind
+
+
+@pytest.mark.parametrize("text, resolved", [
+    ("The man who was shouting has gone. I locked the door and I'm ok.", True),
+    ("the police found her and she's asleep in bed now", True),
+    ("my son is here with me now", True),
+    ("I keep telling people I'm fine. I'm not.", False),
+    ("he's gone to get a knife", False),
+    ("mum has gone blue", False),
+])
+def test_says_resolved(text, resolved):
+    from bot.text.danger import says_resolved
+
+    assert says_resolved(text) is resolved

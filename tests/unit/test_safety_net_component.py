@@ -142,3 +142,19 @@ def test_not_feeling_safe_gets_the_reply_for_danger_now_not_the_suicide_one():
     assert m.get("intent")["name"] == "danger_now"
     (m,) = run(learned(message("i will not be a burden much longer", "inform_carer_strain", 0.6), 0.83, "suicide", "danger"))
     assert m.get("intent")["name"] == "danger_suicide"
+
+
+def test_a_danger_the_writer_says_is_over_is_asked_about_not_given_999_by_the_learned_detector():
+    m = message("the man who was shouting outside has gone and I'm ok now", intent="inform_safe")
+    learned(m, 0.95, "now", "danger")
+    run(m)
+    net = m.get("safety_net")
+    assert net["danger"] is None and net["check"] is True
+    assert m.get("intent")["name"] == "inform_safe"
+
+
+def test_the_rules_still_decide_when_the_writer_says_it_is_over():
+    m = message("I'm ok now but he has a knife to my throat", intent="inform_safe")
+    learned(m, 0.2, "now", None)
+    run(m)
+    assert m.get("safety_net")["danger"] == "now"
