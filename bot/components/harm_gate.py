@@ -16,6 +16,12 @@ none. After the classifier, this component:
    weight on harm intents (``harm_mass_threshold``). Nonsense (no known word)
    is left alone.
 
+Before both, violence, threats or control by a partner, ex-partner or family
+member is domestic abuse (the statutory definition, and how councils record
+it): when the person who does it is named as family ("my husband", "our
+kid", "her son") before anyone else, the classifier's weight on physical and
+psychological abuse counts for domestic abuse.
+
 What it did is attached as ``harm_gate`` to the parse data.
 """
 from __future__ import annotations
@@ -59,6 +65,41 @@ def speaks_of_harm(text: str) -> bool:
     return bool(HARM_WORDS.search(text or ""))
 
 
+FAMILY = (
+    r"partner|husband|hubby|wife|boyfriend|girlfriend|bf|gf|fella|fellah|fiance|fiancee|ex|ex-partner|"
+    r"ex-husband|ex-wife|son|daughter|brother|sister|dad|father|mum|mam|mom|mother|step-?dad|step-?mum|"
+    r"step-?father|step-?mother|grandson|granddaughter|nephew|niece|uncle|aunt|auntie|aunty|cousin|"
+    r"son-in-law|daughter-in-law|in-laws|family|our kid"
+)
+OTHERS = (
+    r"carers?|staff|workers?|keyworker|neighbours?|landlord|nurses?|friends?|mates?|lads|people|man|men|"
+    r"woman|women|bloke|guy|stranger|boss|manager|housemates?|flatmates?|lodger|tenants?|residents?|"
+    r"teacher|volunteer|driver|someone|somebody"
+)
+# The first person named: family ("my husband", "her son", a bare "husband"
+# at the start) or someone else ("the carer", "my mum's carer").
+_PERSON = re.compile(
+    rf"(?:^|\b(my|me|our|his|her|their|the|a)\s+)?\b({FAMILY}|{OTHERS})\b"
+    # "my mum's carer" is possessive; "me fella's been" is "has been"
+    r"((?:'s|s')(?!\s+(?:been|got|gone|always|just|never|started|taken|not|very|really|so|hitting|kicking|"
+    r"shouting|threatening|pushing|hurting)\b))?",
+    re.IGNORECASE,
+)
+_FAMILY = re.compile(rf"^(?:{FAMILY})$", re.IGNORECASE)
+DOMESTIC = "describe_domestic"
+BY_FAMILY = ("describe_physical", "describe_psychological", DOMESTIC)
+
+
+def harm_by_family(text: str) -> bool:
+    """Whether the first person named is a partner or family member."""
+    for match in _PERSON.finditer(text or ""):
+        possessive = match.group(3)
+        if possessive:
+            continue  # "my mum's carer": the carer is the one named
+        return bool(_FAMILY.match(match.group(2)))
+    return False
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class HarmGate(RuleComponent):
     @staticmethod
@@ -76,6 +117,13 @@ class HarmGate(RuleComponent):
             "name": name, "confidence": float(intent.get("confidence") or 0.0),
             "ranking": [[r.get("name"), round(float(r.get("confidence") or 0.0), 4)] for r in ranking[:3]],
         }, add_to_output=True)
+        if name in BY_FAMILY and harm_by_family(text):
+            merged = sum(float(r.get("confidence") or 0.0) for r in ranking if r.get("name") in BY_FAMILY)
+            intent = {"name": DOMESTIC, "confidence": merged}
+            ranking = [intent] + [r for r in ranking if r.get("name") not in BY_FAMILY]
+            name = DOMESTIC
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         scores = [r for r in ranking if r.get("name") not in NOT_ANSWERS]
         describe = [r for r in scores if (r.get("name") or "").startswith(DESCRIBE) and r["name"] != GENERAL]
         reason: Optional[str] = None

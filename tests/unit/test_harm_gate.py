@@ -71,3 +71,25 @@ def test_buttons_offer_the_candidates_in_plain_words_then_all_kinds():
     assert [b["payload"] for b in buttons] == ["/ask_about_financial", "/ask_about_domestic", "/ask_types_of_abuse"]
     assert "abuse" not in buttons[0]["title"].lower()
     assert harm_kind_buttons(None) == [{"title": "Kinds of abuse", "payload": "/ask_types_of_abuse"}]
+
+
+def test_violence_by_a_partner_or_family_member_is_named_domestic_abuse():
+    ranking = [{"name": "describe_physical", "confidence": 0.51}, {"name": "describe_psychological", "confidence": 0.3},
+               {"name": "describe_domestic", "confidence": 0.05}, {"name": "greet", "confidence": 0.14}]
+    m = gate(message("my son hits me when he's been drinking", ranking), kind_threshold=0.7)
+    assert m.get("intent")["name"] == "describe_domestic"
+    assert abs(m.get("intent")["confidence"] - 0.86) < 1e-9
+    assert [r["name"] for r in m.get("intent_ranking")] == ["describe_domestic", "greet"]
+    assert m.get("classifier")["name"] == "describe_physical"
+
+
+def test_violence_by_someone_else_keeps_its_kind():
+    for text in ("the carer hits my mum", "my mum's carer shoves her", "a man at the hostel keeps shoving me"):
+        ranking = [{"name": "describe_physical", "confidence": 0.9}, {"name": "describe_domestic", "confidence": 0.05}]
+        assert gate(message(text, ranking), kind_threshold=0.7).get("intent")["name"] == "describe_physical", text
+
+
+def test_family_does_not_change_other_kinds():
+    ranking = [{"name": "describe_financial", "confidence": 0.9}, {"name": "describe_domestic", "confidence": 0.05}]
+    m = gate(message("my son takes my pension", ranking), kind_threshold=0.7)
+    assert m.get("intent")["name"] == "describe_financial"
