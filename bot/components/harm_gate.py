@@ -74,8 +74,17 @@ FAMILY = (
 OTHERS = (
     r"carers?|staff|workers?|keyworker|neighbours?|landlord|nurses?|friends?|mates?|lads|people|man|men|"
     r"woman|women|bloke|guy|stranger|boss|manager|housemates?|flatmates?|lodger|tenants?|residents?|"
-    r"teacher|volunteer|driver|someone|somebody"
+    r"teacher|volunteer|driver|someone|somebody|they|he|she|them"
 )
+# What the person named does, within a few words: harm, threats or control.
+_ACTS = re.compile(
+    r"\b(says|said|tells|told|calls|called|makes|made|keeps|kept|won't|wont|throws|threw|knock\w*|beat\w*|"
+    r"smack\w*|rings|texts|messages|sends|blames|takes|took|control\w*|hit|hits|hitting|hurt\w*|"
+    r"threat\w*|shout\w*|scream\w*|push\w*|shov\w*|slap\w*|punch\w*|kick\w*|grab\w*|swear\w*|"
+    r"bull\w*|hate\w*|insult\w*|belittl\w*|lock\w*|stops?|stopped|checks|watch\w*|follow\w*)\b",
+    re.IGNORECASE,
+)
+PARTNERS = re.compile(r"^(partner|husband|hubby|wife|boyfriend|girlfriend|bf|gf|fella|fellah|fiance|fiancee|ex)$", re.IGNORECASE)
 # The first person named: family ("my husband", "her son", a bare "husband"
 # at the start) or someone else ("the carer", "my mum's carer").
 _PERSON = re.compile(
@@ -91,12 +100,21 @@ BY_FAMILY = ("describe_physical", "describe_psychological", DOMESTIC)
 
 
 def harm_by_family(text: str) -> bool:
-    """Whether the first person named is a partner or family member."""
-    for match in _PERSON.finditer(text or ""):
+    """Whether the first person named is a partner or family member who does
+    something harmful or controlling ("my son hits me", "her husband won't
+    let her out"), not the one harmed ("mum has bruises since the new carers")."""
+    text = text or ""
+    for match in _PERSON.finditer(text):
         possessive = match.group(3)
         if possessive:
             continue  # "my mum's carer": the carer is the one named
-        return bool(_FAMILY.match(match.group(2)))
+        who = match.group(2)
+        if not _FAMILY.match(who):
+            return False
+        if not match.group(1) and not PARTNERS.match(who):
+            return False  # a bare "mum" at the start is usually the one harmed
+        after = " ".join(text[match.end():].split()[:8])
+        return bool(_ACTS.search(after))
     return False
 
 

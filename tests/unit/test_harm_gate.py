@@ -93,3 +93,15 @@ def test_family_does_not_change_other_kinds():
     ranking = [{"name": "describe_financial", "confidence": 0.9}, {"name": "describe_domestic", "confidence": 0.05}]
     m = gate(message("my son takes my pension", ranking), kind_threshold=0.7)
     assert m.get("intent")["name"] == "describe_financial"
+
+
+def test_family_named_as_the_one_harmed_is_not_the_one_doing_it():
+    from bot.components.harm_gate import harm_by_family
+
+    assert harm_by_family("husband hit me again last night")
+    assert harm_by_family("me fella's been knocking me about")
+    assert harm_by_family("my ex keeps turning up at my door and threatening me")
+    for text in ("mum has finger shaped bruises since the new carers started",
+                 "they hold my brother down on the floor at his supported living",
+                 "my dad's been in the nursing home since may and the staff shout at him"):
+        assert not harm_by_family(text), text
