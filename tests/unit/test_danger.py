@@ -129,6 +129,16 @@ def test_detects_danger_in_many_phrasings(text, kind):
     "my solicitor helped me with my will and a lasting power of attorney",
     "lately my brother has been shouting and shoving me and I'm fed up",
     "the neighbour keeps threatening me about the parking",
+    # kitchens, gardens, bands, hair dye and bereavement (development set blind8)
+    "the recipe says to stab the potatoes with a fork",
+    "I overdid the salt in the soup again",
+    "the bindweed is strangling my roses",
+    "my glue gun burnt my thumb, nothing serious",
+    "I want to die my hair blue for the grandkids",
+    "my uncle died by suicide years back and I want bereavement support",
+    "my mum is not afraid of dying, she just wants to die at home",
+    "he says he'll be dead and buried before they fix the lift",
+    "my grandson's band is called Suicide Pigeons",
     "",
 ])
 def test_past_hypothetical_questions_and_idioms_do_not_trigger(text):
@@ -188,6 +198,11 @@ def test_check_input(text, problem):
     ("I don't want to be alive", "suicide"),
     ("I want to hang myself", "suicide"),
     ("I've made my will and I'm going to end it tonight", "suicide"),
+    # situations first missed on the development set blind8, in other words
+    ("dad has swallowed some weedkiller", "now"),
+    ("my brother is walking along the railway line", "now"),
+    ("I've had enough, I've got a plan and I'll do it tonight", "suicide"),
+    ("they can have my things, I won't need them after tomorrow", "suicide"),
 ])
 def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     assert detect(text).kind == kind
