@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind8.yml", "nlu_blind8.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
+    sets = ["danger_blind9.yml", "nlu_blind9.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
 
@@ -29,27 +29,27 @@ def figures(r):
 
 
 def test_danger_on_the_held_out_set(results):
-    r = results["danger_blind8.yml"]
-    assert r["recall"] >= 0.95, figures(r)              # measured 0.963
-    assert r["recall_or_check"] >= 0.96, figures(r)     # measured 0.974
-    assert r["false_alarms"] <= 0.16, figures(r)        # measured 0.137 (target 0.05: not met)
-    assert r["negatives_checked"] <= 0.04, figures(r)   # measured 0.012
+    r = results["danger_blind9.yml"]
+    assert r["recall"] >= 0.97, figures(r)              # measured 0.995
+    assert r["recall_or_check"] >= 0.98, figures(r)     # measured 1.000
+    assert r["false_alarms"] <= 0.11, figures(r)        # measured 0.087 (target 0.05: not met)
+    assert r["negatives_checked"] <= 0.05, figures(r)   # measured 0.027
 
 
 def test_intents_harm_carers_and_advocacy_on_the_held_out_set(results):
-    r = results["nlu_blind8.yml"]
+    r = results["nlu_blind9.yml"]
     assert r["n"] >= 500
-    assert r["classifier_accuracy"] >= 0.89, figures(r)    # measured 0.914
-    assert r["accuracy"] >= 0.83, figures(r)               # measured 0.855
-    assert r["macro_f1"] >= 0.88, figures(r)               # measured 0.907
-    assert r["wrong_kind_rate"] <= 0.045, figures(r)       # measured 0.025 (target 0.02: not met)
+    assert r["classifier_accuracy"] >= 0.92, figures(r)    # measured 0.946
+    assert r["accuracy"] >= 0.875, figures(r)              # measured 0.900
+    assert r["macro_f1"] >= 0.92, figures(r)               # measured 0.941
+    assert r["wrong_kind_rate"] <= 0.035, figures(r)       # measured 0.015
     assert r["harm_out_of_scope"] == 0, figures(r)
-    assert r["carer_advocate_right"] >= 0.93, figures(r)   # measured 0.972
-    assert r["false_alarms"] <= 0.08, figures(r)           # measured 0.059
+    assert r["carer_advocate_right"] >= 0.93, figures(r)   # measured 0.971
+    assert r["false_alarms"] <= 0.07, figures(r)           # measured 0.047
 
 
 def test_development_sets_stay_where_they_were_tuned(results):
     d = results["danger_blind4_dev.yml"]
     assert d["recall"] >= 0.95 and d["false_alarms"] <= 0.02, figures(d)    # 0.972 / 0.005
     n = results["nlu_blind4_dev.yml"]
-    assert n["classifier_accuracy"] >= 0.90 and n["wrong_kind_rate"] <= 0.06, figures(n)  # 0.925 / 0.042
+    assert n["classifier_accuracy"] >= 0.90 and n["wrong_kind_rate"] <= 0.06, figures(n)  # 0.930 / 0.031
