@@ -8,6 +8,9 @@
     msp enquiry invite REF [--days N]   issue a single-use link and short code
     msp enquiry show REF                the enquiry and its outcome history
     msp enquiry close REF               mark the enquiry concluded
+    msp enquiry feedback REF --by web|sms [--participant ID]
+                                        ask for end-of-enquiry feedback (closed
+                                        enquiries; SMS only when safe to text)
     msp report sg4a [--from DATE] [--to DATE] [--published]
 
 The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
@@ -135,6 +138,7 @@ def cmd_enquiry_create(args) -> int:
             safe_number=args.safe_number,
             safe_times=args.safe_times,
             preferred_contact=args.contact,
+            sms_name_allowed=bool(args.sms_council_name),
         )
         reference = enquiry.reference
     print(f"Created enquiry {terminal_safe(reference)}.")
@@ -294,6 +298,33 @@ def cmd_enquiry_close(args) -> int:
     return 0
 
 
+def cmd_enquiry_feedback(args) -> int:
+    from bot.records import session_scope
+    from bot.records.enquiries import require_enquiry_by_reference
+    from bot.surveys.request import request_feedback
+
+    with session_scope() as session:
+        enquiry = require_enquiry_by_reference(session, args.reference)
+        result = request_feedback(session, enquiry.id, channel=args.by, participant_id=args.participant,
+                                  requested_by=os.environ.get("USER") or "staff (msp)")
+        reference = enquiry.reference
+    if not result.ok:
+        # Recorded (status refused, with the reason); nothing was sent.
+        raise CommandError(f"feedback not requested for {terminal_safe(reference)}: {result.reason} "
+                           "Nothing was sent.")
+    print(f"Feedback requested for enquiry {terminal_safe(reference)} (survey {result.survey_id}).")
+    if args.by == "web":
+        print(f"  Link:       {result.link}")
+        print(f"  Short code: {result.code}")
+        print(f"  Open until: {_when(result.expires_at)}")
+        print("It works once and opens the feedback questions. Give it only to the person or their")
+        print("representative, in a way that is safe for them. It cannot be shown again.")
+    else:
+        print(f"  A text is queued to the safe number (outbox {result.outbox_id}).")
+        print(f"  Open until: {_when(result.expires_at)}")
+    return 0
+
+
 def cmd_report_sg4a(args) -> int:
     from bot.records import session_scope
     from bot.records.reporting import format_published, publish_count, sg4a_figures
@@ -351,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     enquiry = areas.add_parser("enquiry", help="enquiries and invitations")
     enq_cmds = enquiry.add_subparsers(
-        dest="command", metavar="{create,invite,show,close}", parser_class=_Parser
+        dest="command", metavar="{create,invite,show,close,feedback}", parser_class=_Parser
     )
     enq_cmds.required = True
 
@@ -365,6 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--safe-number", help="a number that is safe to contact")
     create.add_argument("--safe-times", help="when it is safe to contact, in words")
     create.add_argument("--contact", choices=CONTACT_METHODS, help="preferred way to keep in touch")
+    create.add_argument(
+        "--sms-council-name", type=_yes_no, default=False, metavar="yes|no",
+        help="may texts name the council? (default: no, a neutral sender name)",
+    )
     create.set_defaults(func=cmd_enquiry_create)
 
     invite = enq_cmds.add_parser("invite", help="issue a single-use link and short code")
@@ -379,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     close = enq_cmds.add_parser("close", help="mark an enquiry concluded")
     close.add_argument("reference", help="the council's reference")
     close.set_defaults(func=cmd_enquiry_close)
+
+    fb = enq_cmds.add_parser("feedback", help="ask for end-of-enquiry feedback (web link or SMS)")
+    fb.add_argument("reference", help="the council's reference")
+    fb.add_argument("--by", choices=("web", "sms"), required=True, help="web (link and code) or sms")
+    fb.add_argument("--participant", type=int, help="participant id (when there is more than one)")
+    fb.set_defaults(func=cmd_enquiry_feedback)
 
     report = areas.add_parser("report", help="figures for national reporting")
     rep_cmds = report.add_subparsers(dest="command", metavar="{sg4a}", parser_class=_Parser)

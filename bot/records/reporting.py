@@ -122,13 +122,16 @@ def sg4a_figures(
     concluded_from: Union[date, datetime, None] = None,
     concluded_to: Union[date, datetime, None] = None,
     concluded_only: bool = True,
+    view: str = "worker",
 ) -> SG4aFigures:
     """SG4a counts over enquiries.
 
     By default only closed enquiries count, optionally those closed in
     ``[concluded_from, concluded_to)`` (dates mean midnight UTC; naive
     datetimes are taken as UTC). ``concluded_only=False`` counts every
-    enquiry, open or closed, and ignores the dates.
+    enquiry, open or closed, and ignores the dates. ``view``: whose
+    judgement of achievement counts, the worker's (``worker``, what SAC asks
+    for) or the person's own, from the feedback survey (``person``).
     """
     start, end = _as_utc(concluded_from), _as_utc(concluded_to)
     scope = select(Enquiry.id)
@@ -168,7 +171,7 @@ def sg4a_figures(
     outcome_review: Dict[int, Dict[str, str]] = {}
     for enquiry_id, key, achievement in session.execute(
         select(OutcomeReview.enquiry_id, OutcomeReview.outcome_key, OutcomeReview.achievement)
-        .where(OutcomeReview.enquiry_id.in_(scope_subquery))
+        .where(OutcomeReview.enquiry_id.in_(scope_subquery), OutcomeReview.view == view)
         .order_by(OutcomeReview.id)
     ):
         if key is None:

@@ -135,7 +135,7 @@ def test_db_upgrade_and_current(sqlite_url, monkeypatch, capsys):
     code, out, _ = run(capsys, "db", "current")
     assert code == 0 and "revision none" in out and "needs upgrade" in out
     code, out, _ = run(capsys, "db", "upgrade")
-    assert code == 0 and "0003_sms" in out
+    assert code == 0 and "0004_feedback" in out
     code, out, _ = run(capsys, "db", "current")
     assert "up to date" in out
 
@@ -200,3 +200,35 @@ def test_cli_reports_an_unreachable_database_without_traceback(tmp_path):
     assert result.returncode == 1
     assert "cannot use the records database" in result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_feedback_request_by_web_and_refused_sms(sqlite_db, capsys):
+    run(capsys, "enquiry", "create", "--reference", "FB-1", "--safe-to-text", "no")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "web")
+    assert code == 1 and "still open" in err and "Nothing was sent" in err and "Traceback" not in err
+    run(capsys, "enquiry", "close", "FB-1")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "sms")
+    assert code == 1 and "not marked safe to text" in err
+    from bot.records.models import SmsOutbox
+    with session_scope() as session:
+        assert session.query(SmsOutbox).count() == 0
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "web")
+    assert code == 0, err
+    short = re.search(r"Short code:\s+(\S+)", out).group(1)
+    with session_scope() as session:
+        assert redeem_code(session, short, client_key="phone").ok
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "web")
+    assert code == 1 and "already asked" in err
+
+
+def test_feedback_request_by_sms_inside_safe_times(sqlite_db, capsys):
+    run(capsys, "enquiry", "create", "--reference", "FB-2", "--safe-to-text", "yes",
+        "--safe-number", "07700 900123", "--safe-times", "every day 00:00-24:00")
+    run(capsys, "enquiry", "close", "FB-2")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-2", "--by", "sms")
+    assert code == 0, err
+    assert "queued to the safe number" in out and "07700" not in out and "+44" not in out
+    from bot.records.models import SmsOutbox
+    with session_scope() as session:
+        rows = session.query(SmsOutbox).all()
+        assert [r.kind for r in rows] == ["survey_invite"]
