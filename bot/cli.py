@@ -8,7 +8,13 @@
     msp enquiry invite REF [--days N]   issue a single-use link and short code
     msp enquiry show REF                the enquiry and its outcome history
     msp enquiry close REF               mark the enquiry concluded
+    msp enquiry feedback REF --by web|sms [--participant ID]
+                                        ask for end-of-enquiry feedback (closed
+                                        enquiries; SMS only when safe to text)
     msp report sg4a [--from DATE] [--to DATE] [--published]
+    msp report feedback [--from DATE] [--to DATE] [--published]
+                                        end-of-enquiry feedback: the six questions,
+                                        feeling safe, SG4a achieved in their own view
 
 The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
 links start with ``MSP_PUBLIC_URL`` (default http://localhost:8000).
@@ -135,6 +141,7 @@ def cmd_enquiry_create(args) -> int:
             safe_number=args.safe_number,
             safe_times=args.safe_times,
             preferred_contact=args.contact,
+            sms_name_allowed=bool(args.sms_council_name),
         )
         reference = enquiry.reference
     print(f"Created enquiry {terminal_safe(reference)}.")
@@ -164,7 +171,7 @@ def cmd_enquiry_invite(args) -> int:
 
 
 def cmd_enquiry_show(args) -> int:
-    from bot.records import session_scope
+    from bot.records import feedback, session_scope
     from bot.records.consents import consent_history
     from bot.records.enquiries import list_participants, require_enquiry_by_reference
     from bot.records.invitations import list_invitations
@@ -250,9 +257,10 @@ def cmd_enquiry_show(args) -> int:
                     f"outcome {numbers.get(review.outcome_key, '?')}"
                     if review.outcome_key else "all outcomes"
                 )
+                whose = "their own view" if review.view == "person" else "worker's judgement"
                 lines.append(
                     f"  {_when(review.created_at)}  {target}: {review.achievement} "
-                    f"(by {terminal_safe(review.recorded_by)})"
+                    f"({whose}, by {terminal_safe(review.recorded_by)})"
                 )
 
         consents = consent_history(session, enquiry.id)
@@ -264,6 +272,25 @@ def cmd_enquiry_show(args) -> int:
                     f"  {_when(consent.decided_at)}  {consent.what}: {consent.decision} "
                     f"by {who(consent.participant_id)}"
                 )
+
+        for survey in feedback.surveys_for_enquiry(session, enquiry.id):
+            lines.append("")
+            lines.append(f"Feedback survey {survey.id} ({survey.channel}, asking {who(survey.participant_id)}): "
+                         f"{survey.status.replace('_', ' ')}, open until {_when(survey.expires_at)}; "
+                         f"reminders sent: {survey.reminders_sent}")
+            for event in feedback.survey_events(session, survey.id):
+                lines.append(f"  {_when(event.created_at)}  {event.status.replace('_', ' ')}"
+                             + (f": {terminal_safe(event.detail)}" if event.detail else ""))
+            answers = feedback.survey_answers(session, survey.id)
+            if answers:
+                lines.append("  Answers, oldest first (words as sent, then as read):")
+            for answer in answers:
+                about = (f"outcome {numbers.get(answer.outcome_key, '?')}" if answer.outcome_key
+                         else answer.question.replace("_", " "))
+                lines.append(f"  {_when(answer.created_at)}  {about}: {answer.value.replace('_', ' ')} "
+                             f"(via {answer.channel})")
+                if answer.text is not None:
+                    lines.append(f"      {terminal_safe(answer.text)}")
 
         invitations = list_invitations(session, enquiry.id)
         if invitations:
@@ -291,6 +318,33 @@ def cmd_enquiry_close(args) -> int:
         close_enquiry(session, enquiry.id)
         reference = enquiry.reference
     print(f"Closed enquiry {terminal_safe(reference)}.")
+    return 0
+
+
+def cmd_enquiry_feedback(args) -> int:
+    from bot.records import session_scope
+    from bot.records.enquiries import require_enquiry_by_reference
+    from bot.surveys.request import request_feedback
+
+    with session_scope() as session:
+        enquiry = require_enquiry_by_reference(session, args.reference)
+        result = request_feedback(session, enquiry.id, channel=args.by, participant_id=args.participant,
+                                  requested_by=os.environ.get("USER") or "staff (msp)")
+        reference = enquiry.reference
+    if not result.ok:
+        # Recorded (status refused, with the reason); nothing was sent.
+        raise CommandError(f"feedback not requested for {terminal_safe(reference)}: {result.reason} "
+                           "Nothing was sent.")
+    print(f"Feedback requested for enquiry {terminal_safe(reference)} (survey {result.survey_id}).")
+    if args.by == "web":
+        print(f"  Link:       {result.link}")
+        print(f"  Short code: {result.code}")
+        print(f"  Open until: {_when(result.expires_at)}")
+        print("It works once and opens the feedback questions. Give it only to the person or their")
+        print("representative, in a way that is safe for them. It cannot be shown again.")
+    else:
+        print(f"  A text is queued to the safe number (outbox {result.outbox_id}).")
+        print(f"  Open until: {_when(result.expires_at)}")
     return 0
 
 
@@ -323,6 +377,36 @@ def cmd_report_sg4a(args) -> int:
     return 0
 
 
+def cmd_report_feedback(args) -> int:
+    from bot.records import session_scope
+    from bot.records.reporting import FEEDBACK_QUESTION_LABELS, feedback_figures, format_published, publish_count
+
+    if args.date_from and args.date_to and args.date_from >= args.date_to:
+        raise CommandError("--from must be before --to")
+    with session_scope(read_only=True) as session:
+        figures = feedback_figures(session, concluded_from=args.date_from, concluded_to=args.date_to)
+    period = f"{args.date_from or 'start'} to {args.date_to or 'now'}"
+    print(f"End-of-enquiry feedback, concluded enquiries, {period}"
+          + (" (published: <5 suppressed, others to nearest 5)" if args.published else ""))
+
+    def show(n: int) -> str:
+        return format_published(publish_count(n)) if args.published else str(n)
+
+    print("Surveys:")
+    for status, n in figures.statuses.items():
+        print(f"  {status.replace('_', ' ')}: {show(n)}")
+    for key, counts in figures.questions.items():
+        print(f"{FEEDBACK_QUESTION_LABELS[key]}:")
+        for label, n in counts.items():
+            print(f"  {label}: {show(n)}")
+    print("SG4a, where outcomes were expressed: were they achieved, in the person's own view?")
+    for label, n in figures.person_sg4a.achieved.items():
+        print(f"  {label}: {show(n)}")
+    if not args.published:
+        print(f"  (not answered in a survey: {figures.person_sg4a.achievement_not_recorded})")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------
 
 
@@ -351,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     enquiry = areas.add_parser("enquiry", help="enquiries and invitations")
     enq_cmds = enquiry.add_subparsers(
-        dest="command", metavar="{create,invite,show,close}", parser_class=_Parser
+        dest="command", metavar="{create,invite,show,close,feedback}", parser_class=_Parser
     )
     enq_cmds.required = True
 
@@ -365,6 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--safe-number", help="a number that is safe to contact")
     create.add_argument("--safe-times", help="when it is safe to contact, in words")
     create.add_argument("--contact", choices=CONTACT_METHODS, help="preferred way to keep in touch")
+    create.add_argument(
+        "--sms-council-name", type=_yes_no, default=False, metavar="yes|no",
+        help="may texts name the council? (default: no, a neutral sender name)",
+    )
     create.set_defaults(func=cmd_enquiry_create)
 
     invite = enq_cmds.add_parser("invite", help="issue a single-use link and short code")
@@ -380,14 +468,25 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("reference", help="the council's reference")
     close.set_defaults(func=cmd_enquiry_close)
 
+    fb = enq_cmds.add_parser("feedback", help="ask for end-of-enquiry feedback (web link or SMS)")
+    fb.add_argument("reference", help="the council's reference")
+    fb.add_argument("--by", choices=("web", "sms"), required=True, help="web (link and code) or sms")
+    fb.add_argument("--participant", type=int, help="participant id (when there is more than one)")
+    fb.set_defaults(func=cmd_enquiry_feedback)
+
     report = areas.add_parser("report", help="figures for national reporting")
-    rep_cmds = report.add_subparsers(dest="command", metavar="{sg4a}", parser_class=_Parser)
+    rep_cmds = report.add_subparsers(dest="command", metavar="{sg4a,feedback}", parser_class=_Parser)
     rep_cmds.required = True
     sg4a = rep_cmds.add_parser("sg4a", help="SAC SG4a: asked about outcomes, and achieved")
     sg4a.add_argument("--from", dest="date_from", type=_date, help="concluded on or after (YYYY-MM-DD)")
     sg4a.add_argument("--to", dest="date_to", type=_date, help="concluded before (YYYY-MM-DD)")
     sg4a.add_argument("--published", action="store_true", help="apply the publication rule")
     sg4a.set_defaults(func=cmd_report_sg4a)
+    fbr = rep_cmds.add_parser("feedback", help="end-of-enquiry feedback figures")
+    fbr.add_argument("--from", dest="date_from", type=_date, help="concluded on or after (YYYY-MM-DD)")
+    fbr.add_argument("--to", dest="date_to", type=_date, help="concluded before (YYYY-MM-DD)")
+    fbr.add_argument("--published", action="store_true", help="apply the publication rule")
+    fbr.set_defaults(func=cmd_report_feedback)
     return parser
 
 

@@ -48,6 +48,19 @@ class Settings:
     sms_sender_name: str = "Customer Services"
     sms_show_council_name: str = "no"
 
+    # End-of-enquiry feedback (bot/surveys). Requests later than the window
+    # after closing are refused, and open surveys expire at its end. An SMS
+    # goes only inside the safe times on record, or this default window when
+    # none are recorded (same format: "Mon-Fri 10:00-16:00", times in
+    # council_timezone). At most feedback_max_reminders reminders, at least
+    # feedback_reminder_hours apart.
+    feedback_window_days: str = "56"
+    feedback_reminder_hours: str = "72"
+    feedback_max_reminders: str = "2"
+    sms_default_safe_times: str = "Mon-Fri 10:00-16:00"
+    council_timezone: str = "Europe/London"
+    feedback_minutes: str = "5"
+
     # What is kept, and for how long
     retention_days: str = "90"
 

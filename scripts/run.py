@@ -81,6 +81,7 @@ def main() -> int:
         extra_env={"MSP_WIDGET_SECRET": _secret(var_dir, "MSP_WIDGET_SECRET", "widget_secret")},
         # The SMS outbox sender runs when Twilio is configured (bot/sms/config.py).
         sms_sender=bool(os.environ.get("TWILIO_AUTH_TOKEN", "").strip()),
+        scheduler=True,
     )
     stopping = False
 

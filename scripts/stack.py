@@ -117,6 +117,8 @@ class Stack:
     twilio_token: Optional[str] = None
     # Start the SMS outbox sender (python -m bot.sms.sender).
     sms_sender: bool = False
+    # Start the survey scheduler (python -m bot.surveys.scheduler): reminders, expiry.
+    scheduler: bool = False
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     envs: Dict[str, Optional[Dict[str, str]]] = field(default_factory=dict, repr=False)
@@ -244,6 +246,9 @@ class Stack:
         self._spawn("rasa", rasa_cmd, env=self.rasa_env())
         if self.sms_sender:
             self.start_sms_sender()
+        if self.scheduler:
+            # No secrets: it only writes to the records (the sender sends).
+            self._spawn("scheduler", [str(BIN / "python"), "-m", "bot.surveys.scheduler"])
         self.wait_ready(timeout)
         return self
 

@@ -3,6 +3,10 @@
 The action says nothing itself: the rules in ``bot/data/rules/outcomes.yml``
 answer from the ``invite_status`` slot it sets (``utter_invite_linked`` or
 ``utter_invite_problem``), so nothing about the enquiry is ever shown here.
+An invitation to an end-of-enquiry feedback survey sets ``invite_status:
+feedback`` and ``survey_id`` (and ``fb_rep`` for a representative); the rules
+in ``bot/data/rules/feedback.yml`` then open the feedback questions instead of
+the outcomes form.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.parsing import invitation_candidate
 from bot.actions.visit import session_ref
-from bot.records import invitations, session_scope
+from bot.records import feedback, invitations, session_scope
 from bot.records.invitations import is_well_formed_token, token_from_link
 from bot.records.errors import RecordsError
 
@@ -59,6 +63,12 @@ class ActionRedeemInvitation(Action):
                 # The link holds for this visit (Rasa session) only: bot/records/links.py.
                 result = invitations.redeem(session, candidate, client_key=tracker.sender_id,
                                             session_ref=session_ref(tracker.events))
+                survey = (feedback.survey_for_invitation(session, result.invitation_id)
+                          if result.ok and result.invitation_id is not None else None)
+                survey_slots = None
+                if survey is not None:
+                    survey_slots = {"open": survey.is_open, "id": survey.id,
+                                    "rep": survey.participant.role in ("representative", "advocate")}
         except RecordsError:
             logger.exception("could not redeem an invitation")
             return [SlotSet("invite_status", "unknown")]
@@ -69,6 +79,11 @@ class ActionRedeemInvitation(Action):
         status = STATUS_FOR_REASON.get(result.reason, "unknown")
         if status != "ok":
             return [SlotSet("invite_status", status)]
+        if survey_slots is not None:
+            if not survey_slots["open"]:
+                return [SlotSet("invite_status", "expired")]
+            return [SlotSet("invite_status", "feedback"), SlotSet("enquiry_id", result.enquiry_id),
+                    SlotSet("survey_id", survey_slots["id"]), SlotSet("fb_rep", survey_slots["rep"])]
         return [
             SlotSet("invite_status", "ok"),
             SlotSet("enquiry_id", result.enquiry_id),

@@ -112,14 +112,14 @@ def channel_of(tracker: Tracker) -> str:
     return "sms" if tracker.get_latest_input_channel() == "twilio" else "web"
 
 
-def answers_a_user_message(events: List[Dict[str, Any]]) -> bool:
-    """True when the form runs straight after a user message (not on resume or start)."""
+def answers_a_user_message(events: List[Dict[str, Any]], form: str = FORM) -> bool:
+    """True when ``form`` runs straight after a user message (not on resume or start)."""
     marker_seen = False
     for event in reversed(events):
         kind = event.get("event")
         if kind in _PASSING_EVENTS:
             continue
-        if kind == "action" and event.get("name") == FORM and not marker_seen:
+        if kind == "action" and event.get("name") == form and not marker_seen:
             marker_seen = True
             continue
         return kind == "user"

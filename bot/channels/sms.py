@@ -14,16 +14,22 @@ given (``POST /webhooks/twilio/webhook``) and:
   TwiML; any reply goes into the outbox (``bot.records.sms``) and is sent by
   ``python -m bot.sms.sender`` through the Messages API, never from here;
 * STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT (any case) opt the number out
-  (recorded; no reply, no SMS of any kind until START); START/UNSTOP opt back
-  in; HELP/INFO say who we are and the council's number; anything else, from
-  a number with no survey (today: every number), gets a neutral reply with the
-  council's number that says nothing about any enquiry (``bot.sms.texts``);
+  (recorded; no reply, no SMS of any kind until START) and end its open
+  feedback survey (``opted_out``); START/UNSTOP opt back in; HELP/INFO say who
+  we are and the council's number; anything else, from a number with no open
+  survey, gets a neutral reply with the council's number that says nothing
+  about any enquiry (``bot.sms.texts``);
+* a message from a number with an open feedback survey (issue 11) goes to
+  Rasa's dialogue as conversation ``sms-<number id>`` (never the number), and
+  Rasa's replies (the ``channel: twilio`` wording) go into the outbox, one SMS
+  each. When that conversation is not in the survey's form (the first reply
+  to the invitation, or a reply after the Rasa session lapsed), the survey is
+  (re)opened instead with a one-off invitation redeemed by a message the
+  server makes itself (``/inform_invite_code``), and the form carries on at
+  the first question not yet answered (the answers are in the records);
 * ``POST /webhooks/twilio/status?o=<outbox id>``: Twilio's delivery status
   callbacks, signature-checked the same way, appended to the outbox history.
 
-Messages are not passed to Rasa's dialogue yet: the feedback survey (issue 11)
-will route messages from numbers with an open survey to it, with sender ids
-``sms-<number id>`` (never the number).
 
 Switched off (every request 403, saying why) unless ``TWILIO_AUTH_TOKEN`` and
 ``MSP_SMS_PUBLIC_URL`` are set (``bot.sms.config``).
@@ -36,13 +42,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from urllib.parse import parse_qsl
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from rasa.shared.core.events import UserUttered
 from twilio.request_validator import RequestValidator
 
 from bot import logsafe
@@ -89,15 +97,98 @@ def reply_for(keyword: Optional[str]) -> Optional[str]:
     return "unknown"
 
 
+SENDER_PREFIX = "sms-"
+FEEDBACK_FORM = "feedback_form"
+
+
+class SmsOutput(CollectingOutputChannel):
+    """Collects Rasa's replies for the outbox; named ``twilio`` so the SMS wording is chosen."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio"
+
+
+class Routed:
+    """An inbound message that belongs to an open survey: goes to Rasa, not the neutral reply."""
+
+    def __init__(self, inbound, survey_id: int) -> None:
+        self.inbound = inbound
+        self.survey_id = survey_id
+
+    def __getattr__(self, name: str):
+        return getattr(self.inbound, name)
+
+
 def handle_inbound(message_sid: str, from_number: str, body: str):
-    from bot.records import session_scope
+    """Record the message once; STOP ends an open survey; a survey's reply is routed, not answered."""
+    from bot.records import feedback, session_scope
     from bot.records import sms as records
 
     keyword = texts.keyword(body)
-    kind = reply_for(keyword)
     with session_scope() as session:
-        return records.receive(session, message_sid, from_number, body, keyword,
-                               texts.render(kind) if kind else None, kind)
+        number = records.find_number(session, from_number)
+        survey = None
+        if number is not None and keyword is None and not records.is_opted_out(session, number.id):
+            survey = feedback.open_survey_for_number(session, number.id)
+        kind = None if survey is not None else reply_for(keyword)
+        result = records.receive(session, message_sid, from_number, body, keyword,
+                                 texts.render(kind) if kind else None, kind)
+        if result.duplicate:
+            return result
+        if keyword == "stop":
+            open_survey = feedback.open_survey_for_number(session, result.number_id)
+            if open_survey is not None:
+                feedback.finish(session, open_survey.id, "opted_out", detail="STOP from the number")
+            return result
+        if survey is not None:
+            return Routed(result, survey.id)
+        return result
+
+
+def start_token(survey_id: int) -> str:
+    """A one-off invitation to the survey, for the server's own start message (never sent anywhere)."""
+    from bot.records import feedback, session_scope
+    from bot.records.invitations import create_invitation
+
+    with session_scope() as session:
+        survey = feedback.require_survey(session, survey_id)
+        days = 1
+        issued = create_invitation(session, survey.enquiry_id, days=days, created_by="sms channel",
+                                   for_feedback=True)
+        survey.invitation_id = issued.invitation.id
+        return issued.token
+
+
+def queue_replies(number_id: int, message_sid: str, messages: List[Dict[str, Any]]) -> int:
+    """Put Rasa's replies in the outbox, once each (``reply:<sid>:<n>``). Returns how many."""
+    from bot.records import session_scope
+    from bot.records import sms as records
+
+    queued = 0
+    with session_scope() as session:
+        for n, message in enumerate(messages):
+            text = (message.get("text") or "").strip()
+            if not text:
+                continue
+            row = records.enqueue(session, number_id, "survey", text, f"reply:{message_sid}:{n}")
+            queued += row is not None
+    return queued
+
+
+async def in_survey_form(app: Any, sender_id: str) -> bool:
+    """True when the conversation's current Rasa session is in the feedback form."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return False
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    if tracker is None or tracker.active_loop_name != FEEDBACK_FORM:
+        return False
+    minutes = agent.domain.session_config.session_expiration_time if agent.domain else 0
+    last = tracker.get_last_event_for(UserUttered) if hasattr(tracker, "get_last_event_for") else None
+    if minutes and last is not None and time.time() - last.timestamp > minutes * 60 - 60:
+        return False  # the session is about to lapse: start again (answers are in the records)
+    return True
 
 
 def handle_status(outbox_id: int, message_sid: str, status: str, error_code: Optional[str]) -> bool:
@@ -178,6 +269,8 @@ class SmsInput(InputChannel):
             logger.info("SMS %s from number %s: %s%s.", sid, result.number_id,
                         "duplicate, ignored" if result.duplicate else (result.keyword or "message"),
                         f", reply queued as outbox {result.outbox_id}" if result.outbox_id else "")
+            if isinstance(result, Routed):
+                await self.converse(request, on_new_message, result, sid, body)
             return _twiml()
 
         @bp.route("/status", methods=["POST"])
@@ -207,3 +300,28 @@ class SmsInput(InputChannel):
             return response.empty()
 
         return bp
+
+    async def converse(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                       routed: Routed, sid: str, body: str) -> None:
+        """Pass a survey reply to Rasa (or reopen the survey) and queue the replies as SMS.
+
+        The inbound message is already recorded; a failure here is logged and
+        the webhook still answers 200 (Twilio would otherwise deliver it again).
+        """
+        sender_id = f"{SENDER_PREFIX}{routed.number_id}"
+        loop = asyncio.get_running_loop()
+        output = SmsOutput()
+        try:
+            if await in_survey_form(request.app, sender_id):
+                text, message_id = body, sid
+            else:
+                token = await loop.run_in_executor(None, start_token, routed.survey_id)
+                text = '/inform_invite_code{"invite_code": "%s"}' % token
+                message_id = f"{sid}:start"
+            await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(),
+                                             message_id=message_id))
+            queued = await loop.run_in_executor(None, queue_replies, routed.number_id, sid, output.messages)
+            logger.info("SMS %s: survey %s, %s repl%s queued.", sid, routed.survey_id, queued,
+                        "y" if queued == 1 else "ies")
+        except Exception:  # noqa: BLE001 - recorded already; staff see the survey unanswered
+            logger.exception("SMS %s: the survey reply could not be handled.", sid)

@@ -50,7 +50,7 @@ CHECK_RESPONSE = "utter_danger_check"
 FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
-FREE_TEXT_FORM = "outcomes_form"
+FREE_TEXT_FORMS = ("outcomes_form", "feedback_form")
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 
 
@@ -124,13 +124,13 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
             # Not while a form asks its questions: the person is answering
             # one (the rules and the learned 999 reply still apply there).
             return CHECK_RESPONSE, events
-        if (intent == "ask_talk_to_person" and tracker.active_loop_name == FREE_TEXT_FORM
+        if (intent == "ask_talk_to_person" and tracker.active_loop_name in FREE_TEXT_FORMS
                 and tracker.get_slot("requested_slot") in FREE_TEXT_SLOTS
                 and not asks_for_a_person(latest.text or "")):
             # Their answer to "What would you like to happen?" mentions people
             # or phones; the classifier's "talk to a person" guess must not
             # take it away from the form (only a plain request does).
-            return FREE_TEXT_FORM, events
+            return tracker.active_loop_name, events
         current_problem = tracker.get_slot(INPUT_PROBLEM_SLOT)
         if problem:
             if current_problem != problem:

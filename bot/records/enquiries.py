@@ -94,12 +94,19 @@ def create_enquiry(
     safe_times: Optional[str] = None,
     preferred_contact: Optional[str] = None,
     opened_at: Optional[datetime] = None,
+    sms_name_allowed: bool = False,
 ) -> Enquiry:
-    """Create an open enquiry. Refuses a reference that is already in use."""
+    """Create an open enquiry. Refuses a reference that is already in use.
+
+    ``sms_name_allowed``: texts to the safe number may name the council
+    (otherwise they carry a neutral sender name)."""
+    if not isinstance(sms_name_allowed, bool):
+        raise InvalidValue("sms_name_allowed must be True or False.")
     reference = normalise_reference(reference)
     if get_enquiry_by_reference(session, reference) is not None:
         raise AlreadyExists(f"An enquiry with reference {reference!r} already exists.")
-    enquiry = Enquiry(reference=reference, status="open", opened_at=opened_at or utcnow())
+    enquiry = Enquiry(reference=reference, status="open", opened_at=opened_at or utcnow(),
+                      sms_name_allowed=sms_name_allowed)
     enquiry.assigned_worker = _clean_optional(assigned_worker, "The worker's name", 200)
     _apply_contact(
         enquiry,

@@ -222,12 +222,16 @@ def create_invitation(
     days: int = DEFAULT_DAYS,
     created_by: Optional[str] = None,
     now: Optional[datetime] = None,
+    for_feedback: bool = False,
 ) -> IssuedInvitation:
-    """Issue an invitation for an open enquiry, valid for ``days`` days."""
+    """Issue an invitation for an open enquiry, valid for ``days`` days.
+
+    ``for_feedback``: the invitation to a closed enquiry's feedback survey
+    (``bot.surveys.request``), which opens the feedback conversation instead."""
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidValue(f"An invitation lasts from 1 to {MAX_DAYS} days, not {days!r}.")
     enquiry = require_enquiry(session, enquiry_id)
-    if enquiry.status != "open":
+    if enquiry.status != "open" and not for_feedback:
         raise InvalidValue(f"Enquiry {enquiry.reference!r} is closed; it cannot take invitations.")
     now = now or utcnow()
     for _ in range(10):

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.engine import Engine
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session, declarative_base, relationship, validates
 from sqlalchemy.sql.dml import Delete, Update
 from sqlalchemy.types import TypeDecorator
 
-from .errors import AppendOnlyError, EmptyOutcomeText, OutcomeTextError, OutcomeTooLong
+from .errors import AppendOnlyError, EmptyOutcomeText, InvalidValue, OutcomeTextError, OutcomeTooLong
 
 # --- vocabularies -----------------------------------------------------------
 
@@ -53,6 +54,9 @@ CONTACT_METHODS = ("phone", "sms", "email", "letter", "visit", "representative")
 ACHIEVEMENTS = ("fully", "partially", "not_achieved")
 ASKED_ANSWERS = ("yes", "no", "dont_know")
 CONSENT_DECISIONS = ("given", "refused", "withdrawn")
+#: Whose judgement an OutcomeReview is: the worker's, or the person's own view
+#: (given in the end-of-enquiry feedback survey). Both are kept, apart.
+REVIEW_VIEWS = ("worker", "person")
 
 #: The ten reporting categories for desired outcomes (domain brief), in order.
 OUTCOME_CATEGORIES = (
@@ -179,6 +183,10 @@ class Enquiry(Base):
     safe_times = Column(String(200), nullable=True)
     preferred_contact = Column(String(32), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: May a text to the safe number name the council? Off unless the person
+    #: said so: otherwise a neutral sender name (settings) is used.
+    sms_name_allowed = Column(Boolean(create_constraint=False), nullable=False, default=False,
+                              server_default=false())
 
     def __repr__(self) -> str:
         return f"<Enquiry {self.id} {self.reference!r} {self.status}>"
@@ -316,6 +324,15 @@ class OutcomeReview(Base):
     channel = Column(String(16), nullable=False)
     note = Column(Text, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: ``worker`` (the worker's judgement, what SG4a counts) or ``person``
+    #: (the person's own view, from the feedback survey).
+    view = Column(String(16), nullable=False, default="worker", server_default="worker")
+
+    @validates("view")
+    def _validate_view(self, _key, value):
+        if value not in REVIEW_VIEWS:
+            raise InvalidValue(f"Unknown review view {value!r}; use one of {', '.join(REVIEW_VIEWS)}.")
+        return value
 
 
 class AskedRecord(Base):
@@ -575,8 +592,109 @@ class SmsOutboxEvent(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+# --- End-of-enquiry feedback (bot/records/feedback.py, bot/surveys) ----------------
+
+#: A survey's position. ``requested``: a web invitation was issued (the worker
+#: hands it over); ``sent``: the first SMS is in the outbox; ``in_progress``:
+#: the person has started; then one of the ends. ``refused``: the request was
+#: refused (not safe to text, too late...), nothing was sent.
+SURVEY_STATUSES = ("requested", "sent", "in_progress", "completed", "partial", "expired",
+                   "opted_out", "refused")
+SURVEY_OPEN_STATUSES = ("requested", "sent", "in_progress")
+SURVEY_CHANNELS = ("web", "sms")
+
+
+class FeedbackSurvey(Base):
+    """One end-of-enquiry feedback survey: one participant, one enquiry.
+
+    ``status`` is the current position and changes (the work queue of the
+    scheduler); every change is appended to ``feedback_survey_events``, which
+    is the history. Answers are ``feedback_answers`` rows (append-only).
+    """
+
+    __tablename__ = "feedback_surveys"
+    __table_args__ = (
+        CheckConstraint(_in("status", SURVEY_STATUSES), name="status"),
+        CheckConstraint(_in("channel", SURVEY_CHANNELS), name="channel"),
+        UniqueConstraint("enquiry_id", "participant_id", name="uq_feedback_surveys_enquiry_participant"),
+        Index("ix_feedback_surveys_status_expires", "status", "expires_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    participant_id = Column(ForeignKey("participants.id"), nullable=False)
+    channel = Column(String(8), nullable=False)
+    status = Column(String(16), nullable=False)
+    number_id = Column(ForeignKey("sms_numbers.id"), nullable=True, index=True)
+    invitation_id = Column(ForeignKey("invitations.id"), nullable=True, index=True)
+    requested_by = Column(String(200), nullable=False)
+    requested_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    reminders_sent = Column(Integer, nullable=False, default=0)
+    last_contact_at = Column(UTCDateTime, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    enquiry = relationship(Enquiry)
+    participant = relationship(Participant)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in SURVEY_OPEN_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<FeedbackSurvey {self.id} enquiry={self.enquiry_id} {self.channel} {self.status}>"
+
+
+class FeedbackSurveyEvent(Base):
+    """One change of a survey's status, with the reason. Append-only."""
+
+    __tablename__ = "feedback_survey_events"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("status", SURVEY_STATUSES), name="status"),
+        Index("ix_feedback_survey_events_survey_id_id", "survey_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    survey_id = Column(ForeignKey("feedback_surveys.id"), nullable=False)
+    status = Column(String(16), nullable=False)
+    detail = Column(String(300), nullable=True)
+    recorded_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class FeedbackAnswer(Base):
+    """One answer to one survey question: the words as sent, and the coded value. Append-only.
+
+    ``question`` is the question's key (``goals``, ``safe_now``, ``outcome``,
+    ``anything_else``...); ``outcome_key`` names the desired outcome read back.
+    ``value`` is the coded answer (``yes``, ``partly``, ``skipped``...). A
+    later answer to the same question is a new row; the latest counts.
+    ``source_ref`` (the message id) is unique: a message delivered twice is
+    recorded once.
+    """
+
+    __tablename__ = "feedback_answers"
+    __append_only__ = True
+    __table_args__ = (
+        UniqueConstraint("source_ref", name="uq_feedback_answers_source_ref"),
+        Index("ix_feedback_answers_survey_id_id", "survey_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    survey_id = Column(ForeignKey("feedback_surveys.id"), nullable=False)
+    question = Column(String(32), nullable=False)
+    outcome_key = Column(String(32), nullable=True)
+    text = Column(Text, nullable=True)
+    value = Column(String(32), nullable=False)
+    review_id = Column(ForeignKey("outcome_reviews.id"), nullable=True)
+    channel = Column(String(16), nullable=False)
+    source_ref = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent,
-                      SmsOutboxEvent)
+                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

@@ -390,8 +390,13 @@ def record_review(
     participant_id: Optional[int] = None,
     note: Optional[str] = None,
     now: Optional[datetime] = None,
+    view: str = "worker",
 ) -> OutcomeReview:
     """Record how far outcomes were achieved: ``fully``, ``partially`` or ``not_achieved``.
+
+    ``view`` is whose judgement it is: ``worker`` (the default; what SG4a
+    counts) or ``person`` (their own view, from the feedback survey). The two
+    are kept apart: one never replaces the other.
 
     Without ``outcome_key`` the review is of the enquiry's outcomes as a whole
     (the figure SAC SG4a reports); with it, of that one outcome. A later
@@ -419,6 +424,7 @@ def record_review(
         channel=channel,
         note=note,
         created_at=now or utcnow(),
+        view=view,
     )
     session.add(row)
     session.flush()
@@ -435,9 +441,11 @@ def review_history(session: Session, enquiry_id: int) -> List[OutcomeReview]:
     )
 
 
-def latest_reviews(session: Session, enquiry_id: int) -> Dict[Optional[str], OutcomeReview]:
-    """The latest review per outcome key (``None`` for the whole enquiry)."""
+def latest_reviews(session: Session, enquiry_id: int, *,
+                   view: str = "worker") -> Dict[Optional[str], OutcomeReview]:
+    """The latest review per outcome key (``None`` for the whole enquiry), of one ``view``."""
     latest: Dict[Optional[str], OutcomeReview] = {}
     for row in review_history(session, enquiry_id):
-        latest[row.outcome_key] = row
+        if row.view == view:
+            latest[row.outcome_key] = row
     return latest

@@ -122,13 +122,16 @@ def sg4a_figures(
     concluded_from: Union[date, datetime, None] = None,
     concluded_to: Union[date, datetime, None] = None,
     concluded_only: bool = True,
+    view: str = "worker",
 ) -> SG4aFigures:
     """SG4a counts over enquiries.
 
     By default only closed enquiries count, optionally those closed in
     ``[concluded_from, concluded_to)`` (dates mean midnight UTC; naive
     datetimes are taken as UTC). ``concluded_only=False`` counts every
-    enquiry, open or closed, and ignores the dates.
+    enquiry, open or closed, and ignores the dates. ``view``: whose
+    judgement of achievement counts, the worker's (``worker``, what SAC asks
+    for) or the person's own, from the feedback survey (``person``).
     """
     start, end = _as_utc(concluded_from), _as_utc(concluded_to)
     scope = select(Enquiry.id)
@@ -168,7 +171,7 @@ def sg4a_figures(
     outcome_review: Dict[int, Dict[str, str]] = {}
     for enquiry_id, key, achievement in session.execute(
         select(OutcomeReview.enquiry_id, OutcomeReview.outcome_key, OutcomeReview.achievement)
-        .where(OutcomeReview.enquiry_id.in_(scope_subquery))
+        .where(OutcomeReview.enquiry_id.in_(scope_subquery), OutcomeReview.view == view)
         .order_by(OutcomeReview.id)
     ):
         if key is None:
@@ -216,3 +219,99 @@ def sg4a_figures(
         period=(start, end),
         enquiry_ids=ids,
     )
+
+
+# --- End-of-enquiry feedback (bot/records/feedback.py) ------------------------
+
+#: Plain labels for the coded answers, in the order figures are shown.
+FEEDBACK_LABELS = {
+    "answer": (("yes", "Yes"), ("partly", "Partly"), ("no", "No"), ("dont_know", "Don't know"),
+               ("prefer_not", "Prefer not to say"), ("skipped", "Skipped"), ("unclear", "Unclear")),
+    "safe_now": (("1", "1 (not safe at all)"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "5 (very safe)"),
+                 ("dont_know", "Don't know"), ("prefer_not", "Prefer not to say"), ("skipped", "Skipped"),
+                 ("unclear", "Unclear")),
+    "safe_change": (("better", "Better"), ("same", "The same"), ("worse", "Worse"),
+                    ("dont_know", "Don't know"), ("prefer_not", "Prefer not to say"), ("skipped", "Skipped"),
+                    ("unclear", "Unclear")),
+}
+FEEDBACK_QUESTION_LABELS = {
+    "goals": "Got the goals they wanted",
+    "say": "Had a chance to say what they wanted, and were told how it went",
+    "listened": "Felt listened to",
+    "acted": "We acted on their wishes and views",
+    "safe": "Feel as safe as they want to",
+    "happier": "Feel happier as a result of the support",
+    "safe_now": "How safe they feel now",
+    "safe_change": "Feeling safe, compared with when the enquiry started",
+}
+
+
+@dataclass(frozen=True)
+class FeedbackFigures:
+    """Counts over the surveys of enquiries closed in a period: statuses, and each question's answers."""
+
+    statuses: Dict[str, int]
+    questions: Dict[str, Dict[str, int]]  # question key -> plain label -> count
+    person_sg4a: SG4aFigures  # achievement in the person's own view (feedback), same enquiries
+
+    def rows(self, *, published: bool = False) -> List[Tuple[str, str, Union[int, str]]]:
+        def show(n: int):
+            return format_published(publish_count(n)) if published else n
+        out: List[Tuple[str, str, Union[int, str]]] = []
+        for status, n in self.statuses.items():
+            out.append(("surveys", status, show(n)))
+        for key, counts in self.questions.items():
+            for label, n in counts.items():
+                out.append((key, label, show(n)))
+        for label, n in self.person_sg4a.achieved.items():
+            out.append(("achieved (their view)", label, show(n)))
+        return out
+
+
+def feedback_figures(
+    session: Session,
+    *,
+    concluded_from: Union[date, datetime, None] = None,
+    concluded_to: Union[date, datetime, None] = None,
+) -> FeedbackFigures:
+    """The feedback figures for enquiries closed in ``[concluded_from, concluded_to)``.
+
+    Each question counts the latest answer of each survey that answered it
+    (a survey stopped part-way counts for the questions it reached).
+    Refused requests are counted under ``statuses`` only.
+    """
+    from .models import SURVEY_STATUSES, FeedbackAnswer, FeedbackSurvey
+
+    start, end = _as_utc(concluded_from), _as_utc(concluded_to)
+    scope = select(Enquiry.id).where(Enquiry.status == "closed")
+    if start is not None:
+        scope = scope.where(Enquiry.closed_at >= start)
+    if end is not None:
+        scope = scope.where(Enquiry.closed_at < end)
+    enquiry_ids = scope.scalar_subquery()
+    statuses = {status: 0 for status in SURVEY_STATUSES}
+    survey_ids = []
+    for survey_id, status in session.execute(
+        select(FeedbackSurvey.id, FeedbackSurvey.status).where(FeedbackSurvey.enquiry_id.in_(enquiry_ids))
+    ):
+        statuses[status] += 1
+        survey_ids.append(survey_id)
+    latest: Dict[Tuple[int, str], str] = {}
+    if survey_ids:
+        for survey_id, question, value in session.execute(
+            select(FeedbackAnswer.survey_id, FeedbackAnswer.question, FeedbackAnswer.value)
+            .where(FeedbackAnswer.survey_id.in_(survey_ids), FeedbackAnswer.outcome_key.is_(None))
+            .order_by(FeedbackAnswer.id)
+        ):
+            latest[(survey_id, question)] = value
+    questions: Dict[str, Dict[str, int]] = {}
+    for key in FEEDBACK_QUESTION_LABELS:
+        kind = key if key in ("safe_now", "safe_change") else "answer"
+        labels = dict(FEEDBACK_LABELS[kind])
+        counts = {label: 0 for label in labels.values()}
+        for (_survey, question), value in latest.items():
+            if question == key and value in labels:
+                counts[labels[value]] += 1
+        questions[key] = counts
+    person = sg4a_figures(session, concluded_from=concluded_from, concluded_to=concluded_to, view="person")
+    return FeedbackFigures(statuses=statuses, questions=questions, person_sg4a=person)

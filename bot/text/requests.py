@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-FREE_TEXT_SLOTS = ("outcome_text",)
+FREE_TEXT_SLOTS = ("outcome_text", "fb_anything_else")
 
 _PLAIN = re.compile(
     r"\b(talk|speak|chat)(ing)? (to|with) (a |an |some |the |your |real |actual )*"

@@ -107,6 +107,10 @@ def test_make_run_restarts_a_process_that_dies(trained_model, tmp_path):
 
         _wait(ready, 240, "make run to start")
         assert run.poll() is None, (tmp_path / "run.out").read_text()
+        # The survey scheduler (reminders, expiry) is one of the processes make run keeps up.
+        scheduler_log = tmp_path / "var" / "logs" / "scheduler.log"
+        _wait(lambda: scheduler_log.exists() and "survey scheduler started" in scheduler_log.read_text(), 60,
+              "the survey scheduler to start")
         found = subprocess.run(["pgrep", "-f", f"scripts.serve actions --actions bot.actions --port {ports['ACTIONS_PORT']}"],
                                capture_output=True, text=True).stdout.split()
         assert len(found) == 1, found

@@ -135,7 +135,7 @@ def test_db_upgrade_and_current(sqlite_url, monkeypatch, capsys):
     code, out, _ = run(capsys, "db", "current")
     assert code == 0 and "revision none" in out and "needs upgrade" in out
     code, out, _ = run(capsys, "db", "upgrade")
-    assert code == 0 and "0003_sms" in out
+    assert code == 0 and "0004_feedback" in out
     code, out, _ = run(capsys, "db", "current")
     assert "up to date" in out
 
@@ -200,3 +200,78 @@ def test_cli_reports_an_unreachable_database_without_traceback(tmp_path):
     assert result.returncode == 1
     assert "cannot use the records database" in result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_feedback_request_by_web_and_refused_sms(sqlite_db, capsys):
+    run(capsys, "enquiry", "create", "--reference", "FB-1", "--safe-to-text", "no")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "web")
+    assert code == 1 and "still open" in err and "Nothing was sent" in err and "Traceback" not in err
+    run(capsys, "enquiry", "close", "FB-1")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "sms")
+    assert code == 1 and "not marked safe to text" in err
+    from bot.records.models import SmsOutbox
+    with session_scope() as session:
+        assert session.query(SmsOutbox).count() == 0
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "web")
+    assert code == 0, err
+    short = re.search(r"Short code:\s+(\S+)", out).group(1)
+    with session_scope() as session:
+        assert redeem_code(session, short, client_key="phone").ok
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-1", "--by", "web")
+    assert code == 1 and "already asked" in err
+
+
+def test_feedback_request_by_sms_inside_safe_times(sqlite_db, capsys):
+    run(capsys, "enquiry", "create", "--reference", "FB-2", "--safe-to-text", "yes",
+        "--safe-number", "07700 900123", "--safe-times", "every day 00:00-24:00")
+    run(capsys, "enquiry", "close", "FB-2")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-2", "--by", "sms")
+    assert code == 0, err
+    assert "queued to the safe number" in out and "07700" not in out and "+44" not in out
+    from bot.records.models import SmsOutbox
+    with session_scope() as session:
+        rows = session.query(SmsOutbox).all()
+        assert [r.kind for r in rows] == ["survey_invite"]
+
+
+def test_show_and_report_feedback(sqlite_db, capsys):
+    from datetime import timedelta
+
+    from bot.records import close_enquiry, create_enquiry, feedback, record_review
+    from bot.records.models import utcnow
+    from bot.surveys.request import request_feedback
+
+    keys = []
+    with session_scope() as session:
+        for n in range(6):
+            enquiry = create_enquiry(session, f"FB-R{n}")
+            person = add_participant(session, enquiry.id, "person")
+            row = record_outcome(session, enquiry.id, f"Outcome \x1b[31m{n}", participant_id=person.id,
+                                 recorded_by="assistant", channel="web")
+            keys.append(row.outcome_key)
+            close_enquiry(session, enquiry.id, when=utcnow() - timedelta(days=1))
+            survey_id = request_feedback(session, enquiry.id, channel="web", requested_by="Sam").survey_id
+            feedback.record_answer(session, survey_id, "goals", "yes" if n < 5 else "no", text=f"yep {n}",
+                                   channel="web", source_ref=f"r{n}")
+            feedback.record_answer(session, survey_id, "safe_change", "better", text="better", channel="web")
+            feedback.record_answer(session, survey_id, "outcome", "fully", text="1", channel="web",
+                                   outcome_key=row.outcome_key)
+            if n == 0:
+                record_review(session, enquiry.id, "not_achieved", recorded_by="Sam", channel="staff",
+                              outcome_key=row.outcome_key)
+                feedback.finish(session, survey_id, "completed")
+    code, out, err = run(capsys, "enquiry", "show", "FB-R0")
+    assert code == 0, err
+    assert "Feedback survey" in out and "completed" in out and "goals: yes" in out and "yep 0" in out
+    assert "outcome 1: fully" in out and "\x1b" not in out
+    assert "fully (their own view" in out and "not_achieved (worker's judgement" in out
+    code, out, err = run(capsys, "report", "feedback")
+    assert code == 0, err
+    assert "Got the goals they wanted:\n  Yes: 5\n  Partly: 0\n  No: 1" in out
+    assert "  Better: 6" in out
+    assert "in the person's own view?\n  Fully achieved: 6" in out
+    code, out, err = run(capsys, "report", "feedback", "--published")
+    assert "Got the goals they wanted:\n  Yes: 5\n  Partly: *\n  No: *" in out
+    assert "  Better: 5" in out
+    code, out, err = run(capsys, "report", "sg4a")
+    assert "  Not achieved: 1" in out and "  Fully achieved: 0" in out

@@ -1,0 +1,105 @@
+"""A whole end-of-enquiry feedback survey over REST, against the real Rasa and action servers."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from bot.records import (add_participant, close_enquiry, create_enquiry, record_outcome, session_scope,
+                         withdraw_outcome)
+from bot.records import feedback
+from bot.records.models import OutcomeReview, utcnow
+from bot.records.reporting import sg4a_figures
+from bot.settings import get_settings
+from bot.surveys.request import request_feedback
+
+pytestmark = pytest.mark.integration
+S = get_settings()
+
+
+def joined(messages):
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def payloads(messages):
+    return [b["payload"] for m in messages for b in m.get("buttons") or []]
+
+
+@pytest.fixture
+def url(stack):
+    return stack.env()["DATABASE_URL"]
+
+
+def new_survey(url, role="person", outcomes=("For him to stop ringing me", "To feel safe at home")):
+    with session_scope(url) as session:
+        enquiry = create_enquiry(session, f"SG-FB-{uuid.uuid4().hex[:8]}")
+        person = add_participant(session, enquiry.id, role, display_name="Ada Example")
+        keys = [record_outcome(session, enquiry.id, text, participant_id=person.id,
+                               recorded_by="assistant", channel="web").outcome_key for text in outcomes]
+        gone = record_outcome(session, enquiry.id, "Move to a new flat", participant_id=person.id,
+                              recorded_by="assistant", channel="web")
+        withdraw_outcome(session, gone.id, participant_id=person.id, recorded_by="assistant", channel="web")
+        close_enquiry(session, enquiry.id, when=utcnow() - timedelta(days=2))
+        result = request_feedback(session, enquiry.id, channel="web", requested_by="Sam Worker")
+        assert result.ok
+        return result.survey_id, result.code, keys
+
+
+def test_a_whole_survey_over_rest(stack, sender, url):
+    survey_id, code, keys = new_survey(url)
+    opening = stack.send(sender, f"my code is {code}")
+    text = joined(opening)
+    assert S.council_name in text and "skip any question" in text and "stop at any time" in text
+    assert "Did you get what you wanted to happen?" in text
+    assert "outcomes" not in text.lower() and "SG-FB" not in text and "Ada" not in text
+    assert payloads(opening)[:5] == ["Yes", "Partly", "No", "Don't know", "Prefer not to say"]
+
+    assert "Did we give you a chance" in joined(stack.send(sender, "kind of"))
+    # Unclear: asked again once, with "sorry"; unclear again: skipped to the next question.
+    assert "Sorry, I didn't understand" in joined(stack.send(sender, "the bus was late"))
+    assert "listened to" in joined(stack.send(sender, "the bus was late"))
+    assert "act on your wishes" in joined(stack.send(sender, "yep"))
+    assert "as safe as you want" in joined(stack.send(sender, "dunno"))
+    assert "happier" in joined(stack.send(sender, "3"))
+    assert "How safe do you feel now?" in joined(stack.send(sender, "skip"))
+    assert "better, the same or worse" in joined(stack.send(sender, "4"))
+    first = joined(stack.send(sender, "Better"))
+    assert 'You said: "For him to stop ringing me" Did that happen?' in first
+    second = joined(stack.send(sender, "yes it did"))
+    assert 'You said: "To feel safe at home"' in second and "Move to a new flat" not in second
+    assert "anything else" in joined(stack.send(sender, "partley"))
+    words = "The worker was kind 😊 but it took <b>ages</b>"
+    done = joined(stack.send(sender, words))
+    assert "Your answers are saved" in done and S.council_phone in done
+
+    with session_scope(url, read_only=True) as session:
+        survey = feedback.require_survey(session, survey_id)
+        assert survey.status == "completed"
+        got = [(a.question, a.text, a.value) for a in feedback.survey_answers(session, survey_id)]
+        assert got == [
+            ("goals", "kind of", "partly"), ("say", "the bus was late", "unclear"), ("listened", "yep", "yes"),
+            ("acted", "dunno", "dont_know"), ("safe", "3", "no"), ("happier", "skip", "skipped"),
+            ("safe_now", "4", "4"), ("safe_change", "Better", "better"), ("outcome", "yes it did", "fully"),
+            ("outcome", "partley", "partly"), ("anything_else", words, "given")]
+        reviews = session.query(OutcomeReview).filter(OutcomeReview.view == "person").order_by(OutcomeReview.id)
+        assert [(r.outcome_key, r.achievement) for r in reviews] == [(keys[0], "fully"), (keys[1], "partially")]
+        # The person's view is not the worker's judgement: SG4a (worker) has no achievement yet.
+        assert sg4a_figures(session).enquiry_ids["achievement not recorded"].count(survey.enquiry_id) == 1
+
+
+def test_representative_wording_stop_and_talk_to_a_person(stack, sender, url):
+    survey_id, code, _ = new_survey(url, role="representative")
+    text = joined(stack.send(sender, code))
+    assert "helping the person you support" in text and "Did they get what they wanted" in text
+    assert "Did we give them a chance" in joined(stack.send(sender, "no"))
+    person = joined(stack.send(sender, "I want to talk to a person"))
+    assert S.council_phone in person and "Did we give them a chance" in person
+    danger = joined(stack.send(sender, "he's hitting me right now"))
+    assert danger.startswith("If you or anyone else is in danger now, call 999")
+    assert "Did we give them a chance" in joined(stack.send(sender, "ok"))
+    stopped = joined(stack.send(sender, "stop"))
+    assert "stop here" in stopped and "keep the answers you gave" in stopped
+    with session_scope(url, read_only=True) as session:
+        assert feedback.require_survey(session, survey_id).status == "partial"
+        assert [(a.question, a.value) for a in feedback.survey_answers(session, survey_id)] == [("goals", "no")]
