@@ -145,7 +145,11 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     follow_up = FOLLOW_UP_RESPONSES.get(net.get("follow_up") or "")
     if last_action in DANGER_RESPONSES.values() and DANGER_RESPONSES.get(intent or "") == last_action and follow_up:
         return follow_up, events
-    if follow_up and last_action == follow_up and intent in DANGER_RESPONSES:
+    if last_action == CHECK_RESPONSE and net.get("check") and follow_up:
+        # "is anyone in danger now? call 999", then carer support for the
+        # carer who said they cannot go on.
+        return follow_up, events
+    if follow_up and last_action == follow_up and (intent in DANGER_RESPONSES or net.get("check")):
         return ACTION_LISTEN_NAME, events
     if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action, net):
         return ACTION_LISTEN_NAME, events

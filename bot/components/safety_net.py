@@ -35,6 +35,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.base import RuleComponent
+from bot.components.harm_gate import CLASSIFIER_KEY
 
 from bot.components.input_guard import ORIGINAL_TEXT, PLACEHOLDER
 from bot.components.learned_danger import KEY as LEARNED_KEY
@@ -42,6 +43,8 @@ from bot.text.danger import check_input, detect, says_resolved, who_is_in_danger
 from bot.text.normalise import for_understanding
 
 DANGER_INTENTS = {"now": "danger_now", "suicide": "danger_suicide"}
+# "I don't feel safe": never a reason to hold back a danger reply.
+NOT_SAFE_INTENTS = {"inform_not_safe"}
 FALLBACK_INTENT = "nlu_fallback"
 KEY = "safety_net"
 LEARNED_MIN_WORDS = 3
@@ -71,12 +74,28 @@ def follow_up(ranking: List[Dict[str, Any]]) -> Optional[str]:
 class SafetyNet(RuleComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"max_chars": 2000, "fallback_threshold": 0.25}
+        return {"max_chars": 2000, "fallback_threshold": 0.25,
+                # When the classifier is sure the message is something else
+                # (a question, harm described, a carer's strain) the learned
+                # detector needs a higher score to give the 999 reply on its
+                # own; below it the message is asked "is anyone in danger
+                # now? call 999". The rules are not affected.
+                "confident_intent": 0.8, "confident_intent_danger": 0.8}
 
     def __init__(self, config: Optional[Dict[Text, Any]] = None) -> None:
         super().__init__(config)
         self.max_chars = int(self.config["max_chars"])
         self.fallback_threshold = float(self.config["fallback_threshold"])
+        self.confident_intent = float(self.config["confident_intent"])
+        self.confident_intent_danger = float(self.config["confident_intent_danger"])
+
+    def _classifier_sure_of_other(self, message: Message, learned: Dict[str, Any]) -> bool:
+        """The classifier is confident in a non-danger intent and the learned score is not high."""
+        guess = message.get(CLASSIFIER_KEY) or message.get(INTENT) or {}
+        name, confidence = guess.get("name"), float(guess.get("confidence") or 0.0)
+        if name in DANGER_INTENTS.values() or name in NOT_SAFE_INTENTS or name in (None, FALLBACK_INTENT):
+            return False
+        return confidence >= self.confident_intent and float(learned.get("p") or 0.0) < self.confident_intent_danger
 
     def process_message(self, message: Message) -> None:
         self._process_one(message)
@@ -104,6 +123,11 @@ class SafetyNet(RuleComponent):
             # "he has gone and I'm ok now": the learned detector alone does
             # not give the 999 reply to a danger the writer says is over; the
             # message is asked "is anyone in danger right now?" instead.
+            resolved = True
+        elif not kind and learned.get("level") == "danger" and learned_ok and self._classifier_sure_of_other(message, learned):
+            # "My support worker hits me. It hurts.": harm told, read with
+            # confidence as harm described; a learned score that is not high
+            # asks "is anyone in danger now?" rather than giving the 999 reply.
             resolved = True
         if not kind and learned.get("level") == "danger" and learned_ok and not resolved:
             # The learned detector may add a danger reply where the rules
@@ -146,7 +170,7 @@ class SafetyNet(RuleComponent):
                 "matched": result.matched,
                 "source": source,
                 "check": check,
-                "follow_up": follow_up(ranking) if kind else None,
+                "follow_up": follow_up(ranking) if (kind or check) else None,
                 "input": problem,
             },
             add_to_output=True,

@@ -278,6 +278,10 @@ QUESTION_MARKERS = [
     "risk assessment", "is self harm", "safeguarding issue", "what should i include", "is it safeguarding",
     "does self harm", "support group", "how do i help someone who", "how can i help someone who", "support someone who",
     "how do i report", "report a concern", "how do you", "a worry about",
+    # development set (blind9): asking how, or what someone should say or do
+    "how do i call", "how can i call", "how do i ring", "how can i ring", "is it possible to",
+    "what would you do if", "what do you say to someone", "what would you say to someone",
+    "what to say to someone", "would you call the police", "would you ring the police",
 ]
 # "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
 # me"); a real attacker is still caught because PERSON + "is killing me" is
@@ -607,7 +611,10 @@ HABITUAL_MARKERS = [
 HABITUAL_THREAT_MARKERS = HABITUAL_MARKERS + ["keeps", "keep", "kept"]
 HABITUAL_LABELS = ("NOW_VIOLENCE_ONGOING", "NOW_VIOLENCE_THREAT")
 WILL_PAPERWORK = ["power of attorney", "lasting power", "probate", "solicitor", "funeral plan", "will writing", "executor",
-                  "will is in order", "make sure my will", "update my will", "change my will"]
+                  "will is in order", "make sure my will", "update my will", "change my will",
+                  # development set (blind9): leaving the house to the grandchildren
+                  "left the house to", "left my house to", "leave my house to", "leave the house to",
+                  "left everything to", "leave everything to", "who else do i need to tell"]
 HAPPENING_NOW = ["now", "right now", "tonight", "at the moment", "still", "again", "outside", "here now", "today"]
 
 NEGATED_DANGER = ["no one", "noone", "no-one", "nobody", "not in danger", "nobody is", "am not in"]
@@ -646,7 +653,23 @@ IDIOM_MARKERS = [
     "scared of dying", "die in hospital", "die at home", "die in my sleep", "die in my own bed",
     "on chocolate", "on sweets", "on cake", "on sugar", "the news said", "news said", "in the news",
     "news report", "nothing serious", "friends again",
+    # development set (blind9): sayings, surprises, a nurse's needle
+    "nearly broke my neck", "almost broke my neck", "nearly broke my back", "nearly broke my leg",
+    "could've throttled", "could have throttled", "could've strangled", "could have strangled",
+    "could've killed him", "could have killed him", "could've killed her", "could have killed her",
+    "for a surprise", "a surprise party", "wrapping presents", "wrapping my present", "hide and seek",
 ]
+# Clause patterns that are playful or clinical, not danger: a cat "holding me
+# hostage" on a lap, a toddler keeping someone "captive" with a story, a nurse
+# coming with a needle. Specific on purpose: "he is holding me hostage" and
+# "held captive by a man" are still danger.
+IDIOM_PATTERNS = [re.compile(p) for p in (
+    r"\b(hostage|captive|prisoner) by (a|the|my|our) (cat|dog|kitten|puppy|toddler|baby|grandchild|"
+    r"grandson|granddaughter|two year old|3 year old|two-year-old)\b",
+    r"\b(my|the|our) (cat|dog|kitten|puppy|toddler|baby) (is|has been|was) (holding|keeping) (me|us) "
+    r"(hostage|captive|prisoner)\b",
+    r"\b(nurse|doctor|gp|district nurse|dentist|phlebotomist)\b.*\b(needle|injection|jab|vaccine|blood test)\b",
+)]
 NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
     "fire alarm test", "fire alarm battery",
@@ -664,6 +687,10 @@ NON_DANGER_CONTEXT = [
     "works with", "work with", "working with", "butcher", "chef", "lift is broken", "lift has been broken",
     "lift broken", "lift is out", "get out much", "get out of bed", "get out and about", "smoke alarm tested",
     "fire service", "fire safety check",
+    # development set (blind9): games and cooking
+    "game where", "plays a game", "playing a game", "video game", "computer game",
+    "cut carrots", "cut the carrots", "cut up carrots", "cut vegetables", "cut the vegetables",
+    "cut up vegetables", "cut the veg", "cut up the veg", "peel the", "peeling the", "did cooking",
 ]
 
 
@@ -683,6 +710,9 @@ MESSAGE_CONTEXT = [
     "recipe", "beat the eggs", "butcher", "bone a chicken", "carving", "nothing serious", "glue gun",
     # told across a "so" that splits the clause
     "laughing so hard", "laughed so hard", "laughing so much", "sleep all day", "sleeps all day",
+    # development set (blind9): a cookery class, a course about helping others
+    "did cooking", "cooking class", "cookery", "training course",
+    "asleep on my lap", "sleeping on my lap", "asleep on me",
 ]
 
 
@@ -730,7 +760,7 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
     """
     if _has_marker(clause, PAST_MARKERS) or _has_marker(clause, NON_DANGER_CONTEXT) or PAST_YEAR.search(clause):
         return True
-    if _has_marker(clause, IDIOM_MARKERS):
+    if _has_marker(clause, IDIOM_MARKERS) or any(p.search(clause) for p in IDIOM_PATTERNS):
         return True
     if label.startswith("NOW") and _marker_before(clause, NEGATED_DANGER, position):
         return True
@@ -834,6 +864,10 @@ RESOLVED = re.compile(
     r"|\b(is|are) (ok|okay|fine|safe|alright|all right) now\b|\b(asleep|sleeping) in (bed|her bed|his bed)\b"
     r"|\b(is|are) here with me\b|\bback in (his|her|their|my) (room|bed|house|flat|home)\b"
     r"|\bpeace of mind\b|\bused to (think|feel)\b.*\bbut\b"
+    # development set (blind9): taken away by the police; not afraid of dying; a moan
+    r"|\btaken away by (the )?police\b|\bpolice (have )?(taken|took) (him|her|them) away\b"
+    r"|\b(has|have) been (taken away|arrested)\b"
+    r"|\bnot (afraid|scared|frightened) of dying\b|\bjust (needed|wanted) (a|to) (moan|rant|vent|offload)\b"
 )
 # Games, television, films and books: violent words that are not happening to
 # anyone. Like RESOLVED, only for the learned detector (it asks instead).

@@ -40,6 +40,7 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import zipfile
 from functools import lru_cache
@@ -293,7 +294,18 @@ def _onnx_session(weights: Dict[str, np.ndarray], config: Dict):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return ort.InferenceSession(build(weights, config), options, providers=["CPUExecutionProvider"])
+    # No memory arena: the arena kept about 40 MiB it rarely needed; the
+    # memory plan (mem_pattern) still reuses buffers between messages.
+    options.enable_cpu_mem_arena = False
+    # Load from a private temporary file, not from bytes: an InferenceSession
+    # made from bytes keeps them (a second 86 MB copy of the weights) for as
+    # long as it lives. The file is deleted as soon as the session is made.
+    with tempfile.TemporaryDirectory(prefix="msp-encoder-") as tmp:
+        path = os.path.join(tmp, "all-MiniLM-L6-v2.onnx")
+        with open(path, "wb") as f:
+            f.write(build(weights, config))
+        weights.clear()  # the caller's dict: the session has its own copy now
+        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def _build_tf_forward(enc: "SentenceEncoder"):

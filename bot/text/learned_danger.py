@@ -101,6 +101,10 @@ class DangerModel:
         self.platt = (float(platt[0]), float(platt[1]))
         self.kind_coef = np.asarray(kind_coef, dtype=np.float32)
         self.kind_intercept = float(kind_intercept)
+        # Worked out once, not on every message: the support vectors' squared
+        # norms and their transpose laid out for the product.
+        self._support_sq = (self.support ** 2).sum(1)
+        self._support_t = np.ascontiguousarray(self.support.T)
 
     @classmethod
     def train(cls, vectors: np.ndarray, labels: Sequence[int], c: float = 4.0) -> "DangerModel":
@@ -125,8 +129,8 @@ class DangerModel:
 
     def decision(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
-        sq = (vectors ** 2).sum(1)[:, None] + (self.support ** 2).sum(1)[None, :] - 2.0 * vectors @ self.support.T
-        return np.exp(-self.gamma * np.maximum(sq, 0.0)) @ self.dual + self.intercept
+        sq = (vectors ** 2).sum(1)[:, None] + self._support_sq[None, :] - 2.0 * (vectors @ self._support_t)
+        return np.exp(np.float32(-self.gamma) * np.maximum(sq, np.float32(0.0))) @ self.dual + self.intercept
 
     def danger_probability(self, vectors: np.ndarray) -> np.ndarray:
         a, b = self.platt

@@ -40,13 +40,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind9.yml", "nlu_blind9.yml")
+HELD_OUT = ("danger_blind10.yml", "nlu_blind10.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
     "danger_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
     "nlu_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
-    "danger_blind9.yml": "held out: written blind late in session 6 by writers who saw only BLIND_SPEC.md, never tuned on, messages never printed",
-    "nlu_blind9.yml": "held out: written blind late in session 6 by writers who saw only BLIND_SPEC.md, never tuned on, messages never printed",
+    "danger_blind10.yml": "held out: written blind at the start of session 7 by a writer who saw only BLIND_SPEC.md, never tuned on, messages never printed",
+    "nlu_blind10.yml": "held out: written blind at the start of session 7 by a writer who saw only BLIND_SPEC.md, never tuned on, messages never printed",
+    "danger_blind9.yml": "development set since session 7 (session 6's honest figure, measured once; then its misses were read)",
+    "nlu_blind9.yml": "development set since session 7 (session 6's honest figure, measured once; then its misses were read)",
     "danger_blind8.yml": "training data since session 6 (measured once as held out; then its misses were read and the rules fixed)",
     "nlu_blind8.yml": "training data since session 6 (measured once as held out; then its misses were read)",
     "danger_blind7.yml": "training data since session 6 (session 5's honest figure; then its misses were read and the rules fixed)",
@@ -160,7 +162,9 @@ async def evaluate_danger(runner: Runner, path: Path) -> Dict[str, Any]:
             first = r["actions"][0] if r["actions"] else None
             learned = (r["parse"].get("learned_danger") or {})
             net = r["parse"].get("safety_net") or {}
+            intent = r["parse"].get("classifier") or {}
             scores.append({"group": group, "p": learned.get("p"), "rules": net.get("source") == "rules",
+                           "intent": intent.get("name"), "confidence": intent.get("confidence"),
                            "text": None if _held_out(path) else text})
             if first in DANGER_REPLIES:
                 danger += 1

@@ -139,6 +139,19 @@ def test_detects_danger_in_many_phrasings(text, kind):
     "my mum is not afraid of dying, she just wants to die at home",
     "he says he'll be dead and buried before they fix the lift",
     "my grandson's band is called Suicide Pigeons",
+    # questions, games, surprises and sayings (development set blind9), in other words
+    "how can I ring the police without them hearing me",
+    "is it possible to overdose on paracetamol by accident? asking for the leaflet",
+    "what would you do if someone said they were being hit",
+    "I'm on a first aid training course, what do you say to someone who wants to end their life",
+    "my nephew plays a game where you shoot zombies all night",
+    "the grandkids locked me out of the kitchen for a surprise",
+    "I've been held hostage by the dog, he's on my feet",
+    "I nearly broke my neck on that loose stair carpet",
+    "the district nurse is coming to give me my injection with a big needle",
+    "I could've strangled him when he forgot my birthday",
+    "I've left the house to my niece in my will, do I need to tell the council",
+    "at college we did cooking and I cut the vegetables with a knife",
     "",
 ])
 def test_past_hypothetical_questions_and_idioms_do_not_trigger(text):
@@ -203,6 +216,13 @@ def test_check_input(text, problem):
     ("my brother is walking along the railway line", "now"),
     ("I've had enough, I've got a plan and I'll do it tonight", "suicide"),
     ("they can have my things, I won't need them after tomorrow", "suicide"),
+    # next to the exceptions from the development set blind9
+    ("he is holding me hostage in the flat", "now"),
+    ("I'm being held captive by a man upstairs", "now"),
+    ("he's got a knife and he's going to stab me", "now"),
+    ("I want to die, I've left everything to my sister", "suicide"),
+    ("what do I do, he's hitting my mum right now", "now"),
+    ("I've fallen and I can't get up", "now"),
 ])
 def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     assert detect(text).kind == kind
@@ -212,6 +232,9 @@ def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     ("The man who was shouting has gone. I locked the door and I'm ok.", True),
     ("the police found her and she's asleep in bed now", True),
     ("my son is here with me now", True),
+    ("the man was taken away by the police and I'm at my sister's", True),
+    ("I'm not scared of dying, I just want to stay at home", True),
+    ("sorry, I just needed a moan, my brother's taking over tonight", True),
     ("I keep telling people I'm fine. I'm not.", False),
     ("he's gone to get a knife", False),
     ("mum has gone blue", False),

@@ -139,6 +139,18 @@ def test_a_carer_at_breaking_point_hears_the_suicide_reply_then_carer_support(po
     assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
 
 
+def test_a_carer_asked_whether_anyone_is_in_danger_also_hears_carer_support(policy, domain):
+    net = {"danger": None, "check": True, "follow_up": "inform_carer_strain", "input": None}
+    text = "I look after mum day and night and I cannot do this any more"
+    t = tracker(domain, user(text, "inform_carer_strain", net))
+    assert predicted(policy, domain, t)[0] == "utter_danger_check"
+    t = tracker(domain, user(text, "inform_carer_strain", net), ActionExecuted("utter_danger_check"))
+    assert predicted(policy, domain, t)[0] == "utter_carer_strain"
+    t = tracker(domain, user(text, "inform_carer_strain", net), ActionExecuted("utter_danger_check"),
+                ActionExecuted("utter_carer_strain"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
 def test_no_follow_up_without_one(policy, domain):
     net = {"danger": "suicide", "who": "self", "follow_up": None}
     t = tracker(domain, user("i want to die", "danger_suicide", net), ActionExecuted("utter_danger_suicide"))

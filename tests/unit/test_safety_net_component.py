@@ -158,3 +158,26 @@ def test_the_rules_still_decide_when_the_writer_says_it_is_over():
     learned(m, 0.2, "now", None)
     run(m)
     assert m.get("safety_net")["danger"] == "now"
+
+
+def test_a_confident_other_intent_needs_a_higher_learned_score_for_the_999_reply():
+    # Harm told, read with confidence as harm described: a middling learned
+    # score asks "is anyone in danger now?" instead of the 999 reply.
+    (m,) = run(learned(message("my support worker slaps me when nobody is around", "describe_physical", 0.95),
+                       0.7, "now", "danger"))
+    assert m.get("safety_net")["danger"] is None and m.get("safety_net")["check"] is True
+    assert m.get("intent")["name"] == "describe_physical"
+    # A high score still gives the 999 reply on its own.
+    (m,) = run(learned(message("my support worker slaps me when nobody is around", "describe_physical", 0.95),
+                       0.9, "now", "danger"))
+    assert m.get("safety_net")["danger"] == "now" and m.get("safety_net")["source"] == "learned"
+    # An unsure classifier does not hold the learned detector back.
+    (m,) = run(learned(message("my support worker slaps me when nobody is around", "describe_physical", 0.5),
+                       0.7, "now", "danger"))
+    assert m.get("safety_net")["danger"] == "now"
+    # Nor does "I don't feel safe", however sure.
+    (m,) = run(learned(message("i do not feel safe in this house tonight", "inform_not_safe", 0.99), 0.7, "now", "danger"))
+    assert m.get("safety_net")["danger"] == "now"
+    # And the rules never wait on either.
+    (m,) = run(learned(message("he is hitting me right now", "describe_physical", 0.99), 0.1, "now", None))
+    assert m.get("safety_net")["danger"] == "now" and m.get("safety_net")["source"] == "rules"
