@@ -50,7 +50,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from twilio.request_validator import RequestValidator
 
 from bot import logsafe
@@ -142,8 +142,25 @@ def handle_inbound(message_sid: str, from_number: str, body: str):
                 feedback.finish(session, open_survey.id, "opted_out", detail="STOP from the number")
             return result
         if survey is not None:
+            records.route_turn(session, message_sid, survey.id)  # same transaction as the message
             return Routed(result, survey.id)
         return result
+
+
+def pending_turns() -> List[Any]:
+    from bot.records import session_scope
+    from bot.records import sms as records
+
+    with session_scope() as session:
+        return records.pending_turns(session)
+
+
+def finish_turn(message_sid: str) -> bool:
+    from bot.records import session_scope
+    from bot.records import sms as records
+
+    with session_scope() as session:
+        return records.finish_turn(session, message_sid)
 
 
 def start_token(survey_id: int) -> str:
@@ -191,6 +208,25 @@ async def in_survey_form(app: Any, sender_id: str) -> bool:
     return True
 
 
+async def replies_already_given(app: Any, sender_id: str, sid: str) -> Optional[List[Dict[str, Any]]]:
+    """The bot's replies to message ``sid`` if the assistant has already read it, else None."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return None
+    tracker = await agent.tracker_store.retrieve_full_tracker(sender_id)
+    if tracker is None:
+        return None
+    found, replies = False, []
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if found:
+                break
+            found = event.message_id in (sid, f"{sid}:start")
+        elif found and isinstance(event, BotUttered):
+            replies.append({"recipient_id": sender_id, "text": event.text})
+    return replies if found else None
+
+
 def handle_status(outbox_id: int, message_sid: str, status: str, error_code: Optional[str]) -> bool:
     from bot.records import session_scope
     from bot.records import sms as records
@@ -220,6 +256,15 @@ class SmsInput(InputChannel):
 
     def __init__(self, config: Optional[SmsConfig] = None) -> None:
         self.config = config or get_sms_config()
+        # One lock per number: a texter's replies reach the assistant in the
+        # order they arrived, even though each is handled after the webhook
+        # has answered. Tasks are kept here so none is collected mid-way.
+        self._locks: Dict[int, asyncio.Lock] = {}
+        self._tasks: set = set()
+        # At most this many survey replies are read at once. The assistant's
+        # work runs on the server's one event loop; a burst of replies read
+        # all at once would keep the webhook from answering Twilio promptly.
+        self._turns: Optional[asyncio.Semaphore] = None
         self.validator = RequestValidator(self.config.auth_token) if self.config.receiving else None
         if self.validator is None:
             logger.info("SMS channel switched off (TWILIO_AUTH_TOKEN and MSP_SMS_PUBLIC_URL are needed).")
@@ -240,6 +285,11 @@ class SmsInput(InputChannel):
         @bp.listener("before_server_start")
         async def body_limit(app: Any, _loop: Any) -> None:
             limits.install(app)
+
+        @bp.listener("after_server_start")
+        async def finish_pending(app: Any, _loop: Any) -> None:
+            if self.validator is not None:
+                self._spawn(self.recover(app, on_new_message))
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -270,7 +320,10 @@ class SmsInput(InputChannel):
                         "duplicate, ignored" if result.duplicate else (result.keyword or "message"),
                         f", reply queued as outbox {result.outbox_id}" if result.outbox_id else "")
             if isinstance(result, Routed):
-                await self.converse(request, on_new_message, result, sid, body)
+                # Recorded and marked as waiting for the assistant: answer
+                # Twilio now, read it next (replies go out through the outbox).
+                self._spawn(self.take_turn(request.app, on_new_message, result.number_id, result.survey_id,
+                                           sid, body))
             return _twiml()
 
         @bp.route("/status", methods=["POST"])
@@ -301,27 +354,76 @@ class SmsInput(InputChannel):
 
         return bp
 
-    async def converse(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                       routed: Routed, sid: str, body: str) -> None:
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def take_turn(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                        number_id: int, survey_id: int, sid: str, body: str, recovering: bool = False) -> bool:
+        """One survey reply, in order for its number. True when its replies are queued."""
+        lock = self._locks.setdefault(number_id, asyncio.Lock())
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(max(1, self.config.concurrent_turns))
+        async with lock:
+            try:
+                async with self._turns:
+                    return await self.converse(app, on_new_message, number_id, survey_id, sid, body, recovering)
+            finally:
+                if not lock.locked() and not getattr(lock, "_waiters", None):
+                    self._locks.pop(number_id, None)
+
+    async def recover(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """At start-up: finish survey replies accepted before a stop but never answered."""
+        loop = asyncio.get_running_loop()
+        for _ in range(300):  # the agent is loaded by Rasa's own start-up listener
+            if getattr(getattr(app, "ctx", None), "agent", None) is not None and app.ctx.agent.is_ready():
+                break
+            await asyncio.sleep(0.1)
+        try:
+            pending = await loop.run_in_executor(None, pending_turns)
+        except Exception:  # noqa: BLE001 - no records yet (a fresh database): nothing to finish
+            logger.exception("Could not look for SMS survey replies left unanswered.")
+            return
+        if pending:
+            logger.warning("Finishing %s SMS survey repl%s accepted before the last stop.", len(pending),
+                           "y" if len(pending) == 1 else "ies")
+        for turn in pending:
+            await self.take_turn(app, on_new_message, turn.number_id, turn.survey_id, turn.message_sid, turn.body,
+                                 recovering=True)
+
+    async def converse(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                       number_id: int, survey_id: int, sid: str, body: str, recovering: bool = False) -> bool:
         """Pass a survey reply to Rasa (or reopen the survey) and queue the replies as SMS.
 
-        The inbound message is already recorded; a failure here is logged and
-        the webhook still answers 200 (Twilio would otherwise deliver it again).
+        The inbound message is already recorded with a ``routed`` turn; the
+        turn is marked ``done`` once the replies are in the outbox. A failure
+        here is logged and the turn stays open: the next start finishes it.
+        If the assistant had already read the message (a stop between reading
+        it and queueing the replies), its replies are taken from the
+        conversation instead of reading it twice.
         """
-        sender_id = f"{SENDER_PREFIX}{routed.number_id}"
+        sender_id = f"{SENDER_PREFIX}{number_id}"
         loop = asyncio.get_running_loop()
         output = SmsOutput()
         try:
-            if await in_survey_form(request.app, sender_id):
-                text, message_id = body, sid
+            already = await replies_already_given(app, sender_id, sid) if recovering else None
+            if already is not None:
+                output.messages = already
             else:
-                token = await loop.run_in_executor(None, start_token, routed.survey_id)
-                text = '/inform_invite_code{"invite_code": "%s"}' % token
-                message_id = f"{sid}:start"
-            await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(),
-                                             message_id=message_id))
-            queued = await loop.run_in_executor(None, queue_replies, routed.number_id, sid, output.messages)
-            logger.info("SMS %s: survey %s, %s repl%s queued.", sid, routed.survey_id, queued,
+                if await in_survey_form(app, sender_id):
+                    text, message_id = body, sid
+                else:
+                    token = await loop.run_in_executor(None, start_token, survey_id)
+                    text = '/inform_invite_code{"invite_code": "%s"}' % token
+                    message_id = f"{sid}:start"
+                await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(),
+                                                 message_id=message_id))
+            queued = await loop.run_in_executor(None, queue_replies, number_id, sid, output.messages)
+            await loop.run_in_executor(None, finish_turn, sid)
+            logger.info("SMS %s: survey %s, %s repl%s queued.", sid, survey_id, queued,
                         "y" if queued == 1 else "ies")
-        except Exception:  # noqa: BLE001 - recorded already; staff see the survey unanswered
-            logger.exception("SMS %s: the survey reply could not be handled.", sid)
+            return True
+        except Exception:  # noqa: BLE001 - recorded already; finished at the next start
+            logger.exception("SMS %s: the survey reply could not be handled yet.", sid)
+            return False

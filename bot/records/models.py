@@ -519,6 +519,29 @@ class SmsInbound(Base):
     received_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+class SmsSurveyTurn(Base):
+    """An inbound SMS on its way through the assistant. Append-only.
+
+    ``routed`` is written with the inbound message (the webhook has answered
+    Twilio; the assistant has not read it yet); ``done`` once its replies are
+    in the outbox. A routed row with no ``done`` row after a restart is
+    finished then (``bot.channels.sms``).
+    """
+
+    __tablename__ = "sms_survey_turns"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("state", ("routed", "done")), name="state"),
+        UniqueConstraint("inbound_id", "state", name="uq_sms_survey_turns_inbound_id_state"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    inbound_id = Column(ForeignKey("sms_inbound.id"), nullable=False)
+    survey_id = Column(ForeignKey("feedback_surveys.id"), nullable=False)
+    state = Column(String(8), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class SmsOptEvent(Base):
     """STOP (``out``) or START (``in``) from a number. Append-only; the latest row wins."""
 
@@ -693,7 +716,7 @@ class FeedbackAnswer(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
-APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent,
+APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
                       SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 

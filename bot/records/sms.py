@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.text.phone import normalise_e164
 
 from .errors import InvalidValue
-from .models import SmsInbound, SmsNumber, SmsOptEvent, SmsOutbox, SmsOutboxEvent, utcnow
+from .models import SmsInbound, SmsNumber, SmsOptEvent, SmsOutbox, SmsOutboxEvent, SmsSurveyTurn, utcnow
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message
 
@@ -124,6 +124,55 @@ def receive(session: Session, message_sid: str, from_number: str, body: str,
         row = enqueue(session, number.id, reply_kind, reply, f"reply:{message_sid}")
         outbox_id = row.id if row is not None else None
     return Inbound(duplicate=False, number_id=number.id, keyword=keyword, outbox_id=outbox_id)
+
+
+# --- survey replies on their way through the assistant ----------------------
+
+
+@dataclass(frozen=True)
+class PendingTurn:
+    """A survey reply the webhook accepted and the assistant has not finished."""
+
+    inbound_id: int
+    message_sid: str
+    number_id: int
+    survey_id: int
+    body: str
+
+
+def route_turn(session: Session, message_sid: str, survey_id: int) -> None:
+    """Mark an inbound message as waiting for the assistant (same transaction as the message)."""
+    inbound = session.query(SmsInbound).filter_by(message_sid=message_sid).one()
+    session.add(SmsSurveyTurn(inbound_id=inbound.id, survey_id=survey_id, state="routed"))
+
+
+def finish_turn(session: Session, message_sid: str) -> bool:
+    """Record that the replies to ``message_sid`` are queued. False if it was already recorded."""
+    inbound = session.query(SmsInbound).filter_by(message_sid=message_sid).one_or_none()
+    if inbound is None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(SmsSurveyTurn(inbound_id=inbound.id, survey_id=_routed_survey(session, inbound.id),
+                                      state="done"))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _routed_survey(session: Session, inbound_id: int) -> int:
+    return session.query(SmsSurveyTurn.survey_id).filter_by(inbound_id=inbound_id, state="routed").scalar()
+
+
+def pending_turns(session: Session) -> List[PendingTurn]:
+    """Routed survey replies with no ``done`` row, oldest first."""
+    done = session.query(SmsSurveyTurn.inbound_id).filter(SmsSurveyTurn.state == "done")
+    rows = (session.query(SmsSurveyTurn, SmsInbound)
+            .join(SmsInbound, SmsInbound.id == SmsSurveyTurn.inbound_id)
+            .filter(SmsSurveyTurn.state == "routed", ~SmsSurveyTurn.inbound_id.in_(done))
+            .order_by(SmsSurveyTurn.id).all())
+    return [PendingTurn(inbound.id, inbound.message_sid, inbound.number_id, turn.survey_id, inbound.body)
+            for turn, inbound in rows]
 
 
 # --- the sender's side ------------------------------------------------------

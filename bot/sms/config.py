@@ -41,6 +41,8 @@ class SmsConfig:
     lease_seconds: float = 60.0
     poll_seconds: float = 0.5
     http_timeout: float = 10.0
+    # Survey replies the Rasa server reads at once (bot/channels/sms.py).
+    concurrent_turns: int = 2
 
     @property
     def receiving(self) -> bool:
@@ -102,6 +104,7 @@ def load_sms_config(environ: Optional[Mapping[str, str]] = None) -> SmsConfig:
         retry_max_seconds=number("MSP_SMS_RETRY_MAX_SECONDS", 300.0),
         lease_seconds=number("MSP_SMS_LEASE_SECONDS", 60.0),
         poll_seconds=number("MSP_SMS_POLL_SECONDS", 0.5),
+        concurrent_turns=int(number("MSP_SMS_CONCURRENT_TURNS", 2)),
     )
 
 

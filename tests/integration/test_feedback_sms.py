@@ -161,3 +161,42 @@ def test_danger_in_the_middle_comes_first(stack, peer):
     assert "999" in danger
     assert "Did you get what you wanted to happen?" in phone.say("ok")
     assert answers(stack, survey_id) == []
+
+
+def test_a_reply_accepted_just_before_the_server_stopped_is_answered_after_the_restart(stack, peer, monkeypatch):
+    """The webhook answers Twilio before the assistant reads the reply. If the
+    Rasa server stops in between, the reply is not lost: the next start reads
+    it and sends the next question (once)."""
+    import os
+    import signal
+
+    from bot.channels.sms import handle_inbound
+
+    number = new_number()
+    survey_id, _ = survey_by_sms(stack, number)
+    wait_for(lambda: bodies(peer, number), what="the invitation SMS")
+    phone = Phone(stack, peer, number)
+    assert "Did you get what you wanted to happen?" in phone.say("Yes", expect=2)
+    rasa = stack.procs["rasa"]
+    os.killpg(rasa.pid, signal.SIGKILL)
+    rasa.wait(10)
+    # What the webhook writes for a survey reply, in its one transaction (the
+    # production function), with the server gone before it could read it.
+    monkeypatch.setenv("DATABASE_URL", stack.env()["DATABASE_URL"])
+    sid = "SM" + uuid.uuid4().hex
+    routed = handle_inbound(sid, number, "partly")
+    assert routed.survey_id == survey_id
+    before = len(bodies(peer, number))
+    stack.respawn("rasa")
+    stack.wait_ready(180)
+    got = wait_for(lambda: len(bodies(peer, number)) > before and bodies(peer, number), what="the next question")
+    assert "Could you say what you wanted?" in got[before]
+    assert answers(stack, survey_id)[0] == ("goals", "partly", "partly", "sms")
+    # Started again, nothing more is read or sent for it.
+    os.killpg(stack.procs["rasa"].pid, signal.SIGTERM)
+    stack.procs["rasa"].wait(30)
+    stack.respawn("rasa")
+    stack.wait_ready(180)
+    assert "listened to" in phone.say("yes")
+    assert [a[0] for a in answers(stack, survey_id)] == ["goals", "say"]
+    assert sum("Could you say what you wanted?" in b for b in bodies(peer, number)) == 1
