@@ -58,7 +58,7 @@ import yaml
 
 from bench import procinfo
 from bench.load import first_replies, parse_only, run_level
-from scripts.model import MODELS, component_training_files
+from scripts.model import MODELS, component_training_files, training_env
 from scripts.stack import BIN, ROOT, Stack, base_env, free_port, new_token
 
 BENCH = ROOT / "bench"
@@ -342,8 +342,7 @@ def model_for(name: str, snap: Path, tmp: Path) -> dict:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not target.exists():
                 log(f"training {target.name} for {name} (log: {tmp / f'train-{name}.log'}) ...")
-                env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-                           RASA_CACHE_DIRECTORY=str(tmp / f"cache-{name}"))
+                env = training_env(RASA_CACHE_DIRECTORY=str(tmp / f"cache-{name}"))
                 cmd = [str(BIN / "rasa"), "train", "--config", str(snap / spec["config"]),
                        "--domain", str(snap / "domain.yml"), "--data", str(snap / "bot" / "data"),
                        "--out", str(MODELS), "--fixed-model-name", target.name[: -len(".tar.gz")]]
@@ -369,8 +368,7 @@ def fresh_training(config: str, snap: Path, tmp: Path) -> dict:
     """A full training from nothing: new output directory, empty component cache."""
     out = tmp / "fresh-train"
     out.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-               RASA_CACHE_DIRECTORY=str(out / "cache"))
+    env = training_env(RASA_CACHE_DIRECTORY=str(out / "cache"))
     cmd = [str(BIN / "rasa"), "train", "--config", str(snap / config),
            "--domain", str(snap / "domain.yml"), "--data", str(snap / "bot" / "data"),
            "--out", str(out), "--fixed-model-name", "fresh"]

@@ -19,10 +19,22 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 
 
+# Our own code that decides what a trained model holds (the components that
+# learn, and the sentence encoder they read through). A change to it trains
+# again; code that only runs when a message arrives (the danger rules, the
+# harm gate) does not need a new model.
+TRAINING_CODE = (
+    "bot/components/sentence_encoder.py", "bot/components/learned_danger.py",
+    "bot/components/unknown_words.py", "bot/text/encoder.py", "bot/text/onnx_graph.py",
+    "bot/text/learned_danger.py",
+)
+
+
 def training_inputs(config: str = "config.yml") -> list[Path]:
     files = [ROOT / config, ROOT / "domain.yml"]
     files += sorted((ROOT / "bot" / "data").rglob("*.yml"))
     files += component_training_files(config)
+    files += [ROOT / name for name in TRAINING_CODE]
     return files
 
 
@@ -69,7 +81,7 @@ def ensure_model(config: str = "config.yml", prefix: str = "msp", quiet: bool = 
             return target
         print(f"Training {target.name} (config, domain or data changed) ...", flush=True)
         started = time.monotonic()
-        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+        env = training_env()
         cmd = [
             str(Path(sys.executable).with_name("rasa")), "train",
             "--config", config, "--domain", "domain.yml", "--data", "bot/data",
@@ -80,6 +92,18 @@ def ensure_model(config: str = "config.yml", prefix: str = "msp", quiet: bool = 
         (MODELS / f"{target.name}.seconds").write_text(f"{seconds:.1f}\n")
         print(f"Trained in {seconds:.0f} s: {target.relative_to(ROOT)}", flush=True)
     return target
+
+
+def training_env(**extra: str) -> dict:
+    """The environment ``rasa train`` runs in (here and in the benchmark).
+
+    Training may use both cores: the sentence encoder reads every example on
+    two threads, and the danger detector's cross-validation runs its folds
+    side by side. The servers keep to one thread each.
+    """
+    return dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
+                MSP_ENCODER_THREADS=os.environ.get("MSP_ENCODER_THREADS", "2"),
+                MSP_TRAIN_JOBS=os.environ.get("MSP_TRAIN_JOBS", "2"), **extra)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,13 @@ class SentenceEncoder:
         return self.encode([text])[0]
 
 
+def _threads() -> int:
+    try:
+        return max(1, min(8, int(os.environ.get("MSP_ENCODER_THREADS", "1"))))
+    except ValueError:
+        return 1
+
+
 def _onnx_session(weights: Dict[str, np.ndarray], config: Dict):
     """An ONNX Runtime session for the graph built from ``weights``: one thread, no spinning."""
     import onnxruntime as ort
@@ -288,7 +295,10 @@ def _onnx_session(weights: Dict[str, np.ndarray], config: Dict):
     from bot.text.onnx_graph import build
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    # One thread in the servers (each message is small, and the Rasa server
+    # has one core's worth of work); training sets MSP_ENCODER_THREADS=2 to
+    # read its ten thousand examples on both cores (scripts/model.py).
+    options.intra_op_num_threads = _threads()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

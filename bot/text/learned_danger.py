@@ -20,6 +20,7 @@ Pure NumPy at prediction; scikit-learn only to train.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,8 @@ class DangerModel:
         svm = SVC(C=c, kernel="rbf", gamma="scale")
         # Platt scaling on decision values the SVM gave to examples it did not see.
         folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=42)
-        held_out = cross_val_predict(svm, vectors, danger, cv=folds, method="decision_function")
+        jobs = max(1, min(5, int(os.environ.get("MSP_TRAIN_JOBS", "1") or 1)))
+        held_out = cross_val_predict(svm, vectors, danger, cv=folds, method="decision_function", n_jobs=jobs)
         platt = LogisticRegression(C=1e6, max_iter=1000).fit(held_out.reshape(-1, 1), danger)
         svm.fit(vectors, danger)
         gamma = svm._gamma  # what gamma="scale" resolved to
