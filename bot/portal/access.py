@@ -213,6 +213,8 @@ def _stage_home(row: Optional[StaffSession]):
         return redirect(url_for("auth.second_factor"))
     if row is not None and row.stage == "enrol":
         return redirect(url_for("auth.enrol"))
+    if g.get("session_lapsed"):
+        return redirect(url_for("auth.login", lapsed="1"))
     return redirect(url_for("auth.login"))
 
 

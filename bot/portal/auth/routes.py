@@ -64,7 +64,7 @@ def login():
     notice = None
     if request.args.get("signed_out") == "1":
         notice = "You have signed out."
-    elif g.get("session_lapsed"):
+    elif g.get("session_lapsed") or request.args.get("lapsed") == "1":
         notice = f"You were signed out after {config().idle_minutes} minutes without activity."
     if request.method == "GET":
         ensure_session()
