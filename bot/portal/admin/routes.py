@@ -68,7 +68,7 @@ def invite():
     return render_template("admin/invitation_link.html", link=link, invitation=invitation)
 
 
-@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@bp.route("/invitations/<int(max=2147483647):invitation_id>/revoke", methods=["POST"])
 @roles("admin")
 def revoke(invitation_id: int):
     with writing() as db:
@@ -89,7 +89,7 @@ def _other_account(user_id: int) -> StaffUser:
     return account
 
 
-@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/users/<int(max=2147483647):user_id>/deactivate", methods=["POST"])
 @roles("admin")
 def deactivate(user_id: int):
     account = _other_account(user_id)
@@ -102,7 +102,7 @@ def deactivate(user_id: int):
     return redirect(url_for("admin.users", done="deactivated"))
 
 
-@bp.route("/users/<int:user_id>/reset-second-factor", methods=["POST"])
+@bp.route("/users/<int(max=2147483647):user_id>/reset-second-factor", methods=["POST"])
 @roles("admin")
 def reset_second_factor(user_id: int):
     account = _other_account(user_id)
