@@ -548,7 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
     user = areas.add_parser("user", help="staff accounts for the portal")
     user_cmds = user.add_subparsers(dest="command", metavar="{create,list}", parser_class=_Parser)
     user_cmds.required = True
-    ucreate = user_cmds.add_parser("create", help="create a staff account (the first administrator)")
+    # No abbreviations: "--password SECRET" must not be taken for --password-file (and so put a
+    # password on the command line, where other users can read it).
+    ucreate = user_cmds.add_parser("create", help="create a staff account (the first administrator)",
+                                   allow_abbrev=False)
     ucreate.add_argument("--role", choices=STAFF_ROLES, required=True)
     ucreate.add_argument("--username", required=True, help="3 to 64 of a-z, 0-9, '.', '-', '_'")
     ucreate.add_argument("--name", required=True, help="the person's name, as colleagues know them")
