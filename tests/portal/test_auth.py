@@ -395,3 +395,21 @@ def test_invitation_refuses_weak_passwords_and_expires(app, auth, signed_in, rec
         db.execute(update(StaffInvitation).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert app.test_client().get(path).status_code == 404
     assert app.test_client().get("/auth/invite/not-a-real-token").status_code == 404
+
+
+def test_deactivation_and_second_factor_reset_end_the_accounts_sessions(app, auth, signed_in):
+    admin, admin_account = signed_in("admin")
+    worker, worker_account = signed_in("practitioner")
+    response = admin.post(f"/admin/users/{worker_account.id}/reset-second-factor",
+                          data={"csrf_token": auth.csrf(admin)})
+    assert response.status_code == 302
+    assert worker.get("/").status_code == 302
+    again = app.test_client()
+    assert auth.password(again, worker_account.username, PASSWORD).headers["Location"].endswith("/auth/enrol")
+    response = admin.post(f"/admin/users/{worker_account.id}/deactivate", data={"csrf_token": auth.csrf(admin)})
+    assert response.status_code == 302
+    assert again.get("/auth/enrol").status_code == 302
+    refused = auth.password(app.test_client(), worker_account.username, PASSWORD)
+    assert "The username or password is not right." in refused.get_data(as_text=True)
+    own = admin.post(f"/admin/users/{admin_account.id}/deactivate", data={"csrf_token": auth.csrf(admin)})
+    assert own.status_code == 400 and "your own account" in own.get_data(as_text=True)
