@@ -34,11 +34,11 @@ def index():
         result = audit_records.search(db, username=filters["username"], action=filters["action"],
                                       target=filters["target"], since=filters["from"], until=filters["to"],
                                       limit=size, offset=(page - 1) * size)
-    detail = {k: (v.date().isoformat() if hasattr(v, "date") else v) for k, v in filters.items() if v}
-    detail["page"] = page
+    # The filters as typed (checked above), for the audit row and the page links.
+    typed = {key: request.args.get(key) for key in filters if request.args.get(key)}
+    detail = dict(typed, page=page)
     audit("audit.view", target=",".join(f"audit:{r.id}" for r in result.rows) or None, detail=detail)
-    args = {k: v for k, v in request.args.items() if k != "page"}
     pages = max(1, -(-result.total // size))
     return render_template("audit_log/index.html", rows=result.rows, total=result.total, page=page, pages=pages,
                            form={k: request.args.get(k, "") for k in ("username", "action", "target", "from", "to")},
-                           page_url=lambda n: url_for("audit.index", page=n, **args))
+                           page_url=lambda n: url_for("audit.index", page=n, **typed))

@@ -89,14 +89,15 @@ def index():
     except transcripts.TrackerUnavailable as error:
         unavailable = str(error)
     shown = [row.sender_id for row in result.rows]
-    detail = {key: (value.date().isoformat() if hasattr(value, "date") else value)
-              for key, value in filters.items() if value}
-    detail["page"] = page
+    # The filters as typed (they were checked above), for the audit row and the page links.
+    typed = {key: request.args.get(key) for key in ("q", "channel", "from", "to") if request.args.get(key)}
+    if filters["flag"]:
+        typed["flag"] = filters["flag"]
+    detail = dict(typed, page=page)
     audit("conversation.search" if filters["q"] else "conversation.list",
           target=",".join(f"conversation:{s}" for s in shown) or None, detail=detail)
     refs = _enquiry_refs(shown)
     pages = max(1, -(-result.total // size))
-    args = {k: v for k, v in request.args.items(multi=False) if k != "page"}
     return render_template(
         "conversations/index.html", rows=result.rows, total=result.total, page=page, pages=pages,
         refs=refs, flags=transcripts.FLAGS, flag_labels=transcripts.FLAG_LABELS, channels=CHANNELS,
@@ -104,8 +105,8 @@ def index():
               "from": request.args.get("from", ""), "to": request.args.get("to", ""),
               "flag": filters["flag"]},
         unavailable=unavailable, redacting=_redacting(),
-        page_url=lambda n: url_for("conversations.index", page=n, flag=filters["flag"], **{
-            k: v for k, v in args.items() if k != "flag"}),
+        # Only the known filters: other keys ("endpoint", "_scheme"...) would be url_for's own.
+        page_url=lambda n: url_for("conversations.index", page=n, **typed),
     )
 
 
