@@ -11,6 +11,12 @@
     msp enquiry feedback REF --by web|sms [--participant ID]
                                         ask for end-of-enquiry feedback (closed
                                         enquiries; SMS only when safe to text)
+    msp user create --role practitioner|lead|auditor|admin --username NAME --name "FULL NAME"
+                    [--team TEAM] [--password-file PATH|-]
+                                        a staff account for the portal; the password is asked
+                                        for twice (or read from the file's first line; "-" is
+                                        standard input), never taken from the command line
+    msp user list                       staff accounts
     msp report sg4a [--from DATE] [--to DATE] [--published]
     msp report feedback [--from DATE] [--to DATE] [--published]
                                         end-of-enquiry feedback: the six questions,
@@ -348,6 +354,69 @@ def cmd_enquiry_feedback(args) -> int:
     return 0
 
 
+def _read_password(args) -> str:
+    import getpass
+
+    if args.password_file:
+        try:
+            if args.password_file == "-":
+                line = sys.stdin.readline()
+            else:
+                with open(args.password_file, encoding="utf-8") as fh:
+                    line = fh.readline()
+        except OSError as error:
+            raise CommandError(f"cannot read the password file: {error.strerror}")
+        password = line.rstrip("\r\n")
+        if not password:
+            raise CommandError("the password file's first line is empty")
+        return password
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to ask for the password: use --password-file PATH (or - for standard input)")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Password again: ")
+    if first != second:
+        raise CommandError("the two passwords are not the same")
+    return first
+
+
+def cmd_user_create(args) -> int:
+    from bot.portal import credentials
+    from bot.portal.config import PortalConfig
+    from bot.records import session_scope, staff
+    from bot.records import audit as audit_records
+
+    config = PortalConfig.from_env()
+    username = staff.normalise_username(args.username)
+    password = _read_password(args)
+    try:
+        credentials.check_new_password(password, username=username, config=config)
+    except credentials.PasswordRejected as error:
+        raise CommandError(str(error))
+    password_hash = credentials.hash_password(password, config.argon2)
+    with session_scope() as session:
+        user = staff.create_user(session, username, display_name=args.name, role=args.role, team=args.team,
+                                 password_hash=password_hash)
+        audit_records.record(session, "account.created", target=f"user:{user.id}",
+                             username=os.environ.get("USER") or "msp", detail={"by": "msp user create",
+                                                                              "role": user.role})
+        created = (user.username, user.role_label)
+    print(f"Created {created[1].lower()} account {terminal_safe(created[0])}.")
+    print("At the first sign-in to the portal the account sets up its second factor (an authenticator app).")
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    from bot.records import session_scope, staff
+
+    with session_scope(read_only=True) as session:
+        users = staff.list_users(session)
+        lines = [f"{terminal_safe(u.username):24} {u.role:13} {terminal_safe(u.team or '-'):16} "
+                 f"{'second factor set' if u.enrolled else 'no second factor yet':22} "
+                 f"{'active' if u.active else 'deactivated'}" for u in users]
+    print("\n".join(lines) if lines else "No staff accounts yet. Make the first: msp user create --role admin ...")
+    return 0
+
+
 def cmd_report_sg4a(args) -> int:
     from bot.records import session_scope
     from bot.records.reporting import format_published, publish_count, sg4a_figures
@@ -420,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.records.models import CONTACT_METHODS
 
     parser = _Parser(prog=PROG, description="Staff tools for MSP records.")
-    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,report}", parser_class=_Parser)
+    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,report}", parser_class=_Parser)
     areas.required = True
 
     db = areas.add_parser("db", help="the records database")
@@ -473,6 +542,25 @@ def build_parser() -> argparse.ArgumentParser:
     fb.add_argument("--by", choices=("web", "sms"), required=True, help="web (link and code) or sms")
     fb.add_argument("--participant", type=int, help="participant id (when there is more than one)")
     fb.set_defaults(func=cmd_enquiry_feedback)
+
+    from bot.records.models import STAFF_ROLES
+
+    user = areas.add_parser("user", help="staff accounts for the portal")
+    user_cmds = user.add_subparsers(dest="command", metavar="{create,list}", parser_class=_Parser)
+    user_cmds.required = True
+    # No abbreviations: "--password SECRET" must not be taken for --password-file (and so put a
+    # password on the command line, where other users can read it).
+    ucreate = user_cmds.add_parser("create", help="create a staff account (the first administrator)",
+                                   allow_abbrev=False)
+    ucreate.add_argument("--role", choices=STAFF_ROLES, required=True)
+    ucreate.add_argument("--username", required=True, help="3 to 64 of a-z, 0-9, '.', '-', '_'")
+    ucreate.add_argument("--name", required=True, help="the person's name, as colleagues know them")
+    ucreate.add_argument("--team", help="team (practitioners see their team's enquiries)")
+    ucreate.add_argument("--password-file", help="read the password from this file's first line ('-': standard "
+                                                  "input) instead of asking")
+    ucreate.set_defaults(func=cmd_user_create)
+    ulist = user_cmds.add_parser("list", help="list staff accounts")
+    ulist.set_defaults(func=cmd_user_list)
 
     report = areas.add_parser("report", help="figures for national reporting")
     rep_cmds = report.add_subparsers(dest="command", metavar="{sg4a,feedback}", parser_class=_Parser)

@@ -1,7 +1,7 @@
 """`make run`: start the whole system on loopback and keep it running.
 
-Ports come from RASA_PORT, ACTIONS_PORT and DEMO_PORT (defaults 5005, 5055
-and 8000). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
+Ports come from RASA_PORT, ACTIONS_PORT, DEMO_PORT and PORTAL_PORT (defaults
+5005, 5055, 8000 and 8100). The Rasa HTTP API is enabled only with a token: RASA_TOKEN if set,
 otherwise a random one kept in var/rasa_token (readable only by you). The web
 widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
 random key kept in var/widget_secret, so a restart does not end them. The
@@ -82,6 +82,7 @@ def main() -> int:
         # The SMS outbox sender runs when Twilio is configured (bot/sms/config.py).
         sms_sender=bool(os.environ.get("TWILIO_AUTH_TOKEN", "").strip()),
         scheduler=True,
+        portal_port=int(os.environ.get("PORTAL_PORT", "8100")),
     )
     stopping = False
 
@@ -91,7 +92,8 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    print("Starting the action server, the Rasa server and the demo council page ...", flush=True)
+    print("Starting the action server, the Rasa server, the demo council page and the staff portal ...",
+          flush=True)
     try:
         stack.start()
     except (RuntimeError, TimeoutError) as exc:
@@ -114,6 +116,7 @@ MSP Assistant is running (ready in {stack.ready_seconds:.1f} s).
     HTTP API       token in {var_dir / 'rasa_token'} (or RASA_TOKEN)
   Action server    http://127.0.0.1:{stack.actions_port}/webhook
   Demo page        {stack.demo_url}  (council page with the chat widget; open it in a browser)
+  Staff portal     {stack.portal_url}  (staff sign-in; first administrator: msp user create --role admin)
   Conversations    {stack.db_path}  (Rasa SQL tracker store)
   MSP records      {stack.env()["DATABASE_URL"].split("@")[-1]}  (migrated to the newest revision)
   Model            {stack.model.relative_to(ROOT)}

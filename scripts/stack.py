@@ -119,6 +119,8 @@ class Stack:
     sms_sender: bool = False
     # Start the survey scheduler (python -m bot.surveys.scheduler): reminders, expiry.
     scheduler: bool = False
+    # The staff portal (python -m bot.portal) on this port; None: not started.
+    portal_port: Optional[int] = None
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     envs: Dict[str, Optional[Dict[str, str]]] = field(default_factory=dict, repr=False)
@@ -142,6 +144,11 @@ class Stack:
         on one file lock; on PostgreSQL both live in one database.
         """
         return self.var_dir / "msp.db"
+
+    @property
+    def portal_url(self) -> Optional[str]:
+        """The staff portal, when it is served."""
+        return None if self.portal_port is None else f"http://127.0.0.1:{self.portal_port}/"
 
     @property
     def demo_url(self) -> Optional[str]:
@@ -249,6 +256,9 @@ class Stack:
         if self.scheduler:
             # No secrets: it only writes to the records (the sender sends).
             self._spawn("scheduler", [str(BIN / "python"), "-m", "bot.surveys.scheduler"])
+        if self.portal_port is not None:
+            # No secrets either: it reads the tracker store and the records.
+            self._spawn("portal", portal_command(self.portal_port))
         self.wait_ready(timeout)
         return self
 
@@ -263,6 +273,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         actions_ok = rasa_ok = False
         demo_ok = self.demo_port is None
+        portal_ok = self.portal_port is None
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
@@ -270,13 +281,14 @@ class Stack:
             actions_ok = actions_ok or _get(f"http://127.0.0.1:{self.actions_port}/health") == 200
             rasa_ok = rasa_ok or _get(f"{self.rasa_url}/status?token={self.token}") == 200
             demo_ok = demo_ok or _get(self.demo_url) == 200
-            if actions_ok and rasa_ok and demo_ok:
+            portal_ok = portal_ok or _get(f"{self.portal_url}healthz") == 200
+            if actions_ok and rasa_ok and demo_ok and portal_ok:
                 self.ready_seconds = time.monotonic() - self.started_at
                 return
             time.sleep(0.25)
         self.stop()
         raise TimeoutError(f"servers not ready after {timeout:.0f} s (actions={actions_ok}, rasa={rasa_ok}, "
-                           f"demo={demo_ok})")
+                           f"demo={demo_ok}, portal={portal_ok})")
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs.values())
@@ -368,6 +380,11 @@ class Supervisor:
                 new = self.stack.respawn(name)
                 self.started[name] = self.clock()
                 self.log(f"{name} restarted (pid {new.pid})")
+
+
+def portal_command(port: int) -> List[str]:
+    """The staff portal on 127.0.0.1:``port`` (settings from the environment: bot/portal/config.py)."""
+    return [str(BIN / "python"), "-m", "bot.portal", "--port", str(port)]
 
 
 def new_token() -> str:

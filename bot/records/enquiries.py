@@ -10,7 +10,7 @@ import unicodedata
 from datetime import datetime
 from typing import List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -274,3 +274,25 @@ def require_participant(session: Session, enquiry_id: int, participant_id: int) 
     if participant is None or participant.enquiry_id != enquiry_id:
         raise NotFound(f"Participant {participant_id} does not belong to enquiry {enquiry_id}.")
     return participant
+
+
+def enquiries_assigned_to(session: Session, workers) -> List[Enquiry]:
+    """Enquiries whose assigned worker is one of ``workers`` (portal usernames; any case).
+
+    Until enquiries are assigned in the portal (issue 12, part 2) the link
+    between an enquiry and a member of staff is this text: ``msp enquiry
+    create --worker USERNAME``.
+    """
+    names = sorted({w.strip().lower() for w in workers if isinstance(w, str) and w.strip()})
+    if not names:
+        return []
+    return list(session.execute(
+        select(Enquiry).where(func.lower(Enquiry.assigned_worker).in_(names)).order_by(Enquiry.id)
+    ).scalars())
+
+
+def enquiry_references(session: Session, enquiry_ids) -> dict:
+    ids = sorted({int(i) for i in enquiry_ids})
+    if not ids:
+        return {}
+    return dict(session.execute(select(Enquiry.id, Enquiry.reference).where(Enquiry.id.in_(ids))).all())

@@ -197,3 +197,13 @@ def expire_due(session: Session, now: Optional[datetime] = None) -> List[int]:
         set_status(session, survey, "expired", detail="the feedback window ended", recorded_by="scheduler",
                    now=now)
     return [survey.id for survey in due]
+
+
+def answers_from_messages(session: Session, message_ids) -> List[FeedbackAnswer]:
+    """Answers recorded from these chat messages (``source_ref`` is the message id), oldest first."""
+    ids = sorted({m for m in message_ids if isinstance(m, str) and m})
+    if not ids:
+        return []
+    return list(session.execute(
+        select(FeedbackAnswer).where(FeedbackAnswer.source_ref.in_(ids)).order_by(FeedbackAnswer.id)
+    ).scalars())

@@ -12,7 +12,7 @@ used invitation cannot make a new one, so coming back needs a new invitation.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Dict, Iterable, Optional, Set
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,3 +59,27 @@ def is_linked(
     now: Optional[datetime] = None,
 ) -> bool:
     return live_link(session, conversation_key, session_ref, enquiry_id, now=now) is not None
+
+
+def linked_conversation_hashes(session: Session, enquiry_ids: Optional[Iterable[int]] = None) -> Dict[str, Set[int]]:
+    """Keyed hashes of conversations that an invitation ever linked to an enquiry, with the enquiries.
+
+    Staff access follows these links, not the visit's time limit: a
+    practitioner may read a conversation that was linked to their enquiry
+    once, after the link itself has lapsed. ``enquiry_ids`` None: every link.
+    """
+    statement = select(InvitationLink.conversation_hash, InvitationLink.enquiry_id)
+    if enquiry_ids is not None:
+        ids = sorted({int(i) for i in enquiry_ids})
+        if not ids:
+            return {}
+        statement = statement.where(InvitationLink.enquiry_id.in_(ids))
+    found: Dict[str, Set[int]] = {}
+    for conversation_hash, enquiry_id in session.execute(statement):
+        found.setdefault(conversation_hash, set()).add(enquiry_id)
+    return found
+
+
+def conversation_key_hash(conversation_key: str) -> str:
+    """The keyed hash the records keep for a conversation id (``InvitationLink.conversation_hash``)."""
+    return hash_client(conversation_key)

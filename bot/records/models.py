@@ -716,8 +716,177 @@ class FeedbackAnswer(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+# --- Staff portal (bot/portal, bot/records/staff.py, bot/records/audit.py) ----
+
+#: practitioner: enquiries assigned to them or their team, and the conversations
+#: linked to those; lead: every enquiry and conversation, reports; auditor:
+#: read-only, personal details redacted, the audit log; admin: accounts, no
+#: case content.
+STAFF_ROLES = ("practitioner", "lead", "auditor", "admin")
+STAFF_ROLE_LABELS = {
+    "practitioner": "Practitioner",
+    "lead": "Safeguarding lead",
+    "auditor": "Auditor",
+    "admin": "Administrator",
+}
+#: Where a portal session is in signing in: ``anonymous`` (only the sign-in
+#: forms), ``password`` (password right, second factor still to give),
+#: ``enrol`` (password right, no second factor set up yet: only enrolment),
+#: ``full`` (signed in).
+SESSION_STAGES = ("anonymous", "password", "enrol", "full")
+
+
+class StaffUser(Base):
+    """A member of staff who signs in to the portal. Never deleted: deactivated.
+
+    ``username`` is kept lower-case. ``password_hash`` is argon2id. The TOTP
+    secret is set when enrolment is confirmed; ``totp_last_step`` is the time
+    step of the last code accepted, so a code is never accepted twice.
+    """
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+        UniqueConstraint("username", name="uq_staff_users_username"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False)
+    display_name = Column(String(200), nullable=False)
+    role = Column(String(16), nullable=False)
+    team = Column(String(64), nullable=True)
+    password_hash = Column(String(255), nullable=False)
+    password_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    totp_secret = Column(String(64), nullable=True)
+    totp_enrolled_at = Column(UTCDateTime, nullable=True)
+    totp_last_step = Column(Integer, nullable=True)
+    active = Column(Boolean(create_constraint=False), nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    deactivated_at = Column(UTCDateTime, nullable=True)
+
+    @property
+    def role_label(self) -> str:
+        return STAFF_ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def enrolled(self) -> bool:
+        return self.totp_secret is not None and self.totp_enrolled_at is not None
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.id} {self.role}>"
+
+
+class StaffRecoveryCode(Base):
+    """One single-use recovery code (used instead of a TOTP code). Only its hash is kept."""
+
+    __tablename__ = "staff_recovery_codes"
+    __table_args__ = (UniqueConstraint("code_hash", name="uq_staff_recovery_codes_code_hash"),)
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(ForeignKey("staff_users.id"), nullable=False, index=True)
+    code_hash = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    used_at = Column(UTCDateTime, nullable=True)
+
+
+class StaffInvitation(Base):
+    """An administrator's invitation to create a staff account: single use, expiring.
+
+    Only the hash of the link's token is kept; the link is shown once.
+    """
+
+    __tablename__ = "staff_invitations"
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+        UniqueConstraint("token_hash", name="uq_staff_invitations_token_hash"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False)
+    role = Column(String(16), nullable=False)
+    team = Column(String(64), nullable=True)
+    note = Column(String(200), nullable=True)
+    created_by_id = Column(ForeignKey("staff_users.id"), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime, nullable=True)
+    used_by_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    revoked_at = Column(UTCDateTime, nullable=True)
+
+
+class StaffSession(Base):
+    """A portal session, kept here (server side). The cookie holds a random token; only its hash is kept.
+
+    Deleting the row ends the session everywhere: a copied cookie stops working.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("stage", SESSION_STAGES), name="stage"),
+        UniqueConstraint("token_hash", name="uq_staff_sessions_token_hash"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False)
+    user_id = Column(ForeignKey("staff_users.id"), nullable=True, index=True)
+    stage = Column(String(16), nullable=False)
+    csrf_token = Column(String(64), nullable=False)
+    client = Column(String(64), nullable=True)
+    pending_totp_secret = Column(String(64), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+
+class StaffLoginFailure(Base):
+    """One failed sign-in step (password, code), for back-off per account and per client.
+
+    ``account_key`` is a hash of the name tried (it may be a password typed in
+    the wrong box); names that match no account count the same way.
+    """
+
+    __tablename__ = "staff_login_failures"
+    __table_args__ = (
+        Index("ix_staff_login_failures_account_time", "account_key", "attempted_at"),
+        Index("ix_staff_login_failures_client_time", "client", "attempted_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    account_key = Column(String(64), nullable=False)
+    client = Column(String(64), nullable=False)
+    attempted_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who looked at or did what, when, from where. Append-only (triggers in 0005 too).
+
+    ``target`` names the records (``conversation:web-…``, ``user:3``);
+    ``detail`` holds the search terms and filters, as JSON.
+    """
+
+    __tablename__ = "audit_log"
+    __append_only__ = True
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_user_id_id", "user_id", "id"),
+        Index("ix_audit_log_action_id", "action", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    user_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    username = Column(String(64), nullable=True)
+    role = Column(String(16), nullable=True)
+    action = Column(String(64), nullable=False)
+    outcome = Column(String(16), nullable=False, default="ok")
+    target = Column(Text, nullable=True)
+    detail = Column(Text, nullable=True)
+    client = Column(String(64), nullable=True)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
-                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer)
+                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

@@ -449,3 +449,13 @@ def latest_reviews(session: Session, enquiry_id: int, *,
         if row.view == view:
             latest[row.outcome_key] = row
     return latest
+
+
+def outcomes_from_messages(session: Session, message_ids) -> List[DesiredOutcome]:
+    """Outcome versions recorded from these chat messages (``source_ref`` is the message id), oldest first."""
+    ids = sorted({m for m in message_ids if isinstance(m, str) and m})
+    if not ids:
+        return []
+    return list(session.execute(
+        select(DesiredOutcome).where(DesiredOutcome.source_ref.in_(ids)).order_by(DesiredOutcome.id)
+    ).scalars())

@@ -1,0 +1,44 @@
+"""``python -m bot.portal [--port N]``: serve the staff portal on loopback with waitress.
+
+Started by ``make run`` (``scripts/stack.py``). Settings: ``bot/portal/config.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+
+from .config import ConfigError, PortalConfig
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.portal", description="Serve the MSP staff portal.")
+    parser.add_argument("--port", type=int, help="port (default: PORTAL_PORT, else 8100)")
+    parser.add_argument("--host", help="address (default: MSP_PORTAL_HOST, else 127.0.0.1)")
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config = PortalConfig.from_env()
+        if args.port:
+            config = replace(config, port=args.port)
+        if args.host:
+            config = replace(config, host=args.host)
+        config.check()
+    except ConfigError as error:
+        print(f"portal: {error}", file=sys.stderr)
+        return 2
+    from waitress import serve
+
+    from . import create_app
+
+    app = create_app(config)
+    print(f"Staff portal on http://{config.host}:{config.port}/", flush=True)
+    serve(app, host=config.host, port=config.port, threads=args.threads, ident="msp-portal",
+          max_request_body_size=64 * 1024, expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Every error gets a plain page that says what happened and what to do; never a stack trace.
+
+The unexpected ones (500) are logged with an id shown on the page, without
+request values (they may hold what a person typed, or a password).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import traceback
+
+from flask import Flask, render_template
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from bot.records.errors import NotFound as RecordNotFound
+from bot.records.errors import RecordsError
+
+from .inputs import BadInput
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Something in the request was not right", "Please go back, check what you typed and try again."),
+    403: ("Not allowed", "Your role does not give access to this page."),
+    404: ("Not found", "There is no page here. Check the address, or go back to the start page."),
+    405: ("Not allowed like that", "This page cannot be used that way. Use the links and buttons on the pages."),
+    413: ("Too much at once", "What was sent is too large. Please send less."),
+    414: ("Address too long", "The address is too long. Use the links and forms on the pages."),
+    429: ("Too many tries", "Please wait a little and try again."),
+    431: ("Request too large", "The request headers are too large."),
+    500: ("Something went wrong", "The portal could not finish this. Please try again; if it keeps "
+                                  "happening, tell your administrator the error id below."),
+    503: ("Not available just now", "The records database cannot be reached. Please try again in a minute."),
+}
+
+
+def render_error(status: int, detail: str = None, error_id: str = None):
+    title, default = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+    return render_template("errors/error.html", status=status, title=title, detail=detail or default,
+                           error_id=error_id), status
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(BadInput)
+    def _bad_input(error: BadInput):
+        return render_error(error.status, str(error))
+
+    @app.errorhandler(RecordNotFound)
+    def _record_not_found(error):
+        return render_error(404, str(error))
+
+    @app.errorhandler(RecordsError)
+    def _records_error(error):
+        return render_error(400, str(error))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        detail = None
+        default_description = type(error).description
+        if error.description and error.description != default_description:
+            detail = error.description  # our own words, raised on purpose
+        return render_error(status, detail)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error):
+        log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+        return render_error(503)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(error):
+        error_id = secrets.token_hex(4)
+        log.error("database error %s: %s", error_id, type(getattr(error, "orig", error)).__name__)
+        return render_error(500, error_id=error_id)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        error_id = secrets.token_hex(4)
+        # Where it happened, not the message (it may quote what someone typed).
+        where = " < ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+                           for frame in reversed(traceback.extract_tb(error.__traceback__)[-6:]))
+        log.error("unexpected error %s (%s) at %s", error_id, type(error).__name__, where)
+        return render_error(500, error_id=error_id)

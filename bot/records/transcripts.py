@@ -1,0 +1,402 @@
+"""Conversations as staff see them, read from Rasa's tracker store. Read only.
+
+Rasa owns its ``events`` table (``rasa.core.tracker_store.SQLTrackerStore``,
+written by ``bot.components.tracker_store``): one row per event, with
+``sender_id``, ``type_name``, ``timestamp`` (seconds since the epoch),
+``intent_name``, ``action_name`` and ``data`` (the event as JSON,
+``json.dumps(event.as_dict())``). Nothing here writes to it or changes its
+schema. On SQLite the file is opened read-only (``mode=ro``); on PostgreSQL
+each transaction is ``READ ONLY``.
+
+What a list row says is derived from the stored events alone:
+
+* danger reply given: ``utter_danger_now`` or ``utter_danger_suicide`` was run;
+* asked for a person: the ``ask_talk_to_person`` intent, or ``utter_talk_to_person``;
+* outcomes recorded: the outcomes form set ``outcome_confirmed`` to true (what
+  ``bot.actions.outcomes`` does once the words are saved);
+* unreadable input: ``utter_ask_rephrase`` (SafeguardPolicy's reply to empty,
+  symbols-only, too long or another script).
+
+The slot test reads Rasa's JSON as Rasa 3.6 writes it (``"name": ..., "value":
+true`` in that order); ``tests/portal/test_transcripts.py`` writes events through
+the real tracker store, so a change in Rasa's format fails there.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from .db import PROJECT_ROOT
+
+TRACKER_URL_ENV = "MSP_TRACKER_URL"
+TRACKER_DB_ENV = "MSP_TRACKER_DB"
+DEFAULT_TRACKER_DB = "var/tracker.db"
+
+DANGER_ACTIONS = ("utter_danger_now", "utter_danger_suicide")
+PERSON_INTENT = "ask_talk_to_person"
+PERSON_ACTIONS = ("utter_talk_to_person",)
+UNREADABLE_ACTION = "utter_ask_rephrase"
+OUTCOME_SAVED_JSON = '"name": "outcome_confirmed", "value": true'
+
+FLAGS = ("danger", "person", "outcomes", "unreadable")
+FLAG_LABELS = {
+    "danger": "Danger reply given",
+    "person": "Asked for a person",
+    "outcomes": "Outcomes recorded",
+    "unreadable": "Unreadable input",
+}
+CHANNEL_PREFIXES = {"web": "web-", "sms": "sms-", "rest": "rest-"}
+
+_events_metadata = sa.MetaData()
+#: Rasa 3.6's table, as its SQLTrackerStore declares it (never created here).
+events = sa.Table(
+    "events", _events_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("type_name", sa.String(255), nullable=False),
+    sa.Column("timestamp", sa.Float),
+    sa.Column("intent_name", sa.String(255)),
+    sa.Column("action_name", sa.String(255)),
+    sa.Column("data", sa.Text),
+)
+
+
+class TrackerUnavailable(Exception):
+    """The tracker store cannot be read (no file yet, no table yet, or the database is down)."""
+
+
+# --- engine -----------------------------------------------------------------------
+
+_lock = threading.Lock()
+_engines: Dict[str, Engine] = {}
+
+
+def tracker_url(url: Optional[str] = None) -> str:
+    """``url``, else ``MSP_TRACKER_URL``, else the SQLite file ``MSP_TRACKER_DB`` (default var/tracker.db)."""
+    raw = url or os.environ.get(TRACKER_URL_ENV, "").strip()
+    if raw:
+        if raw.startswith("postgres://"):
+            raw = "postgresql://" + raw[len("postgres://"):]
+        return raw
+    path = Path(os.environ.get(TRACKER_DB_ENV, "").strip() or DEFAULT_TRACKER_DB)
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return f"sqlite:///{path}"
+
+
+def get_tracker_engine(url: Optional[str] = None) -> Engine:
+    resolved = tracker_url(url)
+    with _lock:
+        engine = _engines.get(resolved)
+        if engine is None:
+            engine = _make_engine(resolved)
+            _engines[resolved] = engine
+        return engine
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise TrackerUnavailable("the tracker store must be a file or a server")
+        # Read-only at the SQLite level: this process cannot write to Rasa's file.
+        return sa.create_engine(
+            "sqlite://", future=True, hide_parameters=True,
+            creator=lambda: _sqlite_ro(database),
+        )
+    engine = sa.create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
+    return engine.execution_options(postgresql_readonly=True) if parsed.get_backend_name() == "postgresql" \
+        else engine
+
+
+def _sqlite_ro(path: str):
+    import sqlite3
+
+    if not Path(path).exists():
+        raise sqlite3.OperationalError("no tracker database yet")
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout=10000")
+    return connection
+
+
+def dispose_tracker_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def connect(url: Optional[str] = None) -> Connection:
+    """A read-only connection to the tracker store; ``TrackerUnavailable`` if it cannot be read."""
+    try:
+        connection = get_tracker_engine(url).connect()
+    except sa.exc.OperationalError as error:
+        raise TrackerUnavailable(_first_line(error)) from None
+    try:
+        if not sa.inspect(connection).has_table("events"):
+            connection.close()
+            raise TrackerUnavailable("no conversations have been stored yet")
+    except sa.exc.DBAPIError as error:
+        connection.close()
+        raise TrackerUnavailable(_first_line(error)) from None
+    return connection
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", error)).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def when(timestamp: Optional[float]) -> Optional[datetime]:
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(float(timestamp), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def channel_of(sender_id: str) -> str:
+    for channel, prefix in CHANNEL_PREFIXES.items():
+        if sender_id.startswith(prefix):
+            return channel
+    return "other"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _flag_columns():
+    t = events.c
+    one, zero = sa.literal(1), sa.literal(0)
+    return {
+        "danger": sa.func.max(sa.case((t.action_name.in_(DANGER_ACTIONS), one), else_=zero)),
+        "person": sa.func.max(sa.case(
+            (sa.or_(t.intent_name == PERSON_INTENT, t.action_name.in_(PERSON_ACTIONS)), one), else_=zero)),
+        "outcomes": sa.func.max(sa.case(
+            (sa.and_(t.type_name == "slot",
+                     t.data.like("%" + _escape_like(OUTCOME_SAVED_JSON) + "%", escape="\\")), one),
+            else_=zero)),
+        "unreadable": sa.func.max(sa.case((t.action_name == UNREADABLE_ACTION, one), else_=zero)),
+    }
+
+
+# --- the list -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    sender_id: str
+    channel: str
+    started: Optional[datetime]
+    last: Optional[datetime]
+    user_messages: int
+    flags: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    rows: List[ConversationRow]
+    total: int
+
+
+def all_sender_ids(connection: Connection) -> List[str]:
+    return list(connection.execute(sa.select(events.c.sender_id).distinct()).scalars())
+
+
+def matching_senders(connection: Connection, term: str, *, within: Optional[Set[str]] = None,
+                     limit: int = 20000) -> Set[str]:
+    """Conversations where a message from the person contains ``term`` (any case), exactly.
+
+    The database narrows the candidates on the stored JSON; each candidate's
+    decoded words are then checked, so a term that only matches a JSON key or
+    another field does not count.
+    """
+    needle = term.casefold()
+    encoded = json.dumps(term.lower())[1:-1]  # how the words sit in Rasa's JSON
+    statement = (
+        sa.select(events.c.sender_id, events.c.data)
+        .where(events.c.type_name == "user",
+               sa.func.lower(events.c.data).like("%" + _escape_like(encoded) + "%", escape="\\"))
+        .limit(limit)
+    )
+    if within is not None:
+        if not within:
+            return set()
+        statement = statement.where(events.c.sender_id.in_(sorted(within)))
+    found: Set[str] = set()
+    for sender_id, data in connection.execute(statement):
+        if sender_id in found:
+            continue
+        text = _decode(data).get("text")
+        if isinstance(text, str) and needle in text.casefold():
+            found.add(sender_id)
+    return found
+
+
+def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = None,
+                       channel: Optional[str] = None, since: Optional[datetime] = None,
+                       until: Optional[datetime] = None, flags: Sequence[str] = (),
+                       limit: int = 50, offset: int = 0) -> ConversationPage:
+    """One row per conversation, the most recent first.
+
+    ``senders`` limits the list to those conversations (a practitioner's, or
+    the result of a search); ``since``/``until`` keep conversations with any
+    event in that period; every flag in ``flags`` must be set.
+    """
+    if senders is not None and not senders:
+        return ConversationPage([], 0)
+    t = events.c
+    flag_columns = _flag_columns()
+    started = sa.func.min(t.timestamp).label("started")
+    last = sa.func.max(t.timestamp).label("last")
+    user_messages = sa.func.sum(sa.case((t.type_name == "user", sa.literal(1)), else_=sa.literal(0)))
+    grouped = (
+        sa.select(t.sender_id, started, last, user_messages.label("user_messages"),
+                  *[column.label(name) for name, column in flag_columns.items()])
+        .group_by(t.sender_id)
+    )
+    if senders is not None:
+        grouped = grouped.where(t.sender_id.in_(sorted(senders)))
+    if channel in CHANNEL_PREFIXES:
+        grouped = grouped.where(t.sender_id.like(_escape_like(CHANNEL_PREFIXES[channel]) + "%", escape="\\"))
+    elif channel == "other":
+        for prefix in CHANNEL_PREFIXES.values():
+            grouped = grouped.where(sa.not_(t.sender_id.like(_escape_like(prefix) + "%", escape="\\")))
+    if since is not None:
+        grouped = grouped.having(sa.func.max(t.timestamp) >= since.timestamp())
+    if until is not None:
+        grouped = grouped.having(sa.func.min(t.timestamp) < until.timestamp())
+    for name in flags:
+        if name in flag_columns:
+            grouped = grouped.having(flag_columns[name] == 1)
+    subquery = grouped.subquery()
+    total = connection.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one()
+    result = connection.execute(
+        sa.select(subquery).order_by(subquery.c.last.desc(), subquery.c.sender_id).limit(limit).offset(offset)
+    )
+    rows = [
+        ConversationRow(
+            sender_id=r.sender_id, channel=channel_of(r.sender_id), started=when(r.started), last=when(r.last),
+            user_messages=int(r.user_messages or 0),
+            flags=tuple(name for name in FLAGS if getattr(r, name)),
+        )
+        for r in result
+    ]
+    return ConversationPage(rows, total)
+
+
+# --- one transcript -------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """One line of a transcript: what the person wrote, or what the assistant replied."""
+
+    kind: str  # "user", "bot" or "session"
+    at: Optional[datetime]
+    text: str = ""
+    buttons: List[str] = field(default_factory=list)
+    flags: List[str] = field(default_factory=list)
+    message_id: Optional[str] = None
+    response: Optional[str] = None  # the response name for a bot line (utter_...)
+
+
+@dataclass
+class Transcript:
+    sender_id: str
+    channel: str
+    entries: List[Entry]
+    flags: Set[str]
+
+    @property
+    def message_ids(self) -> List[str]:
+        return [e.message_id for e in self.entries if e.kind == "user" and e.message_id]
+
+
+def _decode(data: Optional[str]) -> Dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        value = json.loads(data)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def load_transcript(connection: Connection, sender_id: str, *, max_events: int = 20000) -> Optional[Transcript]:
+    """Every message as typed and every reply, oldest first; None if there is no such conversation."""
+    rows = connection.execute(
+        sa.select(events.c.type_name, events.c.timestamp, events.c.action_name, events.c.data)
+        .where(events.c.sender_id == sender_id)
+        .order_by(events.c.id)
+        .limit(max_events)
+    ).all()
+    if not rows:
+        return None
+    entries: List[Entry] = []
+    flags: Set[str] = set()
+    last_action: Optional[str] = None
+    for type_name, timestamp, action_name, data in rows:
+        at = when(timestamp)
+        if type_name == "action":
+            last_action = action_name
+            if action_name in DANGER_ACTIONS:
+                flags.add("danger")
+            elif action_name in PERSON_ACTIONS:
+                flags.add("person")
+            elif action_name == UNREADABLE_ACTION:
+                flags.add("unreadable")
+            continue
+        if type_name == "session_started":
+            entries.append(Entry("session", at))
+            continue
+        if type_name == "slot":
+            event = _decode(data)
+            if event.get("name") == "outcome_confirmed" and event.get("value") is True:
+                flags.add("outcomes")
+            continue
+        if type_name == "user":
+            event = _decode(data)
+            text = event.get("text")
+            parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
+            intent = (parse.get("intent") or {}).get("name") if isinstance(parse.get("intent"), dict) else None
+            net = parse.get("safety_net") if isinstance(parse.get("safety_net"), dict) else {}
+            line_flags = []
+            if net.get("danger"):
+                line_flags.append(f"danger: {net['danger']}")
+            elif net.get("check"):
+                line_flags.append("danger possible")
+            if net.get("input"):
+                line_flags.append(f"unreadable: {str(net['input']).replace('_', ' ')}")
+            if intent == PERSON_INTENT:
+                line_flags.append("asked for a person")
+                flags.add("person")
+            message_id = event.get("message_id")
+            entries.append(Entry("user", at, text if isinstance(text, str) else "", flags=line_flags,
+                                 message_id=message_id if isinstance(message_id, str) else None))
+            continue
+        if type_name == "bot":
+            event = _decode(data)
+            text = event.get("text")
+            payload = event.get("data") if isinstance(event.get("data"), dict) else {}
+            buttons = [str(b.get("title", "")) for b in payload.get("buttons") or [] if isinstance(b, dict)]
+            metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+            response = metadata.get("utter_action") or last_action
+            line_flags = ["danger reply"] if response in DANGER_ACTIONS else []
+            entries.append(Entry("bot", at, text if isinstance(text, str) else "", buttons=buttons,
+                                 flags=line_flags, response=response if isinstance(response, str) else None))
+    return Transcript(sender_id, channel_of(sender_id), entries, flags)

@@ -1,0 +1,185 @@
+"""The access matrix: every route of the app, with every role, half-signed-in (password but no
+code yet) and not signed in at all, and the answer each must get.
+
+The routes come from ``app.url_map``. A route without an entry here fails
+``test_the_matrix_covers_every_route``, so a new page cannot be added without
+deciding who may open it. Each check uses a fresh client and fresh accounts
+and records, so a check that changes something (sign out, deactivate) cannot
+affect another.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Dict, Set, Tuple
+from urllib.parse import urlsplit
+
+import pytest
+
+from bot.portal import credentials
+from bot.records import session_scope, staff
+from bot.records.models import utcnow
+from tests.portal.helpers import PASSWORD, csrf_of, write_events
+
+ANON, HALF = "not signed in", "password only"
+P, L, U, D = "practitioner", "lead", "auditor", "admin"
+ROLES = (P, L, U, D)
+EVERYONE = (ANON, HALF) + ROLES
+
+LOGIN = (302, "/auth/login")
+CODE = (302, "/auth/code")
+HOME = (302, "/")
+SIGNED_OUT = (302, "/auth/login?signed_out=1")
+
+
+def everyone(answer) -> Dict[str, object]:
+    return {who: answer for who in EVERYONE}
+
+
+def staff_only(answer, allowed=ROLES) -> Dict[str, object]:
+    """Signed-in roles in ``allowed`` get ``answer``; other roles 403; the rest are sent to sign in."""
+    return {ANON: LOGIN, HALF: CODE, **{r: answer if r in allowed else 403 for r in ROLES}}
+
+
+SIGN_IN_STAGE_PAGE = {ANON: LOGIN, HALF: CODE, **{r: LOGIN for r in ROLES}}
+
+MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
+    ("static", "GET"): everyone(200),
+    ("home.health", "GET"): everyone(200),
+    ("home.index", "GET"): staff_only(200),
+    ("auth.login", "GET"): {ANON: 200, HALF: 200, **{r: HOME for r in ROLES}},
+    ("auth.login", "POST"): {ANON: 200, HALF: 200, **{r: HOME for r in ROLES}},
+    ("auth.second_factor", "GET"): {ANON: LOGIN, HALF: 200, **{r: LOGIN for r in ROLES}},
+    ("auth.second_factor", "POST"): {ANON: LOGIN, HALF: 200, **{r: LOGIN for r in ROLES}},
+    ("auth.enrol", "GET"): SIGN_IN_STAGE_PAGE,
+    ("auth.enrol", "POST"): SIGN_IN_STAGE_PAGE,
+    ("auth.enrol_qr", "GET"): SIGN_IN_STAGE_PAGE,
+    ("auth.logout", "POST"): {ANON: LOGIN, HALF: SIGNED_OUT, **{r: SIGNED_OUT for r in ROLES}},
+    ("auth.password", "GET"): staff_only(200),
+    ("auth.password", "POST"): staff_only(200),
+    ("auth.accept_invitation", "GET"): everyone(200),
+    ("auth.accept_invitation", "POST"): everyone(200),
+    ("admin.users", "GET"): staff_only(200, (D,)),
+    ("admin.invite", "GET"): staff_only(200, (D,)),
+    ("admin.invite", "POST"): staff_only(200, (D,)),
+    ("admin.revoke", "POST"): staff_only((302, "/admin/users?done=revoked"), (D,)),
+    ("admin.deactivate", "POST"): staff_only((302, "/admin/users?done=deactivated"), (D,)),
+    ("admin.reset_second_factor", "POST"): staff_only((302, "/admin/users?done=reset"), (D,)),
+    ("conversations.index", "GET"): staff_only(200, (P, L, U)),
+    ("conversations.show", "GET"): staff_only(200, (P, L, U)),
+    ("audit.index", "GET"): staff_only(200, (U,)),
+}
+
+# What a POST sends besides the CSRF token (enough for the view to answer, not to succeed at
+# anything that needs a secret).
+FORMS = {
+    "auth.login": {"username": "nobody-here", "password": "not it"},
+    "auth.second_factor": {"code": "not a code"},
+    "auth.enrol": {"code": "000"},
+    "auth.password": {"current": "not the password", "new": "x", "repeat": "y"},
+    "auth.accept_invitation": {"username": "x", "display_name": "X", "password": "a", "repeat": "b"},
+    "admin.invite": {"role": "lead", "days": "2"},
+}
+
+
+def routes_of(app) -> Set[Tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            found.add((rule.endpoint, method))
+    return found
+
+
+def test_the_matrix_covers_every_route(app):
+    routes = routes_of(app)
+    assert routes - set(MATRIX) == set(), "routes with no entry in the access matrix"
+    assert set(MATRIX) - routes == set(), "matrix entries for routes that do not exist"
+    for key, answers in MATRIX.items():
+        assert set(answers) == set(EVERYONE), key
+
+
+def test_a_new_route_is_noticed_and_closed_to_everyone_until_declared(app, signed_in):
+    app.add_url_rule("/new-page", "new_page", lambda: "secret case content")
+    assert routes_of(app) - set(MATRIX) == {("new_page", "GET")}
+    client, _ = signed_in(D)
+    response = client.get("/new-page")
+    assert response.status_code == 403 and "secret case content" not in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def world(make_account, enquiry_for, link_conversation, records_url, tracker):
+    """Accounts, an enquiry and a conversation linked to it, for the URL parameters."""
+    owner = make_account(P, username="matrix.owner", team="Matrix")
+    admin = make_account(D, username="matrix.admin")
+    link_conversation("web-matrix", enquiry_for(owner.username, "SG-MATRIX"))
+    from rasa.shared.core.events import UserUttered
+
+    write_events(tracker, "web-matrix", [UserUttered("hello", {"name": "greet", "confidence": 1.0},
+                                                     message_id="m1")])
+    return {"admin": admin}
+
+
+def _invitation(records_url, world) -> Tuple[int, str]:
+    token = credentials.new_token()
+    with session_scope(records_url) as db:
+        invitation = staff.create_staff_invitation(db, credentials.token_hash(token), role=L,
+                                                   created_by_id=world["admin"].id,
+                                                   expires_at=utcnow() + timedelta(days=1))
+        return invitation.id, token
+
+
+def _url(app, endpoint, records_url, world, make_account):
+    from flask import url_for
+
+    values = {}
+    if endpoint == "static":
+        values["filename"] = "portal.css"
+    elif endpoint == "auth.accept_invitation":
+        values["token"] = _invitation(records_url, world)[1]
+    elif endpoint == "admin.revoke":
+        values["invitation_id"] = _invitation(records_url, world)[0]
+    elif endpoint in ("admin.deactivate", "admin.reset_second_factor"):
+        values["user_id"] = make_account(L).id
+    elif endpoint == "conversations.show":
+        values["sender_id"] = "web-matrix"
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def _client(app, who, auth, make_account):
+    """A fresh client in state ``who``, and its CSRF token."""
+    client = app.test_client()
+    if who == ANON:
+        return client, csrf_of(client.get("/auth/login"))
+    if who == HALF:
+        account = make_account(L)
+        assert auth.password(client, account.username, PASSWORD).status_code == 302
+        return client, csrf_of(client.get("/auth/code"))
+    account = make_account(who, team="Matrix")
+    auth.login(client, account)
+    return client, auth.csrf(client)
+
+
+def _expected(answer):
+    return answer if isinstance(answer, tuple) else (answer, None)
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+def test_every_route_answers_as_the_matrix_says(app, who, auth, make_account, records_url, world):
+    failures = []
+    for (endpoint, method), answers in sorted(MATRIX.items()):
+        client, token = _client(app, who, auth, make_account)
+        url = _url(app, endpoint, records_url, world, make_account)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data=dict(FORMS.get(endpoint, {}), csrf_token=token))
+        status, location = _expected(answers[who])
+        got_location = None
+        if response.status_code in (301, 302, 303, 307, 308):
+            parts = urlsplit(response.headers["Location"])
+            got_location = parts.path + (f"?{parts.query}" if parts.query else "")
+        if response.status_code != status or (location is not None and got_location != location):
+            failures.append(f"{method} {url} as {who}: expected {status} {location or ''}, "
+                            f"got {response.status_code} {got_location or ''}")
+        assert response.status_code < 500
+    assert not failures, "\n".join(failures)
