@@ -13,6 +13,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
+from bot.records.migration_triggers import create_append_only_triggers, drop_append_only_triggers
+
 revision: str = "0003_sms"
 down_revision: Union[str, None] = "0002_links_revocations"
 branch_labels: Union[str, Sequence[str], None] = None
@@ -110,27 +112,8 @@ def downgrade() -> None:
 
 
 def _create_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    for table in APPEND_ONLY_TABLES:
-        if dialect == "sqlite":
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END"
-                )
-        elif dialect == "postgresql":  # the function comes from 0001
-            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                       "FOR EACH ROW EXECUTE FUNCTION msp_refuse_history_change()")
-            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                       "FOR EACH STATEMENT EXECUTE FUNCTION msp_refuse_history_change()")
+    create_append_only_triggers(op, APPEND_ONLY_TABLES)
 
 
 def _drop_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    for table in APPEND_ONLY_TABLES:
-        if dialect == "sqlite":
-            for action in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
-        elif dialect == "postgresql":
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+    drop_append_only_triggers(op, APPEND_ONLY_TABLES)

@@ -16,6 +16,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
+from bot.records.migration_triggers import create_append_only_triggers, drop_append_only_triggers
+
 revision: str = "0005_sms_turns"
 down_revision: Union[str, None] = "0004_feedback"
 branch_labels: Union[str, Sequence[str], None] = None
@@ -39,26 +41,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_sms_survey_turns"),
         sa.UniqueConstraint("inbound_id", "state", name="uq_sms_survey_turns_inbound_id_state"),
     )
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{action.lower()} BEFORE {action} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: {action} refused'); END"
-            )
-    elif dialect == "postgresql":  # the function comes from 0001
-        op.execute(f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-                   "FOR EACH ROW EXECUTE FUNCTION msp_refuse_history_change()")
-        op.execute(f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION msp_refuse_history_change()")
+    create_append_only_triggers(op, [TABLE])
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for action in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{action}")
-    elif dialect == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}")
-        op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_truncate ON {TABLE}")
+    drop_append_only_triggers(op, [TABLE])
     op.drop_table(TABLE)
