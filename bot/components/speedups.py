@@ -27,15 +27,29 @@ of CPU per message (cProfile: ``ndarray.ravel``). Stored column-major after
 loading, ``coef_.T`` is already contiguous and nothing is copied. Same numbers,
 same answers (``tests/unit/test_speedups.py``).
 
+4. The intent classifier's input row. ``LogisticRegressionClassifier._create_X``
+asks each message for *all* its sparse features, so Rasa also deep-copies
+and joins the per-word (sequence) matrices of every featurizer, which the
+classifier never uses, then joins the sentence features through two more
+SciPy ``hstack`` calls. Here the sentence-level sparse features are joined
+once, in the same order, followed by the dense sentence features in theirs:
+the same row, column for column (``tests/unit/test_speedups.py`` compares
+both on messages shaped as the pipeline makes them), in less time.
+
 Check this when upgrading Rasa: it wraps ``rasa.shared.core.events.Event``,
-``rasa.core.actions.action.RemoteAction`` and
-``LogisticRegressionClassifier.load``.
+``rasa.core.actions.action.RemoteAction``,
+``LogisticRegressionClassifier.load`` and ``LogisticRegressionClassifier._create_X``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Type
 
 import numpy as np
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from scipy.sparse import csr_matrix
+from scipy.sparse import hstack as sparse_hstack
+from scipy.sparse import vstack as sparse_vstack
 from jsonschema import validators
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -44,6 +58,7 @@ from rasa.shared.core.events import Event
 _ORIGINAL = Event.resolve_by_type
 _ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 _ORIGINAL_LR_LOAD = LogisticRegressionClassifier.load.__func__
+_ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
 _KNOWN: Dict[Text, Type[Event]] = {}
 
 
@@ -91,8 +106,28 @@ def _load_classifier(cls, *args: Any, **kwargs: Any) -> LogisticRegressionClassi
     return component
 
 
+def create_x(self: LogisticRegressionClassifier, messages: List[Message]) -> csr_matrix:
+    """Rasa's ``_create_X`` without joining the sequence features it throws away."""
+    rows = []
+    for message in messages:
+        sparse, dense = [], []
+        for f in message.features:
+            if f.attribute != TEXT or f.type != FEATURE_TYPE_SENTENCE:
+                continue
+            (sparse if f.is_sparse() else dense).append(f.features)
+        if not sparse and not dense:
+            return _ORIGINAL_CREATE_X(self, messages)  # Rasa's own answer for the odd case
+        parts = list(sparse)
+        if dense:
+            parts.append(csr_matrix(np.concatenate(dense, axis=-1)))
+        rows.append(sparse_hstack(parts, format="csr") if len(parts) > 1 else csr_matrix(parts[0]))
+    return sparse_vstack(rows, format="csr")
+
+
 def install() -> None:
     """Idempotent."""
+    if LogisticRegressionClassifier._create_X is not create_x:
+        LogisticRegressionClassifier._create_X = create_x
     if LogisticRegressionClassifier.load.__func__ is not _load_classifier:
         LogisticRegressionClassifier.load = classmethod(_load_classifier)
     if Event.resolve_by_type is not resolve_by_type:

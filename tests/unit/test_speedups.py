@@ -4,6 +4,7 @@ from __future__ import annotations
 from unittest import mock
 
 import jsonschema
+import numpy as np
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
@@ -115,3 +116,40 @@ def test_column_major_weights_give_the_same_scores_without_copying():
     clf.coef_ = np.asfortranarray(clf.coef_)
     assert clf.coef_.T.flags["C_CONTIGUOUS"]      # ours: SciPy reads it in place
     assert np.array_equal(clf.predict_proba(X[:20]), before)
+
+
+# --- the intent classifier's input row --------------------------------------
+
+
+def _message(rng, with_dense=True, dense_parts=1, sparse_widths=(7, 13, 5), tokens=4):
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+    from scipy.sparse import coo_matrix, random as sparse_random
+
+    m = Message(data={"text": "x " * tokens})
+    for i, width in enumerate(sparse_widths):
+        seq = sparse_random(tokens, width, density=0.3, random_state=rng, format="coo")
+        sent = coo_matrix(sparse_random(1, width, density=0.5, random_state=rng).toarray())
+        m.add_features(Features(seq, "sequence", "text", f"sparse{i}"))
+        m.add_features(Features(sent, "sentence", "text", f"sparse{i}"))
+    # Features of another attribute must not leak in.
+    m.add_features(Features(coo_matrix(np.ones((1, 3))), "sentence", "intent", "other"))
+    for j in range(dense_parts if with_dense else 0):
+        m.add_features(Features(rng.standard_normal((tokens, 4)).astype(np.float32), "sequence", "text", f"dense{j}"))
+        m.add_features(Features(rng.standard_normal((1, 6)).astype(np.float32), "sentence", "text", f"dense{j}"))
+    return m
+
+
+@pytest.mark.parametrize("with_dense, dense_parts, widths", [
+    (True, 1, (7, 13, 5)), (False, 0, (7, 13, 5)), (True, 2, (3,)), (True, 1, ()),
+])
+def test_the_classifier_row_is_rasas_column_for_column(with_dense, dense_parts, widths):
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    assert LogisticRegressionClassifier._create_X is speedups.create_x
+    rng = np.random.default_rng(7)
+    messages = [_message(rng, with_dense, dense_parts, widths, tokens=t) for t in (1, 4, 9)]
+    ours = speedups.create_x(None, messages)
+    rasas = speedups._ORIGINAL_CREATE_X(None, messages)
+    assert ours.shape == rasas.shape
+    assert np.array_equal(ours.toarray(), rasas.toarray())
