@@ -32,3 +32,17 @@ def domain():
     from rasa.shared.core.domain import Domain
 
     return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole run (records and portal tests), stopped at the end."""
+    from bot.records.db import dispose_engines
+    from tests.records.msp_pgserver import start_postgres
+
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        dispose_engines()
+        server.stop()

@@ -260,6 +260,7 @@ class SmsInput(InputChannel):
         # order they arrived, even though each is handled after the webhook
         # has answered. Tasks are kept here so none is collected mid-way.
         self._locks: Dict[int, asyncio.Lock] = {}
+        self._waiting: Dict[int, int] = {}
         self._tasks: set = set()
         # At most this many survey replies are read at once. The assistant's
         # work runs on the server's one event loop; a burst of replies read
@@ -363,15 +364,18 @@ class SmsInput(InputChannel):
                         number_id: int, survey_id: int, sid: str, body: str, recovering: bool = False) -> bool:
         """One survey reply, in order for its number. True when its replies are queued."""
         lock = self._locks.setdefault(number_id, asyncio.Lock())
+        self._waiting[number_id] = self._waiting.get(number_id, 0) + 1
         if self._turns is None:
             self._turns = asyncio.Semaphore(max(1, self.config.concurrent_turns))
-        async with lock:
-            try:
-                async with self._turns:
-                    return await self.converse(app, on_new_message, number_id, survey_id, sid, body, recovering)
-            finally:
-                if not lock.locked() and not getattr(lock, "_waiters", None):
-                    self._locks.pop(number_id, None)
+        try:
+            async with lock, self._turns:
+                return await self.converse(app, on_new_message, number_id, survey_id, sid, body, recovering)
+        finally:
+            # The last of this number's turns forgets its lock (none is waiting on it).
+            self._waiting[number_id] -= 1
+            if not self._waiting[number_id]:
+                del self._waiting[number_id]
+                self._locks.pop(number_id, None)
 
     async def recover(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """At start-up: finish survey replies accepted before a stop but never answered."""

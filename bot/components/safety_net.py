@@ -118,18 +118,18 @@ class SafetyNet(RuleComponent):
         # answers such as "for myself") or unreadable ones (too long included:
         # the rules still read those).
         learned_ok = problem is None and len(clean.split()) >= LEARNED_MIN_WORDS
-        resolved = False
+        hold_back = False
         if not kind and learned.get("level") == "danger" and learned_ok and says_resolved(clean):
             # "he has gone and I'm ok now": the learned detector alone does
             # not give the 999 reply to a danger the writer says is over; the
             # message is asked "is anyone in danger right now?" instead.
-            resolved = True
+            hold_back = True
         elif not kind and learned.get("level") == "danger" and learned_ok and self._classifier_sure_of_other(message, learned):
             # "My support worker hits me. It hurts.": harm told, read with
             # confidence as harm described; a learned score that is not high
             # asks "is anyone in danger now?" rather than giving the 999 reply.
-            resolved = True
-        if not kind and learned.get("level") == "danger" and learned_ok and not resolved:
+            hold_back = True
+        if not kind and learned.get("level") == "danger" and learned_ok and not hold_back:
             # The learned detector may add a danger reply where the rules
             # are silent; it never removes one (the rules were asked first).
             kind, source = learned.get("kind"), "learned"

@@ -11,23 +11,10 @@ from sqlalchemy import delete, select, text, update
 
 from bot.records import audit as audit_records
 from bot.records import session_scope
-from bot.records.db import dispose_engines
 from bot.records.errors import AppendOnlyError
 from bot.records.models import AuditEvent, utcnow
 from bot.records.schema import upgrade_to_head
 from tests.portal.helpers import audit_rows
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    from msp_pgserver import start_postgres  # tests/records (on sys.path through conftest.py)
-
-    server = start_postgres()
-    try:
-        yield server
-    finally:
-        dispose_engines()
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

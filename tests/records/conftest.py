@@ -15,8 +15,6 @@ for path in (PROJECT_ROOT, HERE):
 from bot.records.db import dispose_engines, get_sessionmaker  # noqa: E402
 from bot.records.schema import upgrade_to_head  # noqa: E402
 
-from msp_pgserver import start_postgres  # noqa: E402
-
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
@@ -32,17 +30,6 @@ def _isolated_environment(monkeypatch, tmp_path):
 def sqlite_url(tmp_path) -> str:
     """The URL of a fresh, empty SQLite database file (no tables yet)."""
     return f"sqlite:///{tmp_path / 'records.db'}"
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    """A real PostgreSQL server for the whole run, stopped at the end."""
-    server = start_postgres()
-    try:
-        yield server
-    finally:
-        dispose_engines()
-        server.stop()
 
 
 @pytest.fixture
