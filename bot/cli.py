@@ -446,7 +446,7 @@ def cmd_user_list(args) -> int:
 
 def cmd_report_sg4a(args) -> int:
     from bot.records import session_scope
-    from bot.records.reporting import format_published, publish_count, sg4a_figures
+    from bot.records.reporting import publication_rule, sg4a_figures
 
     if args.date_from and args.date_to and args.date_from >= args.date_to:
         raise CommandError("--from must be before --to")
@@ -454,12 +454,13 @@ def cmd_report_sg4a(args) -> int:
         figures = sg4a_figures(
             session, concluded_from=args.date_from, concluded_to=args.date_to
         )
+    rule = publication_rule()
     period = f"{args.date_from or 'start'} to {args.date_to or 'now'}"
     print(f"SG4a, concluded enquiries, {period}"
-          + (" (published: <5 suppressed, others to nearest 5)" if args.published else ""))
+          + (f" (published: {rule.describe()})" if args.published else ""))
 
     def show(n: int) -> str:
-        return format_published(publish_count(n)) if args.published else str(n)
+        return rule.show(n) if args.published else str(n)
 
     print("Was the person asked about their desired outcomes?")
     for label, n in figures.asked.items():
@@ -475,18 +476,19 @@ def cmd_report_sg4a(args) -> int:
 
 def cmd_report_feedback(args) -> int:
     from bot.records import session_scope
-    from bot.records.reporting import FEEDBACK_QUESTION_LABELS, feedback_figures, format_published, publish_count
+    from bot.records.reporting import FEEDBACK_QUESTION_LABELS, feedback_figures, publication_rule
 
     if args.date_from and args.date_to and args.date_from >= args.date_to:
         raise CommandError("--from must be before --to")
     with session_scope(read_only=True) as session:
         figures = feedback_figures(session, concluded_from=args.date_from, concluded_to=args.date_to)
+    rule = publication_rule()
     period = f"{args.date_from or 'start'} to {args.date_to or 'now'}"
     print(f"End-of-enquiry feedback, concluded enquiries, {period}"
-          + (" (published: <5 suppressed, others to nearest 5)" if args.published else ""))
+          + (f" (published: {rule.describe()})" if args.published else ""))
 
     def show(n: int) -> str:
-        return format_published(publish_count(n)) if args.published else str(n)
+        return rule.show(n) if args.published else str(n)
 
     print("Surveys:")
     for status, n in figures.statuses.items():
