@@ -51,6 +51,15 @@ def _day(value) -> Optional[date]:
     return value.date() if value is not None else None
 
 
+def _figures(report: str):
+    """The period and kind of figures asked for (checked), the rule, and the report's sections."""
+    start, end = _period()
+    published = _published()
+    with reading() as db:
+        sections = report_sections(db, report, concluded_from=start, concluded_to=end)
+    return start, end, published, publication_rule(), sections
+
+
 @bp.route("/")
 @roles(*VIEWERS)
 def index():
@@ -60,11 +69,7 @@ def index():
 @bp.route(REPORT)
 @roles(*VIEWERS)
 def show(report: str):
-    start, end = _period()
-    published = _published()
-    rule = publication_rule()
-    with reading() as db:
-        sections = report_sections(db, report, concluded_from=start, concluded_to=end)
+    _start, _end, published, rule, sections = _figures(report)
     audit("report.view", target=f"report:{report}", detail=dict(_typed(), published=published))
     charts = {s.key: bar_chart(f"chart-{s.key}", s.title, s.chart_values(published, rule), s.columns[0].lower())
               for s in sections}
@@ -85,11 +90,7 @@ def show(report: str):
 @bp.route(REPORT + ".csv")
 @roles(*VIEWERS)
 def download(report: str):
-    start, end = _period()
-    published = _published()
-    rule = publication_rule()
-    with reading() as db:
-        sections = report_sections(db, report, concluded_from=start, concluded_to=end)
+    start, end, published, rule, sections = _figures(report)
     first, last = _day(start), _day(end - timedelta(days=1)) if end else None
     body = report_csv(report, sections, published=published, rule=rule, period_from=first, period_to=last)
     audit("report.export", target=f"report:{report}", detail=dict(_typed(), published=published))
