@@ -312,9 +312,19 @@ def _staff_name() -> str:
     return os.environ.get("USER") or "staff (msp)"
 
 
-def cmd_enquiry_contact(args) -> int:
+def _change_enquiry(reference: str, change) -> str:
+    """Run ``change(session, enquiry_id)`` on the enquiry with this reference, in one transaction."""
     from bot.records import session_scope
-    from bot.records.enquiries import require_enquiry_by_reference, set_contact_preferences
+    from bot.records.enquiries import require_enquiry_by_reference
+
+    with session_scope() as session:
+        enquiry = require_enquiry_by_reference(session, reference)
+        change(session, enquiry.id)
+        return enquiry.reference
+
+
+def cmd_enquiry_contact(args) -> int:
+    from bot.records.enquiries import set_contact_preferences
 
     changes = {name: getattr(args, name) for name in ("safe_to_text", "safe_number", "safe_times",
                                                        "preferred_contact", "sms_name_allowed")
@@ -322,34 +332,25 @@ def cmd_enquiry_contact(args) -> int:
     if not changes:
         raise CommandError("say what changes (--safe-to-text, --safe-number, --safe-times, --contact, "
                            "--sms-council-name)")
-    with session_scope() as session:
-        enquiry = require_enquiry_by_reference(session, args.reference)
-        set_contact_preferences(session, enquiry.id, recorded_by=_staff_name(), **changes)
-        reference = enquiry.reference
+    reference = _change_enquiry(args.reference, lambda session, enquiry_id: set_contact_preferences(
+        session, enquiry_id, recorded_by=_staff_name(), **changes))
     print(f"Contact preferences of enquiry {terminal_safe(reference)} changed (the earlier ones are kept).")
     return 0
 
 
 def cmd_enquiry_assign(args) -> int:
-    from bot.records import session_scope
-    from bot.records.enquiries import assign_enquiry, require_enquiry_by_reference
+    from bot.records.enquiries import assign_enquiry
 
-    with session_scope() as session:
-        enquiry = require_enquiry_by_reference(session, args.reference)
-        assign_enquiry(session, enquiry.id, args.worker, assigned_by=_staff_name())
-        reference = enquiry.reference
+    reference = _change_enquiry(args.reference, lambda session, enquiry_id: assign_enquiry(
+        session, enquiry_id, args.worker, assigned_by=_staff_name()))
     print(f"Enquiry {terminal_safe(reference)} assigned to {terminal_safe(args.worker) or 'nobody'}.")
     return 0
 
 
 def cmd_enquiry_close(args) -> int:
-    from bot.records import session_scope
-    from bot.records.enquiries import close_enquiry, require_enquiry_by_reference
+    from bot.records.enquiries import close_enquiry
 
-    with session_scope() as session:
-        enquiry = require_enquiry_by_reference(session, args.reference)
-        close_enquiry(session, enquiry.id)
-        reference = enquiry.reference
+    reference = _change_enquiry(args.reference, close_enquiry)
     print(f"Closed enquiry {terminal_safe(reference)}.")
     return 0
 
