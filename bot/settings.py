@@ -61,6 +61,12 @@ class Settings:
     council_timezone: str = "Europe/London"
     feedback_minutes: str = "5"
 
+    # Published figures (reports): counts below report_suppress_below are
+    # suppressed, the others rounded to the nearest report_round_to (the
+    # national rule: 5 and 5; 0 and 1 switch both off).
+    report_suppress_below: str = "5"
+    report_round_to: str = "5"
+
     # What is kept, and for how long
     retention_days: str = "90"
 

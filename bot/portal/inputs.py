@@ -37,13 +37,13 @@ def clean_text(value: object, *, label: str, max_chars: int, multiline: bool = F
 
 
 def text(name: str, *, label: str, max_chars: int = 200, form: bool = False,
-         required: bool = False, strip: bool = True) -> Optional[str]:
+         required: bool = False, strip: bool = True, multiline: bool = False) -> Optional[str]:
     raw = _source(form).get(name)
     if raw is None or (strip and not raw.strip()):
         if required:
             raise BadInput(f"{label} is missing.")
         return None
-    value = clean_text(raw, label=label, max_chars=max_chars)
+    value = clean_text(raw, label=label, max_chars=max_chars, multiline=multiline)
     return value.strip() if strip else value
 
 

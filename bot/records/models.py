@@ -154,8 +154,10 @@ Base = declarative_base(metadata=metadata)
 class Enquiry(Base):
     """A council's safeguarding enquiry, known here by the council's reference.
 
-    Contact preferences live here and may be updated (they are instructions,
-    not evidence). ``safe_to_text`` is False until someone confirms it is safe.
+    Contact preferences and the assigned worker live here as the current
+    position; every change is also appended to ``contact_preference_versions``
+    or ``enquiry_assignments`` (the history). ``safe_to_text`` is False until
+    someone confirms it is safe.
     """
 
     __tablename__ = "enquiries"
@@ -190,6 +192,52 @@ class Enquiry(Base):
 
     def __repr__(self) -> str:
         return f"<Enquiry {self.id} {self.reference!r} {self.status}>"
+
+
+class ContactPreferenceVersion(Base):
+    """One version of an enquiry's contact preferences, as they stood after a change. Append-only.
+
+    The enquiry row holds the current position (what the survey sender reads);
+    these rows are the history: who set what, when. The first is written when
+    the enquiry is created.
+    """
+
+    __tablename__ = "contact_preference_versions"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(
+            "preferred_contact IS NULL OR " + _in("preferred_contact", CONTACT_METHODS),
+            name="preferred_contact",
+        ),
+        Index("ix_contact_preference_versions_enquiry_id_id", "enquiry_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    safe_to_text = Column(Boolean(create_constraint=False), nullable=False)
+    safe_number = Column(String(32), nullable=True)
+    safe_times = Column(String(200), nullable=True)
+    preferred_contact = Column(String(32), nullable=True)
+    sms_name_allowed = Column(Boolean(create_constraint=False), nullable=False)
+    recorded_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class EnquiryAssignment(Base):
+    """One assignment of an enquiry to a worker (a portal username), or its unassignment. Append-only.
+
+    ``Enquiry.assigned_worker`` is the current worker; these rows are the history.
+    """
+
+    __tablename__ = "enquiry_assignments"
+    __append_only__ = True
+    __table_args__ = (Index("ix_enquiry_assignments_enquiry_id_id", "enquiry_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    worker = Column(String(200), nullable=True)
+    assigned_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class Participant(Base):
@@ -886,7 +934,8 @@ class AuditEvent(Base):
 
 
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
-                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent)
+                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
+                      EnquiryAssignment)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 
