@@ -61,8 +61,13 @@ class Settings:
     council_timezone: str = "Europe/London"
     feedback_minutes: str = "5"
 
-    # What is kept, and for how long
+    # What is kept, and for how long (bot/records/retention.py). A conversation
+    # is deleted retention_days after its last event, unless an invitation
+    # linked it to an enquiry: then it is kept while the enquiry is open and
+    # for enquiry_retention_days after it closes (6 years here, a common
+    # council schedule for safeguarding records: set the council's own).
     retention_days: str = "90"
+    enquiry_retention_days: str = "2190"
 
     # Emergency and national numbers (UK)
     emergency_number: str = "999"

@@ -6,7 +6,9 @@ written by ``bot.components.tracker_store``): one row per event, with
 ``intent_name``, ``action_name`` and ``data`` (the event as JSON,
 ``json.dumps(event.as_dict())``). Nothing here writes to it or changes its
 schema. On SQLite the file is opened read-only (``mode=ro``); on PostgreSQL
-each transaction is ``READ ONLY``.
+each transaction is ``READ ONLY``. The one writer besides Rasa is the
+retention purge (``bot.records.retention``), through
+``get_tracker_write_engine``: it deletes whole conversations, nothing else.
 
 What a list row says is derived from the stored events alone:
 
@@ -77,6 +79,7 @@ class TrackerUnavailable(Exception):
 
 _lock = threading.Lock()
 _engines: Dict[str, Engine] = {}
+_write_engines: Dict[str, Engine] = {}
 
 
 def tracker_url(url: Optional[str] = None) -> str:
@@ -128,11 +131,45 @@ def _sqlite_ro(path: str):
     return connection
 
 
+def get_tracker_write_engine(url: Optional[str] = None) -> Engine:
+    """A writable engine on the tracker store, for the retention purge only.
+
+    On SQLite it never creates the file (Rasa does) and waits up to 30 s for
+    Rasa's write lock; the file is already in WAL mode (Rasa's store sets it).
+    """
+    resolved = tracker_url(url)
+    with _lock:
+        engine = _write_engines.get(resolved)
+        if engine is None:
+            parsed = make_url(resolved)
+            if parsed.get_backend_name() == "sqlite":
+                database = parsed.database or ""
+                if database in ("", ":memory:"):
+                    raise TrackerUnavailable("the tracker store must be a file or a server")
+                engine = sa.create_engine("sqlite://", future=True, hide_parameters=True,
+                                          creator=lambda: _sqlite_rw(database))
+            else:
+                engine = sa.create_engine(resolved, future=True, hide_parameters=True, pool_pre_ping=True)
+            _write_engines[resolved] = engine
+        return engine
+
+
+def _sqlite_rw(path: str):
+    import sqlite3
+
+    if not Path(path).exists():
+        raise sqlite3.OperationalError("no tracker database yet")
+    connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30, check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
 def dispose_tracker_engines() -> None:
     with _lock:
-        for engine in _engines.values():
+        for engine in list(_engines.values()) + list(_write_engines.values()):
             engine.dispose()
         _engines.clear()
+        _write_engines.clear()
 
 
 def connect(url: Optional[str] = None) -> Connection:
