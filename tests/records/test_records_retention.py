@@ -47,11 +47,11 @@ def store(tracker_url):
     transcripts.dispose_tracker_engines()
 
 
-def chat(store, sender: str, *, days_ago: float, text_: str = "my son takes my pension") -> None:
-    """A short conversation whose last event was ``days_ago`` days before NOW."""
+def chat(store, sender: str, *, days_ago: float, text_: str = "my son takes my pension", now=NOW) -> None:
+    """A short conversation whose last event was ``days_ago`` days before ``now``."""
     from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-    end = (NOW - timedelta(days=days_ago)).timestamp()
+    end = (now - timedelta(days=days_ago)).timestamp()
     tracker = store.init_tracker(sender)
     for event in (ActionExecuted("action_listen", timestamp=end - 60),
                   UserUttered(text_, {"name": "inform_harm", "confidence": 1.0}, timestamp=end - 30,
@@ -303,3 +303,59 @@ def test_the_index_on_rasas_events_table_is_added_by_migration_0008_and_by_the_p
         assert INDEX_NAME in indexes(tracker_url)
     with session_scope(db_url, read_only=True) as db:
         assert db.execute(text("SELECT count(*) FROM retention_locks")).scalar_one() == 1
+
+
+def test_msp_retention_purge_dry_run_then_purge_and_erase(db_url, tracker_url, store, monkeypatch, capsys):
+    from bot.cli import main
+    from bot.records.models import utcnow
+
+    monkeypatch.setenv("MSP_TRACKER_URL", tracker_url)
+    chat(store, "web-old", days_ago=120, now=utcnow())
+    chat(store, "web-new", days_ago=2, now=utcnow())
+    assert main(["retention", "purge", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would delete web-old" in out and "web-new" not in out and "Nothing was deleted" in out
+    assert senders(tracker_url) == {"web-old", "web-new"}
+    assert main(["retention", "purge"]) == 0
+    assert "Deleted 1 conversation(s), 3 event(s)." in capsys.readouterr().out
+    assert senders(tracker_url) == {"web-new"}
+
+    assert main(["retention", "erase", "web-new", "--reason", "asked by phone"]) == 1  # no terminal, no --yes
+    assert "add --yes" in capsys.readouterr().err and senders(tracker_url) == {"web-new"}
+    assert main(["retention", "erase", "web-new", "--reason", "asked by phone", "--yes"]) == 0
+    assert "Erased: 3 events" in capsys.readouterr().out and senders(tracker_url) == set()
+    assert main(["retention", "erase", "web-none", "--reason", "x", "--yes"]) == 1
+    assert "no conversation with that id" in capsys.readouterr().err
+    with session_scope(db_url, read_only=True) as db:
+        row = db.execute(select(AuditEvent).where(AuditEvent.action == "conversation.erased")).scalar_one()
+        assert row.target == "conversation:web-new" and "asked by phone" in row.detail
+
+
+def test_the_scheduler_started_by_make_run_purges_on_its_own(sqlite_db, tmp_path):
+    """``python -m bot.surveys.scheduler`` (scripts/stack.py starts it) runs the purge in its loop."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from bot.components.tracker_store import WALSQLTrackerStore
+
+    tracker = tmp_path / "tracker.db"
+    made = WALSQLTrackerStore(dialect="sqlite", db=str(tracker))
+    chat(made, "web-old", days_ago=100)
+    chat(made, "web-new", days_ago=1)
+    made.engine.dispose()
+    url = f"sqlite:///{tracker}"
+    env = dict(os.environ, DATABASE_URL=sqlite_db, MSP_TRACKER_URL=url, MSP_SURVEY_POLL_SECONDS="0.2",
+               MSP_RETENTION_PURGE_MINUTES="0.005", MSP_SCHEDULER_NOW=NOW.isoformat())
+    process = subprocess.Popen([sys.executable, "-m", "bot.surveys.scheduler"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while senders(url) != {"web-new"} and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.3)
+        assert senders(url) == {"web-new"}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert log(sqlite_db) == [("purge", hash_client("web-old"), 3, 0, 0, "scheduler")]
