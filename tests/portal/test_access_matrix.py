@@ -64,6 +64,9 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("admin.revoke", "POST"): staff_only((302, "/admin/users?done=revoked"), (D,)),
     ("admin.deactivate", "POST"): staff_only((302, "/admin/users?done=deactivated"), (D,)),
     ("admin.reset_second_factor", "POST"): staff_only((302, "/admin/users?done=reset"), (D,)),
+    ("admin.erase", "GET"): staff_only(200, (D,)),
+    ("admin.erase", "POST"): staff_only(200, (D,)),
+    ("admin.erase_confirm", "POST"): staff_only((302, "/admin/erase?done=1"), (D,)),
     ("conversations.index", "GET"): staff_only(200, (P, L, U)),
     ("conversations.show", "GET"): staff_only(200, (P, L, U)),
     ("audit.index", "GET"): staff_only(200, (U,)),
@@ -78,6 +81,8 @@ FORMS = {
     "auth.password": {"current": "not the password", "new": "x", "repeat": "y"},
     "auth.accept_invitation": {"username": "x", "display_name": "X", "password": "a", "repeat": "b"},
     "admin.invite": {"role": "lead", "days": "2"},
+    "admin.erase": {"sender_id": "web-matrix-erase", "reason": "asked by phone"},
+    "admin.erase_confirm": {"sender_id": "web-matrix-erase", "reason": "asked by phone", "confirm": "yes"},
 }
 
 
@@ -113,8 +118,9 @@ def world(make_account, enquiry_for, link_conversation, records_url, tracker):
     link_conversation("web-matrix", enquiry_for(owner.username, "SG-MATRIX"))
     from rasa.shared.core.events import UserUttered
 
-    write_events(tracker, "web-matrix", [UserUttered("hello", {"name": "greet", "confidence": 1.0},
-                                                     message_id="m1")])
+    for sender in ("web-matrix", "web-matrix-erase"):
+        write_events(tracker, sender, [UserUttered("hello", {"name": "greet", "confidence": 1.0},
+                                                   message_id=f"{sender}-m1")])
     return {"admin": admin}
 
 

@@ -28,11 +28,12 @@ HOSTILE: List[str] = [
     "-1", "0", "1", "2147483648", "99999999999999999999999999", "1e309", "NaN", "-0", "0x10", "١٢٣",
     "2026-02-30", "9999-12-31", "0000-00-00", "2026-1-1", "2026-01-01T00:00:00", "2026/01/01",
     "web-danger", "web-" + "a" * 300, "sms-", "rest-x:y", "😀" * 50, "a" * 5000, "é" * 300,
-    "practitioner", "lead", "auditor", "admin", "root", "web", "sms", "danger", "person",
+    "practitioner", "lead", "auditor", "admin", "root", "web", "sms", "danger", "person", "yes",
+    "web-danger", "sms-1",
 ]
 KEYS = ["q", "channel", "from", "to", "flag", "page", "username", "action", "target", "signed_out", "lapsed",
         "code", "password", "current", "new", "repeat", "display_name", "role", "team", "note", "days",
-        "csrf_token", "filename", "next", "__proto__", "x" * 200,
+        "csrf_token", "filename", "next", "__proto__", "x" * 200, "sender_id", "reason", "confirm",
         # url_for's own keyword names: a query string must never reach url_for as keywords.
         "endpoint", "_scheme", "_external", "_anchor", "_method", "values"]
 
