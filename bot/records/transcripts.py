@@ -284,6 +284,19 @@ def matching_senders(connection: Connection, term: str, *, within: Optional[Set[
     return found
 
 
+def _flag_senders(name: str):
+    """The conversations with flag ``name``: a subquery over the events that set it."""
+    t = events.c
+    condition = {
+        "danger": t.action_name.in_(DANGER_ACTIONS),
+        "person": sa.or_(t.intent_name == PERSON_INTENT, t.action_name.in_(PERSON_ACTIONS)),
+        "outcomes": sa.and_(t.type_name == "slot",
+                            t.data.like("%" + _escape_like(OUTCOME_SAVED_JSON) + "%", escape="\\")),
+        "unreadable": t.action_name == UNREADABLE_ACTION,
+    }[name]
+    return sa.select(t.sender_id).where(condition)
+
+
 def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = None,
                        channel: Optional[str] = None, since: Optional[datetime] = None,
                        until: Optional[datetime] = None, flags: Sequence[str] = (),
@@ -293,19 +306,20 @@ def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = 
     ``senders`` limits the list to those conversations (a practitioner's, or
     the result of a search); ``since``/``until`` keep conversations with any
     event in that period; every flag in ``flags`` must be set.
+
+    Two queries, so that a million stored events stay quick to page through:
+    the first orders every conversation by its last event using only
+    ``sender_id`` and ``timestamp`` (the index ``bot.records.tracker_index``
+    answers it without reading the events' JSON) and counts them; the second
+    reads the events of the conversations on this page only, for their
+    message counts and flags.
     """
     if senders is not None and not senders:
         return ConversationPage([], 0)
     t = events.c
-    flag_columns = _flag_columns()
     started = sa.func.min(t.timestamp).label("started")
     last = sa.func.max(t.timestamp).label("last")
-    user_messages = sa.func.sum(sa.case((t.type_name == "user", sa.literal(1)), else_=sa.literal(0)))
-    grouped = (
-        sa.select(t.sender_id, started, last, user_messages.label("user_messages"),
-                  *[column.label(name) for name, column in flag_columns.items()])
-        .group_by(t.sender_id)
-    )
+    grouped = sa.select(t.sender_id, started, last).group_by(t.sender_id)
     if senders is not None:
         grouped = grouped.where(t.sender_id.in_(sorted(senders)))
     if channel in CHANNEL_PREFIXES:
@@ -318,22 +332,41 @@ def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = 
     if until is not None:
         grouped = grouped.having(sa.func.min(t.timestamp) < until.timestamp())
     for name in flags:
-        if name in flag_columns:
-            grouped = grouped.having(flag_columns[name] == 1)
+        if name in FLAGS:
+            grouped = grouped.where(t.sender_id.in_(_flag_senders(name)))
     subquery = grouped.subquery()
-    total = connection.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one()
-    result = connection.execute(
-        sa.select(subquery).order_by(subquery.c.last.desc(), subquery.c.sender_id).limit(limit).offset(offset)
-    )
-    rows = [
-        ConversationRow(
+    page = connection.execute(
+        sa.select(subquery, sa.func.count().over().label("total"))
+        .order_by(subquery.c.last.desc(), subquery.c.sender_id).limit(limit).offset(offset)
+    ).all()
+    if page:
+        total = page[0].total
+    else:
+        total = connection.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one()
+    details = _page_details(connection, [r.sender_id for r in page])
+    rows = []
+    for r in page:
+        user_messages, flag_values = details.get(r.sender_id, (0, {}))
+        rows.append(ConversationRow(
             sender_id=r.sender_id, channel=channel_of(r.sender_id), started=when(r.started), last=when(r.last),
-            user_messages=int(r.user_messages or 0),
-            flags=tuple(name for name in FLAGS if getattr(r, name)),
-        )
-        for r in result
-    ]
+            user_messages=user_messages, flags=tuple(name for name in FLAGS if flag_values.get(name)),
+        ))
     return ConversationPage(rows, total)
+
+
+def _page_details(connection: Connection, sender_ids: List[str]) -> Dict[str, Tuple[int, Dict[str, Any]]]:
+    """Messages from the person and the flags, for these conversations only."""
+    if not sender_ids:
+        return {}
+    t = events.c
+    flag_columns = _flag_columns()
+    user_messages = sa.func.sum(sa.case((t.type_name == "user", sa.literal(1)), else_=sa.literal(0)))
+    result = connection.execute(
+        sa.select(t.sender_id, user_messages.label("user_messages"),
+                  *[column.label(name) for name, column in flag_columns.items()])
+        .where(t.sender_id.in_(sender_ids)).group_by(t.sender_id)
+    )
+    return {r.sender_id: (int(r.user_messages or 0), {name: getattr(r, name) for name in FLAGS}) for r in result}
 
 
 # --- one transcript -------------------------------------------------------------------
