@@ -137,15 +137,10 @@ COLUMNS = "sender_id, type_name, timestamp, intent_name, action_name, data"
 def create_events_table(url: str) -> None:
     """Rasa's own class makes the table (and Rasa's index on sender_id)."""
     from rasa.core.tracker_store import SQLTrackerStore
-    from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        store = SQLTrackerStore(dialect="sqlite", db=parsed.database)
-    else:
-        store = SQLTrackerStore(dialect="postgresql", host=parsed.host, port=parsed.port, db=parsed.database,
-                                username=parsed.username, password=parsed.password)
-    store.engine.dispose()
+    from bot.records.transcripts import store_arguments
+
+    SQLTrackerStore(**store_arguments(url)).engine.dispose()
 
 
 def load_sqlite(path: Path, events: int) -> float:

@@ -102,6 +102,19 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
     return Settings(**overrides)
 
 
+def int_setting(settings: Settings, name: str, *, minimum: int = 0, error=ValueError) -> int:
+    """A setting that is a whole number of at least ``minimum``; ``error`` (a message for staff) if not."""
+    raw = getattr(settings, name)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise error(f"The setting {name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise error(f"The setting {name} must not be negative." if minimum == 0 else
+                    f"The setting {name} must be at least {minimum}.")
+    return value
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once."""

@@ -99,14 +99,9 @@ class Policy:
 
 
 def _days(settings, name: str) -> int:
-    raw = getattr(settings, name)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidValue(f"The setting {name} must be a whole number of days, not {raw!r}.") from None
-    if value < 1:
-        raise InvalidValue(f"The setting {name} must be at least 1 day.")
-    return value
+    from bot.settings import int_setting
+
+    return int_setting(settings, name, minimum=1, error=InvalidValue)
 
 
 @dataclass

@@ -95,40 +95,18 @@ def tracker_url(url: Optional[str] = None) -> str:
     return f"sqlite:///{path}"
 
 
-def get_tracker_engine(url: Optional[str] = None) -> Engine:
-    resolved = tracker_url(url)
-    with _lock:
-        engine = _engines.get(resolved)
-        if engine is None:
-            engine = _make_engine(resolved)
-            _engines[resolved] = engine
-        return engine
-
-
-def _make_engine(url: str) -> Engine:
+def store_arguments(url: str) -> Dict[str, Any]:
+    """Keyword arguments for Rasa's ``SQLTrackerStore`` (or ours) on the database at ``url``."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database in ("", ":memory:"):
-            raise TrackerUnavailable("the tracker store must be a file or a server")
-        # Read-only at the SQLite level: this process cannot write to Rasa's file.
-        return sa.create_engine(
-            "sqlite://", future=True, hide_parameters=True,
-            creator=lambda: _sqlite_ro(database),
-        )
-    engine = sa.create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
-    return engine.execution_options(postgresql_readonly=True) if parsed.get_backend_name() == "postgresql" \
-        else engine
+        return {"dialect": "sqlite", "db": parsed.database}
+    return {"dialect": parsed.get_backend_name(), "host": parsed.host, "port": parsed.port, "db": parsed.database,
+            "username": parsed.username, "password": parsed.password}
 
 
-def _sqlite_ro(path: str):
-    import sqlite3
-
-    if not Path(path).exists():
-        raise sqlite3.OperationalError("no tracker database yet")
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout=10000")
-    return connection
+def get_tracker_engine(url: Optional[str] = None) -> Engine:
+    """The read-only engine on the tracker store (the portal's)."""
+    return _cached(_engines, tracker_url(url), writable=False)
 
 
 def get_tracker_write_engine(url: Optional[str] = None) -> Engine:
@@ -137,30 +115,42 @@ def get_tracker_write_engine(url: Optional[str] = None) -> Engine:
     On SQLite it never creates the file (Rasa does) and waits up to 30 s for
     Rasa's write lock; the file is already in WAL mode (Rasa's store sets it).
     """
-    resolved = tracker_url(url)
+    return _cached(_write_engines, tracker_url(url), writable=True)
+
+
+def _cached(cache: Dict[str, Engine], resolved: str, *, writable: bool) -> Engine:
     with _lock:
-        engine = _write_engines.get(resolved)
+        engine = cache.get(resolved)
         if engine is None:
-            parsed = make_url(resolved)
-            if parsed.get_backend_name() == "sqlite":
-                database = parsed.database or ""
-                if database in ("", ":memory:"):
-                    raise TrackerUnavailable("the tracker store must be a file or a server")
-                engine = sa.create_engine("sqlite://", future=True, hide_parameters=True,
-                                          creator=lambda: _sqlite_rw(database))
-            else:
-                engine = sa.create_engine(resolved, future=True, hide_parameters=True, pool_pre_ping=True)
-            _write_engines[resolved] = engine
+            engine = _make_engine(resolved, writable)
+            cache[resolved] = engine
         return engine
 
 
-def _sqlite_rw(path: str):
+def _make_engine(url: str, writable: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise TrackerUnavailable("the tracker store must be a file or a server")
+        # Read-only at the SQLite level unless writable: the portal cannot write to Rasa's file.
+        return sa.create_engine(
+            "sqlite://", future=True, hide_parameters=True,
+            creator=lambda: _sqlite(database, "rw" if writable else "ro", 30 if writable else 10),
+        )
+    engine = sa.create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
+    if parsed.get_backend_name() == "postgresql" and not writable:
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
+
+
+def _sqlite(path: str, mode: str, timeout: int):
     import sqlite3
 
     if not Path(path).exists():
         raise sqlite3.OperationalError("no tracker database yet")
-    connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout=30000")
+    connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=timeout, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout={timeout * 1000:d}")
     return connection
 
 

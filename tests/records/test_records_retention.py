@@ -36,12 +36,7 @@ def tracker_url(db_url, tmp_path):
 def store(tracker_url):
     from bot.components.tracker_store import WALSQLTrackerStore
 
-    url = make_url(tracker_url)
-    if url.get_backend_name() == "sqlite":
-        made = WALSQLTrackerStore(dialect="sqlite", db=url.database)
-    else:
-        made = WALSQLTrackerStore(dialect="postgresql", host=url.host, port=url.port, db=url.database,
-                                  username=url.username, password=url.password)
+    made = WALSQLTrackerStore(**transcripts.store_arguments(tracker_url))
     yield made
     made.engine.dispose()
     transcripts.dispose_tracker_engines()
