@@ -71,11 +71,12 @@ nlu-report: train ## First replies on every blind set: danger recall/false alarm
 outcomes-report: setup ## Accuracy of the outcome category suggestion on every labelled set
 	@$(PY) -m bot.text.outcome_eval tests/data/outcomes_labelled.yml tests/data/outcomes_blind2.yml
 
-bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, bench/ENCODER.md, bench/WIDGET.md and bench/SMS.md
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md and PORTAL.md
 	$(PY) -m bench.run
 	$(PY) -m bench.encoder
 	$(PY) -m bench.widget
 	$(PY) -m bench.sms_burst
+	$(PY) -m bench.portal
 
 clean: ## Remove trained models, test artefacts and local data (keeps .venv)
 	rm -rf models var results test-artifacts .pytest_cache web_widget/dist

@@ -26,6 +26,10 @@
     msp report feedback [--from DATE] [--to DATE] [--published]
                                         end-of-enquiry feedback: the six questions,
                                         feeling safe, SG4a achieved in their own view
+    msp retention purge [--dry-run]     delete conversations past their retention
+                                        (--dry-run: only list what would go)
+    msp retention erase SENDER_ID --reason TEXT [--yes]
+                                        erase one conversation now, on request (audited)
 
 The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
 links start with ``MSP_PUBLIC_URL`` (default http://localhost:8000).
@@ -509,6 +513,54 @@ def cmd_report_feedback(args) -> int:
 # --- parser -----------------------------------------------------------------
 
 
+def cmd_retention_purge(args) -> int:
+    from bot.records import retention
+
+    result = retention.purge(dry_run=args.dry_run, recorded_by="msp")
+    if result.lock_busy:
+        raise CommandError("another purge is running now (the scheduler?); try again when it has finished")
+    print(f"Retention: conversations whose last event is before {retention.day(result.cutoff)} "
+          f"({(result.now - result.cutoff).days} days ago).")
+    if args.dry_run:
+        for c in result.to_delete:
+            print(f"  would delete {terminal_safe(c.sender_id)}  last event {retention.day(c.last_event_at)}, "
+                  f"{c.events} events")
+        if result.resumed:
+            print(f"  and first finish {result.resumed} removal(s) that an earlier run or erasure left unfinished")
+        print(f"Would delete {len(result.to_delete)} conversation(s), "
+              f"{sum(c.events for c in result.to_delete)} event(s). Nothing was deleted.")
+    else:
+        print(f"Deleted {len(result.removed)} conversation(s), {result.events_removed} event(s).")
+    open_kept = sum(1 for c in result.kept if c.decision == retention.KEEP_OPEN)
+    print(f"Kept {open_kept} linked to an open enquiry and {len(result.kept) - open_kept} within a closed "
+          "enquiry's retention.")
+    if result.came_back:
+        print(f"Kept {result.came_back} that had a new message while the purge ran.")
+    return 0
+
+
+def cmd_retention_erase(args) -> int:
+    from bot.records import retention
+
+    found = retention.facts(args.sender_id)
+    if found is None:
+        raise CommandError("there is no conversation with that id")
+    print(f"Conversation {terminal_safe(found.sender_id)}: {found.events} events, last "
+          f"{retention.day(found.last_event_at)}"
+          + ("; linked to an OPEN enquiry" if found.linked_open else "")
+          + ("; linked to a closed enquiry" if found.linked_closed else "") + ".")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CommandError("no terminal to confirm on: add --yes")
+        if input("Erase it for good? Type yes: ").strip().lower() != "yes":
+            print("Nothing erased.")
+            return 1
+    removed = retention.erase(args.sender_id, reason=args.reason, username=os.environ.get("USER") or "msp")
+    print(f"Erased: {removed.events} events and {removed.links + removed.code_failures} tied record(s). "
+          "Outcomes and feedback recorded for an enquiry stay with the enquiry. The audit log has the reason.")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, then usage hint, exit 2
         self.print_usage(sys.stderr)
@@ -519,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.records.models import CONTACT_METHODS
 
     parser = _Parser(prog=PROG, description="Staff tools for MSP records.")
-    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,report}", parser_class=_Parser)
+    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,report,retention}", parser_class=_Parser)
     areas.required = True
 
     db = areas.add_parser("db", help="the records database")
@@ -619,6 +671,19 @@ def build_parser() -> argparse.ArgumentParser:
     fbr.add_argument("--to", dest="date_to", type=_date, help="concluded before (YYYY-MM-DD)")
     fbr.add_argument("--published", action="store_true", help="apply the publication rule")
     fbr.set_defaults(func=cmd_report_feedback)
+
+    ret = areas.add_parser("retention", help="deleting conversations past their retention, erasure on request")
+    ret_cmds = ret.add_subparsers(dest="command", metavar="{purge,erase}", parser_class=_Parser)
+    ret_cmds.required = True
+    purge = ret_cmds.add_parser("purge", help="delete conversations past their retention (the scheduler does "
+                                              "this every hour)")
+    purge.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    purge.set_defaults(func=cmd_retention_purge)
+    erase = ret_cmds.add_parser("erase", help="erase one conversation now, on request (audited)", allow_abbrev=False)
+    erase.add_argument("sender_id", help="the conversation id (as the portal shows it)")
+    erase.add_argument("--reason", required=True, help="the request it answers (kept in the audit log)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(func=cmd_retention_erase)
     return parser
 
 
@@ -647,8 +712,12 @@ def _describe(error: Exception) -> str:
     from bot.records.db import safe_url
     from bot.records.errors import RecordsError
 
+    from bot.records.transcripts import TrackerUnavailable
+
     if isinstance(error, (RecordsError, CommandError)):
         return str(error)
+    if isinstance(error, TrackerUnavailable):
+        return f"cannot read the conversations (Rasa's tracker store, MSP_TRACKER_DB or MSP_TRACKER_URL): {error}"
     if isinstance(error, (OperationalError, ProgrammingError)) and _is_missing_schema(error):
         return "the records database has no MSP tables yet. Run: msp db upgrade"
     if isinstance(error, OperationalError):

@@ -933,9 +933,81 @@ class AuditEvent(Base):
     client = Column(String(64), nullable=True)
 
 
+# --- Retention (bot/records/retention.py) ------------------------------------
+
+RETENTION_KINDS = ("purge", "erasure")
+
+
+class RetentionLog(Base):
+    """What a purge or an erasure removed: one row per conversation. Append-only.
+
+    Never the conversation id or anything typed: ``conversation_hash`` is the
+    keyed hash the records already use for it (``InvitationLink``), and the
+    rest are counts. Who asked for an erasure, when and why is in the audit log.
+    """
+
+    __tablename__ = "retention_log"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("kind", RETENTION_KINDS), name="kind"),
+        Index("ix_retention_log_at", "at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    kind = Column(String(16), nullable=False)
+    conversation_hash = Column(String(64), nullable=False)
+    events = Column(Integer, nullable=False)
+    links = Column(Integer, nullable=False)
+    code_failures = Column(Integer, nullable=False)
+    #: The day (UTC) of the conversation's last event, for "how old was it".
+    last_event_day = Column(String(10), nullable=True)
+    #: ``scheduler``, ``msp`` or the portal username of the administrator.
+    recorded_by = Column(String(200), nullable=False)
+
+
+class RetentionPending(Base):
+    """A conversation a purge or erasure has started to remove and not yet finished.
+
+    Written before anything is deleted and removed, with the log row written,
+    once the conversation and the rows tied to it are gone; a run that stops in
+    between leaves it here, and the next run finishes it. The only place the
+    id itself is kept, and only for that time.
+    """
+
+    __tablename__ = "retention_pending"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RETENTION_KINDS), name="kind"),
+        UniqueConstraint("sender_id", name="uq_retention_pending_sender_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False)
+    kind = Column(String(16), nullable=False)
+    events_found = Column(Integer, nullable=False, default=0)
+    last_event_at = Column(UTCDateTime, nullable=True)
+    #: For a purge: the cut-off it was decided with (events newer than this keep the conversation).
+    cutoff = Column(UTCDateTime, nullable=True)
+    recorded_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class RetentionLock(Base):
+    """At most one purge at a time: the row ``purge`` is held by one run until ``expires_at``.
+
+    A run renews it as it goes; a run that died lets it lapse, and the next one takes it.
+    """
+
+    __tablename__ = "retention_locks"
+
+    name = Column(String(32), primary_key=True)
+    holder = Column(String(64), nullable=True)
+    expires_at = Column(UTCDateTime, nullable=True)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
                       SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
-                      EnquiryAssignment)
+                      EnquiryAssignment, RetentionLog)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

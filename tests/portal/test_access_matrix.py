@@ -64,6 +64,9 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("admin.revoke", "POST"): staff_only((302, "/admin/users?done=revoked"), (D,)),
     ("admin.deactivate", "POST"): staff_only((302, "/admin/users?done=deactivated"), (D,)),
     ("admin.reset_second_factor", "POST"): staff_only((302, "/admin/users?done=reset"), (D,)),
+    ("admin.erase", "GET"): staff_only(200, (D,)),
+    ("admin.erase", "POST"): staff_only(200, (D,)),
+    ("admin.erase_confirm", "POST"): staff_only((302, "/admin/erase?done=1"), (D,)),
     ("conversations.index", "GET"): staff_only(200, (P, L, U)),
     ("conversations.show", "GET"): staff_only(200, (P, L, U)),
     ("audit.index", "GET"): staff_only(200, (U,)),
@@ -97,6 +100,8 @@ FORMS = {
     "enquiries.sg4a": {"asked": "yes"},
     "enquiries.invite": {"days": "2"},
     "enquiries.feedback": {"by": "web"},
+    "admin.erase": {"sender_id": "web-matrix-erase", "reason": "asked by phone"},
+    "admin.erase_confirm": {"sender_id": "web-matrix-erase", "reason": "asked by phone", "confirm": "yes"},
 }
 
 
@@ -132,8 +137,9 @@ def world(make_account, enquiry_for, link_conversation, records_url, tracker):
     link_conversation("web-matrix", enquiry_for(owner.username, "SG-MATRIX"))
     from rasa.shared.core.events import UserUttered
 
-    write_events(tracker, "web-matrix", [UserUttered("hello", {"name": "greet", "confidence": 1.0},
-                                                     message_id="m1")])
+    for sender in ("web-matrix", "web-matrix-erase"):
+        write_events(tracker, sender, [UserUttered("hello", {"name": "greet", "confidence": 1.0},
+                                                   message_id=f"{sender}-m1")])
     made = iter(range(1, 10 ** 6))
     # A fresh open enquiry of the practitioners' team for each check (a check may close or change it).
     return {"admin": admin, "enquiry": lambda: enquiry_for(owner.username, f"SG-MATRIX-{next(made)}")}

@@ -30,7 +30,7 @@ HOSTILE: List[str] = [
     "web-danger", "web-" + "a" * 300, "sms-", "rest-x:y", "😀" * 50, "a" * 5000, "é" * 300,
     "practitioner", "lead", "auditor", "admin", "root", "web", "sms", "danger", "person",
     "yes", "no", "open", "closed", "published", "unsuppressed", "fully", "dont_know", "07700 900123", "-",
-    "Mon-Fri 10:00-16:00", "daily 0:00-24:00", "25:00-26:00",
+    "Mon-Fri 10:00-16:00", "daily 0:00-24:00", "25:00-26:00", "sms-1",
 ]
 KEYS = ["q", "channel", "from", "to", "flag", "page", "username", "action", "target", "signed_out", "lapsed",
         "code", "password", "current", "new", "repeat", "display_name", "role", "team", "note", "days",
@@ -38,6 +38,8 @@ KEYS = ["q", "channel", "from", "to", "flag", "page", "username", "action", "tar
         # the enquiry and report forms
         "status", "reference", "worker", "safe_to_text", "safe_number", "safe_times", "preferred_contact",
         "sms_name_allowed", "asked", "overall", "by", "participant", "figures", "report",
+        # the erasure form
+        "sender_id", "reason", "confirm",
         # url_for's own keyword names: a query string must never reach url_for as keywords.
         "endpoint", "_scheme", "_external", "_anchor", "_method", "values"]
 
