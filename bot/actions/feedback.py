@@ -19,7 +19,10 @@ reply gets the question once more, with "sorry" (its ``fb_retry`` variation), th
 recorded as ``unclear`` and skipped; "skip" skips; "stop" ends the survey
 politely (``partial``, answers kept). Danger replies come first in every state
 (``SafeguardPolicy``); after one, the question is asked again before anything
-is taken as an answer. "Talk to a person" is answered by a rule, then the
+is taken as an answer. The one exception: a stop phrase ("I want to stop")
+that only the learned danger detector read as danger stops the survey
+(``bot.surveys.answers.learned_danger_set_aside``); the danger rules are never
+set aside. "Talk to a person" is answered by a rule, then the
 form carries on.
 
 On every turn the survey must still be open and belong to this conversation:
@@ -48,7 +51,7 @@ from bot.actions.outcomes import (
 from bot.actions.visit import session_ref
 from bot.records import feedback, links, session_scope
 from bot.records.errors import RecordsError
-from bot.surveys.answers import SKIP, STOP, is_nothing_more, parse
+from bot.surveys.answers import SKIP, STOP, is_nothing_more, learned_danger_set_aside, parse
 from bot.text.requests import asks_for_a_person
 
 logger = logging.getLogger(__name__)
@@ -116,8 +119,12 @@ class ValidateFeedbackForm(FormValidationAction):
         intent = (latest.get("intent") or {}).get("name")
         text = latest.get("text") or ""
         if intent in NOT_AN_ANSWER_INTENTS and not (
-                intent == "ask_talk_to_person" and self._clear_answer(requested, text)):
-            return []  # rejected: the rules (or SafeguardPolicy) answer, then the form carries on
+                intent == "ask_talk_to_person" and self._clear_answer(requested, text)) and not (
+                learned_danger_set_aside(text, latest.get("safety_net"))):
+            # Rejected: the rules (or SafeguardPolicy) answer, then the form
+            # carries on. A stop phrase only the learned detector read as
+            # danger is the person's answer (SafeguardPolicy let it through).
+            return []
         if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
             return ask(requested, **{requested: None})
         try:

@@ -11,6 +11,11 @@ decision into the first reply:
   in danger now? If so, call 999
 * after a danger reply, a carer at breaking point also hears carer support
   (``follow_up``)
+* one exception: while the feedback survey asks its questions, a message
+  that is exactly one of its stop phrases ("I want to stop") and that only the
+  learned detector read as danger goes to the survey, which ends politely
+  (``bot.surveys.answers.learned_danger_set_aside``); the rules' danger
+  replies are never set aside
 * unreadable input   -> ``utter_ask_rephrase`` with the ``input_problem`` slot
   set, which picks the variation that says what was wrong (too long, empty,
   symbols only, another language)
@@ -36,6 +41,7 @@ from rasa.shared.core.events import SlotSet
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.surveys.answers import learned_danger_set_aside
 from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
 
 DANGER_RESPONSES = {
@@ -50,7 +56,8 @@ CHECK_RESPONSE = "utter_danger_check"
 FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
-FREE_TEXT_FORMS = ("outcomes_form", "feedback_form")
+SURVEY_FORM = "feedback_form"
+FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM)
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 
 
@@ -114,6 +121,12 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     events: List[SlotSet] = []
 
     if last_action == ACTION_LISTEN_NAME and latest is not None:
+        if (intent in DANGER_RESPONSES and tracker.active_loop_name == SURVEY_FORM
+                and learned_danger_set_aside(latest.text, net)):
+            # "I want to stop" while the survey asks: the learned detector
+            # alone read it as danger; the survey's stop phrase ends the
+            # survey. What the rules catch is never set aside.
+            return SURVEY_FORM, events
         if intent in DANGER_RESPONSES:
             who = net.get("who") or "self"
             if tracker.get_slot(DANGER_WHO_SLOT) != who:

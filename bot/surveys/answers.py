@@ -99,6 +99,10 @@ STOP_WORDS = ("stop", "stop now", "stop please", "please stop", "i want to stop"
               "end", "end survey", "end the survey", "stop the survey", "stop survey", "quit",
               "finish", "no more", "no more questions", "enough", "thats enough", "exit",
               "i dont want to do this", "i dont want to carry on", "leave it there", "stop asking")
+#: Stop phrases also said of a life, not only of a survey ("I don't want to carry
+#: on"): a danger reading of them by the learned detector is never set aside
+#: (see :func:`learned_danger_set_aside`).
+STOP_WORDS_ALSO_SAID_OF_LIFE = ("i dont want to carry on",)
 #: Words that carry no answer ("um, yes please" is "yes").
 FILLERS = ("um", "umm", "erm", "er", "uh", "hmm", "well", "oh", "so", "please", "thanks", "thank you",
            "i guess", "i suppose", "to be honest", "tbh", "honestly", "just", "lol", "x", "xx",
@@ -275,3 +279,23 @@ _NOTHING = {"no", "nope", "nah", "nothing", "no thanks", "no thank you", "nothin
                      "thats all", "thats it", "n", "no nothing", "not really", "nothing thanks",
                      "no its fine", "its fine", "all good", "no im fine", "im fine", "skip", "nothing more",
                      "thats all thanks", "thats everything", "no more", "nope thats all"}
+
+
+def learned_danger_set_aside(text: object, safety_net: object) -> bool:
+    """True when only the learned danger detector read ``text`` as danger and the
+    whole message is one of :data:`STOP_WORDS` ("I want to stop.", "Please
+    stop"; case, punctuation, apostrophes and filler words aside, no typos).
+    While a survey asks its questions, such a message ends the survey instead
+    of getting the danger reply.
+
+    Found in the full system: "I want to stop" in the survey got the suicide
+    reply from the learned detector (score 0.97) while "stop" ended it. What
+    the danger rules catch (``safety_net["source"] == "rules"``) is never set
+    aside, and neither is a stop phrase also said of a life
+    (:data:`STOP_WORDS_ALSO_SAID_OF_LIFE`). The caller checks that a survey is
+    asking (``SafeguardPolicy``; ``validate_feedback_form`` runs only then).
+    """
+    if not isinstance(safety_net, dict) or safety_net.get("source") != "learned" or not safety_net.get("danger"):
+        return False
+    clean = _strip_fillers(normalise(text))
+    return clean in STOP_WORDS and clean not in STOP_WORDS_ALSO_SAID_OF_LIFE

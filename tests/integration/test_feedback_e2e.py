@@ -103,3 +103,53 @@ def test_representative_wording_stop_and_talk_to_a_person(stack, sender, url):
     with session_scope(url, read_only=True) as session:
         assert feedback.require_survey(session, survey_id).status == "partial"
         assert [(a.question, a.value) for a in feedback.survey_answers(session, survey_id)] == [("goals", "no")]
+
+
+def last_user_safety_net(stack, sender):
+    users = [e for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+    return users[-1]["parse_data"].get("safety_net") or {}
+
+
+def actions_since_last_user(stack, sender):
+    events = stack.tracker(sender)["events"]
+    last = max(i for i, e in enumerate(events) if e["event"] == "user")
+    return [e["name"] for e in events[last:] if e["event"] == "action"]
+
+
+def test_i_want_to_stop_ends_the_survey_and_danger_still_gets_999(stack, sender, url):
+    """'I want to stop' once got the suicide reply from the learned danger detector
+    in the survey ('stop' ended it). A survey stop phrase only the learned detector
+    reads as danger now ends the survey; danger words still get the 999 reply."""
+    survey_id, code, _ = new_survey(url)
+    stack.send(sender, code)
+    assert "Did we give you a chance" in joined(stack.send(sender, "yes"))
+    # Caught by the danger rules ("end it all"): the 999 reply, then the question again.
+    rules = joined(stack.send(sender, "I want to end it all"))
+    assert "call 999" in rules and S.samaritans_phone in rules
+    assert last_user_safety_net(stack, sender)["source"] == "rules"
+    assert "Did we give you a chance" in joined(stack.send(sender, "ok"))
+    # Not a stop phrase, read as danger by the learned detector: the 999 reply too.
+    living = joined(stack.send(sender, "I want to stop living"))
+    assert "call 999" in living and S.samaritans_phone in living
+    assert "Did we give you a chance" in joined(stack.send(sender, "ok"))
+    # A stop phrase also said of a life: the learned detector's reply is kept.
+    carry_on = joined(stack.send(sender, "I don't want to carry on"))
+    assert "call 999" in carry_on and S.samaritans_phone in carry_on
+    assert "Did we give you a chance" in joined(stack.send(sender, "ok"))
+    with session_scope(url, read_only=True) as session:
+        assert feedback.require_survey(session, survey_id).status == "in_progress"
+
+    stopped = joined(stack.send(sender, "I want to stop"))
+    # The learned detector still reads it as danger (without that this test
+    # would not test the exception: see bot.surveys.answers.learned_danger_set_aside).
+    net = last_user_safety_net(stack, sender)
+    assert net.get("source") == "learned" and net.get("danger"), f"learned detector no longer fires: {net}"
+    assert "stop here" in stopped and "keep the answers you gave" in stopped
+    assert "999" not in stopped and S.samaritans_phone not in stopped
+    assert "utter_danger_suicide" not in actions_since_last_user(stack, sender)
+    with session_scope(url, read_only=True) as session:
+        assert feedback.require_survey(session, survey_id).status == "partial"
+        assert [(a.question, a.value) for a in feedback.survey_answers(session, survey_id)] == [("goals", "yes")]
+    # After the survey, the same words get the learned detector's reply again.
+    after = joined(stack.send(sender, "I want to stop"))
+    assert "call 999" in after and S.samaritans_phone in after

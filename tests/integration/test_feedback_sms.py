@@ -200,3 +200,23 @@ def test_a_reply_accepted_just_before_the_server_stopped_is_answered_after_the_r
     assert "listened to" in phone.say("yes")
     assert [a[0] for a in answers(stack, survey_id)] == ["goals", "say"]
     assert sum("Could you say what you wanted?" in b for b in bodies(peer, number)) == 1
+
+
+def test_i_want_to_stop_by_sms_ends_the_survey_and_danger_still_gets_999(stack, peer):
+    """Over SMS as on the web (tests/integration/test_feedback_e2e.py): a survey stop
+    phrase only the learned danger detector reads as danger ends the survey; what
+    the danger rules catch, and other danger words, still get the 999 reply."""
+    number = new_number()
+    survey_id, _ = survey_by_sms(stack, number)
+    wait_for(lambda: bodies(peer, number), what="the invitation SMS")
+    phone = Phone(stack, peer, number)
+    phone.say("yes", expect=2)
+    assert "Could you say what you wanted?" in phone.say("yes")
+    for danger in ("I want to end it all", "I want to stop living"):
+        reply = phone.say(danger)
+        assert "999" in reply and "116 123" in reply, danger
+        assert "Could you say what you wanted?" in phone.say("ok")
+    stopped = phone.say("I want to stop")
+    assert "stop here" in stopped and "keep the answers you gave" in stopped and "999" not in stopped
+    assert status(stack, survey_id) == "partial"
+    assert [(a[0], a[2]) for a in answers(stack, survey_id)] == [("goals", "yes")]

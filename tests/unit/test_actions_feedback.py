@@ -63,7 +63,7 @@ class Conversation:
         self.n = 0
         self.dispatcher = CollectingDispatcher()
 
-    def tracker(self, text, intent="nlu_fallback", requested=None, after_user=True, before="feedback_form"):
+    def tracker(self, text, intent="nlu_fallback", requested=None, after_user=True, before="feedback_form", net=None):
         self.n += 1
         events = [{"event": "action", "name": "action_session_start"},
                   {"event": "session_started", "timestamp": STARTED},
@@ -77,8 +77,10 @@ class Conversation:
         events.append({"event": "action", "name": "feedback_form"})
         slots = dict(self.slots)
         slots["requested_slot"] = requested if requested is not None else self.slots.get("requested_slot")
-        return Tracker(self.sender, slots, {"text": text, "intent": {"name": intent}, "message_id": f"m-{self.n}"},
-                       events, False, None, {"name": "feedback_form"}, "feedback_form")
+        latest = {"text": text, "intent": {"name": intent}, "message_id": f"m-{self.n}"}
+        if net is not None:
+            latest["safety_net"] = net
+        return Tracker(self.sender, slots, latest, events, False, None, {"name": "feedback_form"}, "feedback_form")
 
     def run(self, tracker):
         self.dispatcher = CollectingDispatcher()
@@ -90,8 +92,8 @@ class Conversation:
     def start(self):
         return self.run(self.tracker("ABCD-EFGH", intent="inform_invite_code", requested=None))
 
-    def say(self, text, intent="nlu_fallback"):
-        return self.run(self.tracker(text, intent))
+    def say(self, text, intent="nlu_fallback", net=None):
+        return self.run(self.tracker(text, intent, net=net))
 
     @property
     def asking(self):
@@ -204,6 +206,23 @@ def test_danger_and_talk_to_a_person_are_not_answers():
     # After a danger reply, the question is asked again first.
     tracker = talk.tracker("no", before="utter_danger_now")
     assert talk.run(tracker) == [SlotSet("fb_say", None), SlotSet("requested_slot", "fb_say")]
+    assert answers(survey["survey_id"]) == [("goals", "yes", "yes")]
+
+
+def test_a_stop_phrase_only_the_learned_detector_read_as_danger_stops_the_survey():
+    survey = make_survey()
+    talk = Conversation(survey)
+    talk.start()
+    talk.say("yes")
+    learned = {"danger": "suicide", "who": "self", "source": "learned"}
+    # What the rules caught, or a stop phrase also said of a life, is not an answer.
+    assert talk.say("I want to end it all", intent="danger_suicide", net=dict(learned, source="rules")) == []
+    assert talk.say("I don't want to carry on", intent="danger_suicide", net=learned) == []
+    assert talk.say("I want to stop living", intent="danger_suicide", net=learned) == []
+    assert talk.asking == "fb_say" and status(survey["survey_id"]) == "in_progress"
+    talk.say("I want to stop", intent="danger_suicide", net=learned)
+    assert talk.asking is None and talk.slots["fb_end"] == "stopped"
+    assert status(survey["survey_id"]) == "partial"
     assert answers(survey["survey_id"]) == [("goals", "yes", "yes")]
 
 

@@ -182,3 +182,37 @@ def test_a_plain_request_for_a_person_still_interrupts_the_form(policy, domain):
         assert decide(_in_outcomes_form(domain, text))[0] is None
     # A choice question is left to the form's own check.
     assert decide(_in_outcomes_form(domain, "a phone call", requested="outcome_contact"))[0] is None
+
+
+LEARNED = {"danger": "suicide", "who": "self", "source": "learned", "matched": "", "input": None}
+
+
+def _in_survey(domain, text, net, intent="danger_suicide", form="feedback_form"):
+    return DialogueStateTracker.from_events(
+        "t",
+        [ActiveLoop(form), SlotSet("requested_slot", "fb_say"), ActionExecuted(ACTION_LISTEN_NAME),
+         user(text, intent, net)],
+        slots=domain.slots,
+    )
+
+
+def test_a_survey_stop_phrase_only_the_learned_detector_read_as_danger_goes_to_the_survey(policy, domain):
+    t = _in_survey(domain, "I want to stop", LEARNED)
+    action, prediction = predicted(policy, domain, t)
+    assert action == "feedback_form" and prediction.is_no_user_prediction
+    assert decide(_in_survey(domain, "I want to stop", dict(LEARNED, danger="now"), intent="danger_now"))[0] == \
+        "feedback_form"
+
+
+def test_the_danger_reply_stays_for_everything_else_in_the_survey(domain):
+    rules = dict(LEARNED, source="rules", matched="end it all")
+    assert decide(_in_survey(domain, "I want to end it all", rules))[0] == "utter_danger_suicide"
+    assert decide(_in_survey(domain, "I want to stop", rules))[0] == "utter_danger_suicide"
+    assert decide(_in_survey(domain, "I want to stop living", LEARNED))[0] == "utter_danger_suicide"
+    assert decide(_in_survey(domain, "I don't want to carry on", LEARNED))[0] == "utter_danger_suicide"
+
+
+def test_outside_the_survey_the_learned_danger_reply_stays(domain):
+    assert decide(_in_survey(domain, "I want to stop", LEARNED, form="outcomes_form"))[0] == "utter_danger_suicide"
+    t = tracker(domain, user("I want to stop", "danger_suicide", LEARNED))
+    assert decide(t)[0] == "utter_danger_suicide"

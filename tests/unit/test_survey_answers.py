@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from bot.records.feedback import QUESTION_VALUES
-from bot.surveys.answers import NUMBERED, WORDS, is_nothing_more, parse
+from bot.surveys.answers import (NUMBERED, STOP_WORDS, STOP_WORDS_ALSO_SAID_OF_LIFE, WORDS, is_nothing_more,
+                                 learned_danger_set_aside, parse)
 
 
 @pytest.mark.parametrize("text,value", [
@@ -66,3 +67,35 @@ def test_nothing_more():
     assert not is_nothing_more("No one called me back for weeks")
     with pytest.raises(ValueError):
         parse("colour", "yes")
+
+
+LEARNED = {"danger": "suicide", "who": "self", "source": "learned"}
+RULES = {"danger": "suicide", "who": "self", "source": "rules", "matched": "end it all"}
+
+
+@pytest.mark.parametrize("text", ["I want to stop", "I want to stop.", "i WANT to stop!!", "I’d like to stop",
+                                  "Please stop", "um I want to stop please", "no more questions", "Enough"])
+def test_a_stop_phrase_only_the_learned_detector_read_as_danger_is_set_aside(text):
+    assert learned_danger_set_aside(text, LEARNED)
+    assert learned_danger_set_aside(text, dict(LEARNED, danger="now"))
+
+
+@pytest.mark.parametrize("text", ["I want to stop living", "I want to stop it all for good", "I want to end it all",
+                                  "I don't want to carry on", "I dont want to carry on anymore", "stop stop stop",
+                                  "I wnat to stop", "I want to stop. I can't do this any more", ""])
+def test_anything_else_is_not_set_aside(text):
+    assert not learned_danger_set_aside(text, LEARNED)
+
+
+def test_what_the_rules_caught_is_never_set_aside():
+    for text in ("I want to stop", "stop", "enough"):
+        assert not learned_danger_set_aside(text, RULES)
+        assert not learned_danger_set_aside(text, {"danger": None, "source": None})
+        assert not learned_danger_set_aside(text, None)
+        assert not learned_danger_set_aside(text, {})
+
+
+def test_the_phrases_also_said_of_a_life_are_stop_phrases():
+    assert set(STOP_WORDS_ALSO_SAID_OF_LIFE) <= set(STOP_WORDS)
+    for phrase in STOP_WORDS_ALSO_SAID_OF_LIFE:
+        assert parse("answer", phrase).control == "stop"  # they still stop the survey when nothing read danger
