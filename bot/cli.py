@@ -291,7 +291,7 @@ def cmd_enquiry_show(args) -> int:
             lines.append("")
             lines.append("Invitations:")
             for inv in detail.invitations:
-                state = {"used": "used", "expired": "expired", "open": "open until"}[inv.state]
+                state = "open until" if inv.state == "open" else inv.state
                 lines.append(f"  issued {_when(inv.invitation.created_at)}, {state} {_when(inv.at)}")
 
         lines.append("")

@@ -38,6 +38,8 @@ STATUS_FOR_REASON = {
     invitations.RATE_LIMITED: "rate_limited",
     # Presented again and again: probably leaked. Same words as "used" (ask for a new one).
     invitations.LOCKED: "used",
+    # Withdrawn by staff when they issued a new one: "it has run out, your worker can send a new one".
+    invitations.REVOKED: "expired",
 }
 
 

@@ -47,8 +47,8 @@ class SurveyDetail:
 @dataclass
 class InvitationState:
     invitation: Invitation
-    state: str  # "used", "expired" or "open"
-    at: datetime  # when it was used, expired, or will expire
+    state: str  # "withdrawn", "used", "expired" or "open"
+    at: datetime  # when it was withdrawn, used, expired, or will expire
 
 
 @dataclass
@@ -105,7 +105,9 @@ def enquiry_detail(session: Session, enquiry_id: int, *, now: Optional[datetime]
     now = now or utcnow()
     invitations = []
     for inv in list_invitations(session, enquiry.id):
-        if inv.used_at:
+        if inv.revoked_at:
+            invitations.append(InvitationState(inv, "withdrawn", inv.revoked_at))
+        elif inv.used_at:
             invitations.append(InvitationState(inv, "used", inv.used_at))
         elif inv.expires_at <= now:
             invitations.append(InvitationState(inv, "expired", inv.expires_at))

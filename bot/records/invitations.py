@@ -40,6 +40,10 @@ enquiry (``InvitationLink``, see ``bot.records.links``). The same message
 arriving twice within that visit gets ``ok`` with ``repeat=True`` (it opens
 nothing new); from anyone else, or from the same conversation after its session
 has lapsed, the code is ``used``: it never works again.
+
+Staff may withdraw an invitation (:func:`revoke_invitation`, when a feedback
+link is re-issued): it is then ``revoked``, used or not, and the visit it
+opened is no longer linked (``bot.records.links``).
 """
 from __future__ import annotations
 
@@ -83,7 +87,8 @@ UNKNOWN = "unknown"
 MALFORMED = "malformed"
 RATE_LIMITED = "rate_limited"
 LOCKED = "locked"
-REASONS = (OK, EXPIRED, USED, UNKNOWN, MALFORMED, RATE_LIMITED, LOCKED)
+REVOKED = "revoked"
+REASONS = (OK, EXPIRED, USED, UNKNOWN, MALFORMED, RATE_LIMITED, LOCKED, REVOKED)
 
 LINK_MINUTES_ENV = "MSP_LINK_MAX_MINUTES"
 DEFAULT_LINK_MINUTES = 120
@@ -262,6 +267,22 @@ def create_invitation(
     )
 
 
+def revoke_invitation(session: Session, invitation_id: int, *, now: Optional[datetime] = None) -> bool:
+    """Withdraw an invitation: it redeems nothing from now on, and the visit it opened is no longer
+    linked. Set once (True); an invitation already withdrawn is left as it was (False)."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise InvalidValue(f"There is no invitation {invitation_id}.")
+    withdrawn = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    return withdrawn.rowcount == 1
+
+
 def list_invitations(session: Session, enquiry_id: int):
     return list(
         session.execute(
@@ -323,6 +344,9 @@ def _claim(
         return RedeemResult(reason, invitation_id=invitation.id)
 
     for _ in range(2):
+        if invitation.revoked_at is not None:
+            # Withdrawn by staff (a new link was issued): used or not, it opens nothing.
+            return result(REVOKED)
         if invitation.used_at is not None:
             # Only the visit it was redeemed in may see it again (a message sent twice).
             if _live_link_for(session, invitation.id, client_hash, session_ref, now):
@@ -336,7 +360,7 @@ def _claim(
             return result(LOCKED)
         claimed = session.execute(
             update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+            .where(Invitation.id == invitation.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
             .values(used_at=now, used_by_hash=client_hash)
             .execution_options(synchronize_session=False)
         )
@@ -350,7 +374,7 @@ def _claim(
                 ))
                 session.flush()
             return result(OK)
-        # Someone else claimed it between our read and our write: look again.
+        # Someone else claimed (or staff withdrew) it between our read and our write: look again.
     return result(USED)
 
 

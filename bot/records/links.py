@@ -8,6 +8,8 @@ link is the proof the outcomes form asks for on every turn: a slot saying
 ``enquiry_id`` is not enough. When Rasa starts a new session (60 idle minutes,
 ``domain.yml``), the ``session_ref`` changes and the link no longer holds; the
 used invitation cannot make a new one, so coming back needs a new invitation.
+A link made by an invitation staff have since withdrawn (``revoked_at``, a
+re-issued feedback link) no longer holds either.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .invitations import hash_client
-from .models import InvitationLink, utcnow
+from .models import Invitation, InvitationLink, utcnow
 
 
 def live_link(
@@ -39,11 +41,13 @@ def live_link(
     now = now or utcnow()
     return session.execute(
         select(InvitationLink)
+        .join(Invitation, Invitation.id == InvitationLink.invitation_id)
         .where(
             InvitationLink.conversation_hash == hash_client(conversation_key),
             InvitationLink.session_ref == session_ref[:64],
             InvitationLink.enquiry_id == enquiry_id,
             InvitationLink.expires_at > now,
+            Invitation.revoked_at.is_(None),
         )
         .order_by(InvitationLink.id.desc())
         .limit(1)

@@ -450,6 +450,8 @@ class Invitation(Base):
 
     Only hashes are stored: ``token_hash`` for the link, ``code_hash`` for the
     short code. ``used_by_hash`` is a hash of the client that redeemed it.
+    ``revoked_at``: withdrawn by staff (a re-issued feedback link), set once;
+    it then redeems nothing and the visit it opened is no longer linked.
     """
 
     __tablename__ = "invitations"
@@ -468,6 +470,7 @@ class Invitation(Base):
     used_at = Column(UTCDateTime, nullable=True)
     used_by_hash = Column(String(64), nullable=True)
     attempts = Column(Integer, nullable=False, default=0)
+    revoked_at = Column(UTCDateTime, nullable=True)
 
     enquiry = relationship(Enquiry)
 

@@ -17,6 +17,7 @@ from bot.records.invitations import (
     MALFORMED,
     OK,
     RATE_LIMITED,
+    REVOKED,
     UNKNOWN,
     USED,
     RateLimit,
@@ -29,6 +30,7 @@ from bot.records.invitations import (
     redeem,
     redeem_code,
     redeem_token,
+    revoke_invitation,
     token_from_link,
 )
 from bot.records.links import is_linked
@@ -324,3 +326,28 @@ def test_attempts_are_counted_and_checked_per_invitation(db_session, issued):
     # repeat its message; nothing new is opened.
     assert redeem_code(db_session, issued.code, client_key="owner", session_ref="s", now=T0,
                        limit=limit).repeat
+
+
+# --- withdrawn by staff (a re-issued feedback link) ---------------------------------------------
+
+
+def test_a_withdrawn_invitation_redeems_nothing_and_counts_as_a_failure(db_session, issued):
+    assert revoke_invitation(db_session, issued.invitation.id, now=T0)
+    assert not revoke_invitation(db_session, issued.invitation.id, now=T0 + timedelta(hours=1))  # set once
+    assert db_session.get(Invitation, issued.invitation.id).revoked_at == T0
+    assert redeem_token(db_session, issued.token, client_key="web-1", now=T0).reason == REVOKED
+    assert redeem_code(db_session, issued.code, client_key="web-1", now=T0).reason == REVOKED
+    assert recent_code_failures(db_session, "web-1", now=T0) == 1
+    row = db_session.get(Invitation, issued.invitation.id)
+    assert row.used_at is None and row.expires_at == T0 + timedelta(days=14)  # nothing else changed
+    assert db_session.execute(select(func.count(InvitationLink.id))).scalar_one() == 0
+
+
+def test_withdrawing_a_used_invitation_ends_the_visit_it_opened(db_session, issued, enquiry):
+    assert redeem_code(db_session, issued.code, client_key="web-1", session_ref="s1", now=T0).ok
+    assert is_linked(db_session, "web-1", "s1", enquiry.id, now=T0)
+    revoke_invitation(db_session, issued.invitation.id, now=T0 + timedelta(minutes=5))
+    assert not is_linked(db_session, "web-1", "s1", enquiry.id, now=T0 + timedelta(minutes=5))
+    # Not even the same message again in the same visit opens it.
+    assert redeem_code(db_session, issued.code, client_key="web-1", session_ref="s1",
+                       now=T0 + timedelta(minutes=6)).reason == REVOKED

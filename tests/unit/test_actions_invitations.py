@@ -97,6 +97,20 @@ def test_an_expired_code_is_refused(dispatcher):
     assert run(make_tracker(code), dispatcher) == [SlotSet("invite_status", "expired")]
 
 
+def test_a_withdrawn_code_is_refused_as_run_out(dispatcher):
+    """Withdrawn by staff when they re-issued a feedback link: "run out, your worker can send a new one"."""
+    from bot.records.invitations import revoke_invitation
+    from bot.records.models import Invitation
+
+    _, code, link = issue()
+    with session_scope() as session:
+        (invitation_id,) = session.query(Invitation.id).one()
+        revoke_invitation(session, invitation_id)
+    for given in (code, link):
+        assert run(make_tracker(given), dispatcher) == [SlotSet("invite_status", "expired")]
+    assert dispatcher.messages == []
+
+
 def test_unknown_and_malformed_codes_say_unknown(dispatcher):
     issue()
     assert run(make_tracker("XR5T-9PLW"), dispatcher) == [SlotSet("invite_status", "unknown")]
