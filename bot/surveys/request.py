@@ -1,4 +1,4 @@
-"""Request end-of-enquiry feedback: the one function the CLI (and later the portal) calls.
+"""Request end-of-enquiry feedback, and re-issue a web link: the functions the CLI and the portal call.
 
 :func:`request_feedback` checks, in this order, and refuses with the reason
 (nothing sent, nothing issued) when any check fails:
@@ -22,6 +22,11 @@ Web: an invitation (link and short code) to the closed enquiry that opens the
 feedback conversation instead of the outcomes form; status ``requested``.
 SMS: the invitation text goes into the durable outbox (``bot.records.sms``);
 status ``sent``; the person replies to that number (``bot/channels/sms.py``).
+
+A web link works for one visit. :func:`reissue_web_invitation` gives an open
+web survey a new link and code and withdraws the earlier invitation (it
+redeems nothing more, and a visit it opened ends): same survey, answers kept,
+the person carries on at the first question not answered.
 """
 from __future__ import annotations
 
@@ -36,12 +41,15 @@ from bot.records import feedback as records
 from bot.records import sms
 from bot.records.enquiries import add_participant, list_participants, require_enquiry, require_participant
 from bot.records.errors import InvalidValue
-from bot.records.invitations import MAX_DAYS, create_invitation, invitation_link
+from bot.records.invitations import MAX_DAYS, create_invitation, invitation_link, revoke_invitation
 from bot.records.models import FeedbackSurvey, utcnow
 from bot.settings import Settings, get_settings, int_setting
 from bot.surveys import safe_times, texts
 
 CHANNELS = ("web", "sms")
+#: Statuses of a web survey whose link may be re-issued. ``partial``: the
+#: person said stop; a new link opens it again where they left off.
+REISSUABLE = ("requested", "in_progress", "partial")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,11 @@ def sms_refusal(session: Session, enquiry, when: datetime, settings: Settings,
     if not inside:
         return f"It is outside {source} ({rule!r}). Ask again inside them."
     return None
+
+
+def _days_left(expires_at: datetime, now: datetime) -> int:
+    """Days an invitation lasts so that it works until the survey ends (1 to ``MAX_DAYS``)."""
+    return max(1, min(MAX_DAYS, math.ceil((expires_at - now).total_seconds() / 86400)))
 
 
 def _participant(session: Session, enquiry_id: int, participant_id: Optional[int]):
@@ -162,9 +175,8 @@ def request_feedback(session: Session, enquiry_id: int, *, channel: str, request
         return FeedbackRequest(False, survey.id, "refused", reason=reason)
 
     if channel == "web":
-        days = max(1, min(MAX_DAYS, math.ceil((expires_at - now).total_seconds() / 86400)))
-        issued = create_invitation(session, enquiry.id, days=days, created_by=requested_by, now=now,
-                                   for_feedback=True)
+        issued = create_invitation(session, enquiry.id, days=_days_left(expires_at, now), created_by=requested_by,
+                                   now=now, for_feedback=True)
         survey.invitation_id = issued.invitation.id
         records.set_status(session, survey, "requested", detail="web: invitation issued",
                            recorded_by=requested_by, now=now)
@@ -183,3 +195,83 @@ def request_feedback(session: Session, enquiry_id: int, *, channel: str, request
     records.set_status(session, survey, "sent", detail="sms: invitation text queued", recorded_by=requested_by,
                        now=now)
     return FeedbackRequest(True, survey.id, "sent", outbox_id=row.id, expires_at=expires_at)
+
+
+def _survey_to_reissue(session: Session, enquiry_id: int, participant_id: Optional[int]) -> Optional[FeedbackSurvey]:
+    if participant_id is not None:
+        return records.survey_for(session, enquiry_id, require_participant(session, enquiry_id, participant_id).id)
+    surveys = records.surveys_for_enquiry(session, enquiry_id)
+    if len(surveys) > 1:
+        raise InvalidValue("The enquiry has feedback surveys for more than one participant: say which one "
+                           "(participant ids: " + ", ".join(str(s.participant_id) for s in surveys) + ").")
+    return surveys[0] if surveys else None
+
+
+def _reissue_refusal(enquiry, survey: FeedbackSurvey, now: datetime) -> Optional[str]:
+    """Why this survey's web link must not be re-issued now (None: it may)."""
+    if survey.status == "refused":
+        return "Feedback was not asked for (the request was refused): ask for it again instead."
+    if survey.channel != "web":
+        return "The survey went by text message: the person replies to the text, there is no web link."
+    if survey.status == "completed":
+        return "The survey is completed: every question has an answer."
+    if survey.status == "expired":
+        return "The survey has expired: the feedback window ended."
+    if survey.status not in REISSUABLE:
+        return f"The survey is {survey.status.replace('_', ' ')}."
+    if enquiry.status != "closed":
+        return "The enquiry has been reopened: feedback is asked only about a closed enquiry."
+    if now >= survey.expires_at:
+        return (f"The feedback window ended on {survey.expires_at:%Y-%m-%d} (UTC): too late to ask again.")
+    return None
+
+
+def reissue_web_invitation(session: Session, enquiry_id: int, *, requested_by: str,
+                           participant_id: Optional[int] = None, now: Optional[datetime] = None,
+                           base_url: Optional[str] = None) -> FeedbackRequest:
+    """A new web link and code for an open feedback survey; the earlier ones stop working.
+
+    The same survey, with every answer already given: the person carries on at
+    the first question not answered, or starts again when nothing was
+    answered. The earlier invitation is withdrawn (it redeems nothing more and
+    a visit it opened is no longer linked). A survey the person stopped
+    (``partial``) is opened again. Every re-issue appends a row to the survey's
+    history (who, and what became of the earlier link); nothing is overwritten
+    but the survey's current position and which invitation is its link.
+
+    Refused (``ok=False``, the reason for staff; nothing issued or changed)
+    when no feedback was asked for, the survey went by SMS, is completed or
+    expired, the enquiry was reopened, or the feedback window has ended.
+    Raises ``RecordsError`` for an unknown enquiry or participant, or when the
+    enquiry has surveys for several participants and none is named.
+    """
+    if not isinstance(requested_by, str) or not requested_by.strip():
+        raise InvalidValue("Say who is re-issuing the link.")
+    requested_by = requested_by.strip()[:200]
+    now = now or utcnow()
+    enquiry = require_enquiry(session, enquiry_id)
+    survey = _survey_to_reissue(session, enquiry.id, participant_id)
+    if survey is None:
+        return FeedbackRequest(False, None, "none", reason="No feedback has been asked for yet: ask for it first.")
+    reason = _reissue_refusal(enquiry, survey, now)
+    if reason:
+        return FeedbackRequest(False, survey.id, survey.status, reason=reason)
+    earlier = survey.invitation_id
+    if earlier is not None:
+        revoke_invitation(session, earlier, now=now)
+    issued = create_invitation(session, enquiry.id, days=_days_left(survey.expires_at, now), created_by=requested_by,
+                               now=now, for_feedback=True)
+    survey.invitation_id = issued.invitation.id
+    kept = len(records.latest_answers(session, survey.id))
+    answers = f"{kept} answer{'' if kept == 1 else 's'} kept"
+    if survey.status == "partial":
+        status = "in_progress" if kept else "requested"
+        detail = f"web: link re-issued after the person stopped; open again, {answers}"
+    else:
+        status = survey.status
+        detail = f"web: link re-issued, {answers}"
+    if earlier is not None:
+        detail += "; the earlier link and code no longer work"
+    records.set_status(session, survey, status, detail=detail, recorded_by=requested_by, now=now)
+    return FeedbackRequest(True, survey.id, status, link=invitation_link(issued.token, base_url), code=issued.code,
+                           expires_at=survey.expires_at)

@@ -9,14 +9,15 @@ from sqlalchemy import select, update
 
 from bot.records import feedback
 from bot.records import sms as sms_records
-from bot.records.enquiries import add_participant, close_enquiry, create_enquiry
+from bot.records.enquiries import add_participant, close_enquiry, create_enquiry, reopen_enquiry
 from bot.records.errors import AppendOnlyError, InvalidValue
-from bot.records.invitations import redeem
-from bot.records.models import FeedbackAnswer, OutcomeReview, SmsOutbox
+from bot.records.invitations import REVOKED, redeem
+from bot.records.links import is_linked
+from bot.records.models import FeedbackAnswer, FeedbackSurveyEvent, Invitation, OutcomeReview, SmsOutbox
 from bot.records.outcomes import latest_reviews, record_outcome, record_review, withdraw_outcome
 from bot.records.reporting import sg4a_figures
 from bot.settings import Settings
-from bot.surveys.request import request_feedback
+from bot.surveys.request import reissue_web_invitation, request_feedback
 
 UTC = timezone.utc
 CLOSED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)          # a Monday
@@ -229,3 +230,133 @@ def test_finish_and_expiry(db_session):
     # Finishing twice changes nothing.
     feedback.finish(db_session, survey_id, "completed")
     assert [e.status for e in feedback.survey_events(db_session, survey_id)] == ["requested", "expired"]
+
+
+# --- re-issuing a web link ---------------------------------------------------------------------
+
+
+def web_survey(session, reference="SG-FB-RE", **kwargs):
+    enquiry, person = closed_enquiry(session, reference, **kwargs)
+    first = request_feedback(session, enquiry.id, channel="web", requested_by="Sam Worker", now=INSIDE)
+    assert first.ok
+    return enquiry, person, first
+
+
+def history(session, survey_id):
+    return [(e.status, e.detail, e.recorded_by) for e in feedback.survey_events(session, survey_id)]
+
+
+def test_a_reissued_link_keeps_the_survey_and_its_answers_and_the_old_one_stops(db_session):
+    enquiry, _, first = web_survey(db_session)
+    assert redeem(db_session, first.code, client_key="rest-visit-1", session_ref="s1", now=INSIDE).ok
+    feedback.record_answer(db_session, first.survey_id, "goals", "yes", text="yes", channel="web",
+                           source_ref="m1", now=INSIDE)
+    later = INSIDE + timedelta(days=3)
+    old_invitation = feedback.require_survey(db_session, first.survey_id).invitation_id
+    again = reissue_web_invitation(db_session, enquiry.id, requested_by="Pat Worker", now=later)
+    assert again.ok and again.survey_id == first.survey_id and again.status == "in_progress"
+    assert again.code != first.code and again.link != first.link and "#invite=" in again.link
+    assert again.expires_at == first.expires_at == CLOSED + timedelta(days=56)
+    survey = feedback.require_survey(db_session, first.survey_id)
+    assert survey.invitation_id != old_invitation and survey.status == "in_progress"
+    assert (survey.requested_by, survey.requested_at) == ("Sam Worker", INSIDE)  # the request is not rewritten
+    assert db_session.get(Invitation, old_invitation).revoked_at == later
+    # The old link and code open nothing, and the visit the old link opened is over.
+    assert not is_linked(db_session, "rest-visit-1", "s1", enquiry.id, now=later)
+    assert redeem(db_session, first.link, client_key="rest-visit-2", now=later).reason == REVOKED
+    assert redeem(db_session, first.code, client_key="rest-visit-2", now=later).reason == REVOKED
+    # The new one opens the same survey, with the answer already given.
+    opened = redeem(db_session, again.code, client_key="rest-visit-3", session_ref="s3", now=later)
+    assert opened.ok and feedback.survey_for_invitation(db_session, opened.invitation_id).id == first.survey_id
+    assert [(a.question, a.value) for a in feedback.survey_answers(db_session, first.survey_id)] == [("goals", "yes")]
+    assert history(db_session, first.survey_id) == [
+        ("requested", "web: invitation issued", "Sam Worker"),
+        ("in_progress", "first answer", "assistant"),
+        ("in_progress", "web: link re-issued, 1 answer kept; the earlier link and code no longer work", "Pat Worker"),
+    ]
+
+
+def test_reissued_before_anything_was_answered_and_again(db_session):
+    enquiry, _, first = web_survey(db_session)
+    second = reissue_web_invitation(db_session, enquiry.id, requested_by="Sam", now=INSIDE + timedelta(hours=1))
+    third = reissue_web_invitation(db_session, enquiry.id, requested_by="Sam", now=INSIDE + timedelta(hours=2))
+    assert second.ok and third.ok and second.status == third.status == "requested"
+    for earlier in (first, second):
+        assert redeem(db_session, earlier.code, client_key="x", now=INSIDE + timedelta(hours=3)).reason == REVOKED
+    assert redeem(db_session, third.code, client_key="x", now=INSIDE + timedelta(hours=3)).ok
+    assert [e[0] for e in history(db_session, first.survey_id)] == ["requested"] * 3
+
+
+@pytest.mark.parametrize("answered, status", [(True, "in_progress"), (False, "requested")])
+def test_a_survey_the_person_stopped_opens_again(db_session, answered, status):
+    enquiry, _, first = web_survey(db_session)
+    if answered:
+        feedback.record_answer(db_session, first.survey_id, "goals", "no", text="no", channel="web",
+                               source_ref="m1", now=INSIDE)
+    feedback.finish(db_session, first.survey_id, "partial", detail="stopped by the person", now=INSIDE)
+    again = reissue_web_invitation(db_session, enquiry.id, requested_by="Sam", now=INSIDE + timedelta(days=1))
+    assert again.ok and again.status == status
+    survey = feedback.require_survey(db_session, first.survey_id)
+    assert survey.status == status and survey.is_open
+    last = history(db_session, first.survey_id)[-1]
+    assert last[0] == status and "after the person stopped; open again" in last[1]
+    assert f"{1 if answered else 0} answer" in last[1]
+
+
+def _refused(db_session, enquiry_id, words, **kwargs):
+    before = db_session.execute(select(FeedbackSurveyEvent.id)).scalars().all()
+    invitations = db_session.execute(select(Invitation.id, Invitation.revoked_at)).all()
+    result = reissue_web_invitation(db_session, enquiry_id, requested_by="Sam", **kwargs)
+    assert not result.ok and words in result.reason, result.reason
+    assert result.link is None and result.code is None
+    # Nothing issued, nothing withdrawn, nothing appended.
+    assert db_session.execute(select(Invitation.id, Invitation.revoked_at)).all() == invitations
+    assert db_session.execute(select(FeedbackSurveyEvent.id)).scalars().all() == before
+    return result
+
+
+def test_completed_expired_and_late_surveys_are_refused(db_session):
+    enquiry, _, first = web_survey(db_session, "SG-FB-DONE")
+    feedback.finish(db_session, first.survey_id, "completed", now=INSIDE)
+    _refused(db_session, enquiry.id, "The survey is completed", now=INSIDE)
+
+    enquiry, _, first = web_survey(db_session, "SG-FB-EXP")
+    assert feedback.expire_due(db_session, now=first.expires_at) == [first.survey_id]
+    _refused(db_session, enquiry.id, "The survey has expired", now=first.expires_at)
+
+    # Past the window but not yet expired by the scheduler: refused all the same, the old link stays.
+    enquiry, _, first = web_survey(db_session, "SG-FB-LATE")
+    result = _refused(db_session, enquiry.id, "The feedback window ended on 2026-04-27", now=first.expires_at)
+    assert result.survey_id == first.survey_id and result.status == "requested"
+    assert redeem(db_session, first.code, client_key="x", now=first.expires_at - timedelta(minutes=1)).ok
+
+
+def test_sms_surveys_refused_requests_and_no_survey_are_refused(db_session):
+    enquiry, _ = sms_enquiry(db_session)
+    assert request_feedback(db_session, enquiry.id, channel="sms", requested_by="Sam", now=INSIDE).ok
+    _refused(db_session, enquiry.id, "went by text message", now=INSIDE)
+
+    enquiry = create_enquiry(db_session, "SG-FB-OPEN")
+    add_participant(db_session, enquiry.id, "person")
+    _refused(db_session, enquiry.id, "No feedback has been asked for yet", now=INSIDE)
+    assert not request_feedback(db_session, enquiry.id, channel="web", requested_by="Sam", now=INSIDE).ok
+    _refused(db_session, enquiry.id, "the request was refused", now=INSIDE)
+
+
+def test_a_reopened_enquiry_is_refused(db_session):
+    enquiry, _, first = web_survey(db_session)
+    reopen_enquiry(db_session, enquiry.id)
+    _refused(db_session, enquiry.id, "The enquiry has been reopened", now=INSIDE)
+
+
+def test_several_participants_must_be_named(db_session):
+    enquiry, person, first = web_survey(db_session)
+    advocate = add_participant(db_session, enquiry.id, "advocate")
+    assert request_feedback(db_session, enquiry.id, channel="web", participant_id=advocate.id,
+                            requested_by="Sam", now=INSIDE).ok
+    with pytest.raises(InvalidValue, match="more than one participant"):
+        reissue_web_invitation(db_session, enquiry.id, requested_by="Sam", now=INSIDE)
+    again = reissue_web_invitation(db_session, enquiry.id, requested_by="Sam", participant_id=person.id, now=INSIDE)
+    assert again.ok and again.survey_id == first.survey_id
+    with pytest.raises(InvalidValue):
+        reissue_web_invitation(db_session, enquiry.id, requested_by=" ", now=INSIDE)
