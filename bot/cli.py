@@ -16,6 +16,9 @@
     msp enquiry feedback REF --by web|sms [--participant ID]
                                         ask for end-of-enquiry feedback (closed
                                         enquiries; SMS only when safe to text)
+    msp enquiry feedback REF --reissue [--participant ID]
+                                        a new web feedback link and code for an open
+                                        survey (answers kept); the earlier ones stop
     msp user create --role practitioner|lead|auditor|admin --username NAME --name "FULL NAME"
                     [--team TEAM] [--password-file PATH|-]
                                         a staff account for the portal; the password is asked
@@ -364,6 +367,8 @@ def cmd_enquiry_feedback(args) -> int:
     from bot.records.enquiries import require_enquiry_by_reference
     from bot.surveys.request import request_feedback
 
+    if args.reissue:
+        return _reissue_feedback_link(args)
     with session_scope() as session:
         enquiry = require_enquiry_by_reference(session, args.reference)
         result = request_feedback(session, enquiry.id, channel=args.by, participant_id=args.participant,
@@ -383,6 +388,34 @@ def cmd_enquiry_feedback(args) -> int:
     else:
         print(f"  A text is queued to the safe number (outbox {result.outbox_id}).")
         print(f"  Open until: {_when(result.expires_at)}")
+    return 0
+
+
+def _reissue_feedback_link(args) -> int:
+    from bot.records import session_scope
+    from bot.records.enquiries import require_enquiry_by_reference
+    from bot.surveys.request import reissue_web_invitation
+
+    with session_scope() as session:
+        enquiry = require_enquiry_by_reference(session, args.reference)
+        result = reissue_web_invitation(session, enquiry.id, participant_id=args.participant,
+                                        requested_by=_staff_name())
+        reference = enquiry.reference
+    if not result.ok:
+        raise CommandError(f"feedback link not re-issued for {terminal_safe(reference)}: {result.reason} "
+                           "Nothing was changed.")
+    kept = result.answers_kept or 0
+    print(f"New feedback link for enquiry {terminal_safe(reference)} (survey {result.survey_id}). "
+          "The earlier link and code no longer work.")
+    print(f"  Link:       {result.link}")
+    print(f"  Short code: {result.code}")
+    print(f"  Open until: {_when(result.expires_at)}")
+    if kept:
+        print(f"The person carries on where they left off ({kept} answer{'' if kept == 1 else 's'} kept).")
+    else:
+        print("Nothing was answered yet: the questions start from the beginning.")
+    print("It works once. Give it only to the person or their representative, in a way that is")
+    print("safe for them. It cannot be shown again.")
     return 0
 
 
@@ -633,9 +666,13 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("reference", help="the council's reference")
     close.set_defaults(func=cmd_enquiry_close)
 
-    fb = enq_cmds.add_parser("feedback", help="ask for end-of-enquiry feedback (web link or SMS)")
+    fb = enq_cmds.add_parser("feedback", help="ask for end-of-enquiry feedback (web link or SMS), or re-issue "
+                                              "the web link")
     fb.add_argument("reference", help="the council's reference")
-    fb.add_argument("--by", choices=("web", "sms"), required=True, help="web (link and code) or sms")
+    how = fb.add_mutually_exclusive_group(required=True)
+    how.add_argument("--by", choices=("web", "sms"), help="web (link and code) or sms")
+    how.add_argument("--reissue", action="store_true",
+                     help="a new web link and code for the open survey (answers kept; the earlier ones stop)")
     fb.add_argument("--participant", type=int, help="participant id (when there is more than one)")
     fb.set_defaults(func=cmd_enquiry_feedback)
 

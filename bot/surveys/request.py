@@ -64,6 +64,7 @@ class FeedbackRequest:
     code: Optional[str] = None
     outbox_id: Optional[int] = None
     expires_at: Optional[datetime] = None
+    answers_kept: Optional[int] = None  # a re-issued link: questions already answered
 
 
 def _int_setting(settings: Settings, name: str) -> int:
@@ -274,4 +275,4 @@ def reissue_web_invitation(session: Session, enquiry_id: int, *, requested_by: s
         detail += "; the earlier link and code no longer work"
     records.set_status(session, survey, status, detail=detail, recorded_by=requested_by, now=now)
     return FeedbackRequest(True, survey.id, status, link=invitation_link(issued.token, base_url), code=issued.code,
-                           expires_at=survey.expires_at)
+                           expires_at=survey.expires_at, answers_kept=kept)

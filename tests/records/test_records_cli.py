@@ -223,6 +223,44 @@ def test_feedback_request_by_web_and_refused_sms(sqlite_db, capsys):
     assert code == 1 and "already asked" in err
 
 
+def test_feedback_link_reissued(db_url, capsys):
+    from bot.records import feedback
+
+    run(capsys, "enquiry", "create", "--reference", "FB-RE", "--safe-to-text", "no")
+    code, _, err = run(capsys, "enquiry", "feedback", "FB-RE", "--reissue")
+    assert code == 1 and "No feedback has been asked for yet" in err and "Nothing was changed" in err
+    run(capsys, "enquiry", "close", "FB-RE")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-RE", "--by", "web")
+    assert code == 0, err
+    first = re.search(r"Short code:\s+(\S+)", out).group(1)
+    survey_id = int(re.search(r"survey (\d+)", out).group(1))
+    with session_scope() as session:
+        assert redeem_code(session, first, client_key="web-1").ok
+        feedback.record_answer(session, survey_id, "goals", "yes", text="yes", channel="web")
+    code, out, err = run(capsys, "enquiry", "feedback", "FB-RE", "--reissue")
+    assert code == 0, err
+    assert f"(survey {survey_id})" in out and "The earlier link and code no longer work." in out
+    assert "carries on where they left off (1 answer kept)" in out and "cannot be shown again" in out
+    link = re.search(r"Link:\s+(\S+)", out).group(1)
+    with session_scope() as session:
+        assert redeem_code(session, first, client_key="web-2").reason == "revoked"
+        opened = redeem_token(session, link.split("=", 1)[1], client_key="web-2")
+        assert opened.ok and feedback.survey_for_invitation(session, opened.invitation_id).id == survey_id
+        feedback.finish(session, survey_id, "completed")
+    code, _, err = run(capsys, "enquiry", "feedback", "FB-RE", "--reissue")
+    assert code == 1 and "The survey is completed" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "enquiry", "show", "FB-RE")
+    assert "withdrawn" in out and "web: link re-issued, 1 answer kept" in out
+
+
+def test_feedback_needs_by_or_reissue_not_both(sqlite_db, capsys):
+    for argv in (["enquiry", "feedback", "X"], ["enquiry", "feedback", "X", "--by", "web", "--reissue"]):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        assert caught.value.code == 2
+        assert "--reissue" in capsys.readouterr()[1]
+
+
 def test_feedback_request_by_sms_inside_safe_times(sqlite_db, capsys):
     run(capsys, "enquiry", "create", "--reference", "FB-2", "--safe-to-text", "yes",
         "--safe-number", "07700 900123", "--safe-times", "every day 00:00-24:00")
