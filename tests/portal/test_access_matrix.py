@@ -80,6 +80,7 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("enquiries.close", "POST"): staff_only((302, "/enquiries/{enquiry_id}?done=closed"), (P, L)),
     ("enquiries.invite", "POST"): staff_only(200, (P, L)),  # the link and code, shown once
     ("enquiries.feedback", "POST"): staff_only(200, (P, L)),  # refused (still open), with the reason
+    ("enquiries.feedback_reissue", "POST"): staff_only(200, (P, L)),  # refused (nothing asked yet), with the reason
     ("reports.index", "GET"): staff_only(200, (L, U)),
     ("reports.show", "GET"): staff_only(200, (L, U)),
     ("reports.download", "GET"): staff_only(200, (L, U)),

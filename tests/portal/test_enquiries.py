@@ -341,6 +341,64 @@ def test_feedback_by_web_shows_the_link_once_and_a_second_request_is_refused(pra
         assert bad.status_code == 400 and message in body(bad)
 
 
+def test_a_web_feedback_link_is_reissued_once_shown_and_audited(practitioner, signed_in, enquiry_for, records_url):
+    from bot.records import feedback
+    from bot.records.invitations import REVOKED
+
+    client, account = practitioner
+    target = _closed(records_url, enquiry_for, "SG-WEB-RE")
+    page = body(client.get(f"/enquiries/{target}"))
+    assert "Re-issue the feedback link" not in page  # nothing asked for yet
+    refused = post(client, f"/enquiries/{target}/feedback/reissue")
+    assert refused.status_code == 200 and "No feedback has been asked for yet" in body(refused)
+    assert audit_rows(records_url, "enquiry.feedback_reissued")[-1]["outcome"] == "refused"
+
+    first = body(post(client, f"/enquiries/{target}/feedback", {"by": "web"}))
+    first_code = re.search(r'id="enquiry-code">([A-Z2-9-]{9})<', first).group(1)
+    with session_scope(records_url) as db:
+        (survey,) = feedback.surveys_for_enquiry(db, target)
+        survey_id, person = survey.id, survey.participant_id
+        assert redeem_code(db, first_code, client_key="web-feedback").ok
+        feedback.record_answer(db, survey_id, "goals", "partly", text="kind of", channel="web")
+    page = body(client.get(f"/enquiries/{target}"))
+    assert "Re-issue the feedback link" in page and f'name="participant" value="{person}"' in page
+
+    response = post(client, f"/enquiries/{target}/feedback/reissue", {"participant": str(person)})
+    text = body(response)
+    assert response.status_code == 200 and "Feedback link" in text
+    assert "The earlier link and code no longer work." in text and "(1 answer kept)" in text
+    code = re.search(r'id="enquiry-code">([A-Z2-9-]{9})<', text).group(1)
+    assert code != first_code
+    with session_scope(records_url) as db:
+        assert redeem_code(db, first_code, client_key="web-other").reason == REVOKED
+        opened = redeem_code(db, code, client_key="web-other")
+        assert opened.ok and feedback.survey_for_invitation(db, opened.invitation_id).id == survey_id
+        events = feedback.survey_events(db, survey_id)
+        assert (events[-1].status, events[-1].recorded_by) == ("in_progress", account.username)
+    row = audit_rows(records_url, "enquiry.feedback_reissued")[-1]
+    assert (row["outcome"], row["target"], row["username"]) == ("ok", f"enquiry:{target},survey:{survey_id}",
+                                                                account.username)
+    assert code not in str(row["detail"]) and first_code not in str(row["detail"])
+    # Shown once: the enquiry page lists the old invitation as withdrawn and never shows a code.
+    page = body(client.get(f"/enquiries/{target}"))
+    assert "withdrawn" in page and code not in page and "web: link re-issued, 1 answer kept" in page
+
+    # Someone outside the enquiry's team cannot see it, so cannot re-issue it either.
+    other, _ = signed_in("practitioner", username="olly.other", team="South")
+    assert post(other, f"/enquiries/{target}/feedback/reissue", {"participant": str(person)}).status_code == 404
+    bad = post(client, f"/enquiries/{target}/feedback/reissue", {"participant": "999"})
+    assert bad.status_code == 400 and "Choose who to ask" in body(bad)
+    forged = client.post(f"/enquiries/{target}/feedback/reissue", data={"participant": str(person)})
+    assert forged.status_code == 400 and "did not come from this portal" in body(forged)
+    with session_scope(records_url, read_only=True) as db:
+        assert len(feedback.survey_events(db, survey_id)) == len(events)  # nothing re-issued by either
+    with session_scope(records_url) as db:
+        feedback.finish(db, survey_id, "completed")
+    done = post(client, f"/enquiries/{target}/feedback/reissue", {"participant": str(person)})
+    assert "The survey is completed" in body(done) and "Nothing was changed." in body(done)
+    assert "Re-issue the feedback link" not in body(client.get(f"/enquiries/{target}"))
+
+
 def test_forms_without_the_csrf_token_are_refused(lead, enquiry_for, records_url):
     client, _ = lead
     target = enquiry_for(None, "SG-CSRF")

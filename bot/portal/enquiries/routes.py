@@ -30,7 +30,7 @@ from bot.records.models import (
     OUTCOME_CATEGORY_LABELS,
     PARTICIPANT_ROLES,
 )
-from bot.surveys.request import request_feedback
+from bot.surveys.request import REISSUABLE, reissue_web_invitation, request_feedback
 from bot.text.redact import redact
 
 from .. import inputs
@@ -194,7 +194,7 @@ def _show_page(detail: EnquiryDetail, *, error: Optional[str] = None, status: in
         outcome_action=outcome_action, category_labels=OUTCOME_CATEGORY_LABELS, asked_labels=ASKED_LABELS,
         achievement_labels=ACHIEVEMENT_LABELS, contact_labels=CONTACT_LABELS, contact_methods=CONTACT_METHODS,
         asked_answers=ASKED_ANSWERS, achievements=ACHIEVEMENTS, max_days=MAX_DAYS, default_days=DEFAULT_DAYS,
-        max_note=MAX_NOTE_CHARS, roles_of_participants=PARTICIPANT_ROLES,
+        max_note=MAX_NOTE_CHARS, roles_of_participants=PARTICIPANT_ROLES, reissuable=REISSUABLE,
     ), status
 
 
@@ -274,9 +274,9 @@ def close(enquiry_id: int):
     return _change(enquiry_id, "enquiry.closed", change, "closed")
 
 
-def _link_page(kind: str, detail: EnquiryDetail, link: str, code: str, expires_at):
+def _link_page(kind: str, detail: EnquiryDetail, link: str, code: str, expires_at, answers_kept=None):
     return render_template("enquiries/link.html", kind=kind, e=detail.enquiry, link=link, code=code,
-                           expires_at=expires_at)
+                           expires_at=expires_at, answers_kept=answers_kept)
 
 
 @bp.route(ENQUIRY + "/invite", methods=["POST"])
@@ -296,6 +296,15 @@ def invite(enquiry_id: int):
     return _link_page("invitation", detail, invitation_link(issued.token), issued.code, issued.expires_at)
 
 
+def _participant_chosen(detail: EnquiryDetail) -> Optional[int]:
+    """The participant the form names (None: not named), one of this enquiry's (else ``BadInput``)."""
+    participant = request.form.get("participant") or None
+    if participant is not None and (not participant.isascii() or not participant.isdigit()
+                                    or int(participant) not in detail.participants):
+        raise inputs.BadInput("Choose who to ask from the list.")
+    return int(participant) if participant else None
+
+
 @bp.route(ENQUIRY + "/feedback", methods=["POST"])
 @roles(*EDITORS)
 def feedback(enquiry_id: int):
@@ -305,13 +314,10 @@ def feedback(enquiry_id: int):
         by = inputs.choice("by", FEEDBACK_CHANNELS, label="How to ask", form=True)
         if by is None:
             raise inputs.BadInput("Choose how to ask: a web link or a text message.")
-        participant = request.form.get("participant") or None
-        if participant is not None and (not participant.isascii() or not participant.isdigit()
-                                        or int(participant) not in detail.participants):
-            raise inputs.BadInput("Choose who to ask from the list.")
+        participant = _participant_chosen(detail)
         with writing() as db:
             result = request_feedback(db, enquiry_id, channel=by, requested_by=g.user.username,
-                                      participant_id=int(participant) if participant else None)
+                                      participant_id=participant)
     except (inputs.BadInput, RecordsError) as error:
         return _show_page(detail, error=str(error), status=400, form=echo)
     target = f"enquiry:{enquiry_id}" + (f",survey:{result.survey_id}" if result.survey_id else "")
@@ -324,3 +330,26 @@ def feedback(enquiry_id: int):
     if by == "sms":
         return redirect(url_for("enquiries.show", enquiry_id=enquiry_id, done="feedback-sms"))
     return _link_page("feedback", detail, result.link, result.code, result.expires_at)
+
+
+@bp.route(ENQUIRY + "/feedback/reissue", methods=["POST"])
+@roles(*EDITORS)
+def feedback_reissue(enquiry_id: int):
+    """A new web link and code for an open feedback survey (``reissue_web_invitation``, as ``msp enquiry
+    feedback REF --reissue``): shown once; the earlier link and code stop working; answers kept."""
+    detail = _detail(enquiry_id)
+    try:
+        participant = _participant_chosen(detail)
+        with writing() as db:
+            result = reissue_web_invitation(db, enquiry_id, requested_by=g.user.username,
+                                            participant_id=participant)
+    except (inputs.BadInput, RecordsError) as error:
+        return _show_page(detail, error=str(error), status=400)
+    target = f"enquiry:{enquiry_id}" + (f",survey:{result.survey_id}" if result.survey_id else "")
+    if not result.ok:
+        audit("enquiry.feedback_reissued", target=target, outcome="refused", detail={"status": result.status})
+        return _show_page(_detail(enquiry_id), status=200,
+                          error=f"The feedback link was not re-issued: {result.reason} Nothing was changed.")
+    audit("enquiry.feedback_reissued", target=target, detail={"answers_kept": result.answers_kept})
+    return _link_page("feedback", detail, result.link, result.code, result.expires_at,
+                      answers_kept=result.answers_kept)
