@@ -153,3 +153,73 @@ def test_i_want_to_stop_ends_the_survey_and_danger_still_gets_999(stack, sender,
     # After the survey, the same words get the learned detector's reply again.
     after = joined(stack.send(sender, "I want to stop"))
     assert "call 999" in after and S.samaritans_phone in after
+
+
+def test_a_reissued_link_opens_the_survey_where_it_was_left_and_the_old_one_does_not(stack, sender, url):
+    """A web link lasts one visit; the worker re-issues it (msp enquiry feedback REF --reissue, or
+    the portal). The new link opens the same survey at the first question not answered; the old
+    link, the old code and the visit the old link opened no longer work."""
+    from bot.channels.widget import invitation_payload
+    from bot.surveys.request import reissue_web_invitation
+
+    def token(link):
+        return link.split("#invite=", 1)[1]
+
+    with session_scope(url) as session:
+        enquiry = create_enquiry(session, f"SG-FB-RE-{uuid.uuid4().hex[:8]}")
+        add_participant(session, enquiry.id, "person")
+        close_enquiry(session, enquiry.id, when=utcnow() - timedelta(days=2))
+        first = request_feedback(session, enquiry.id, channel="web", requested_by="Sam Worker")
+        enquiry_id = enquiry.id
+    # Opened as the widget opens a link: the channel sends the page's token.
+    assert "Did you get what you wanted" in joined(stack.send(sender, invitation_payload(token(first.link))))
+    assert "Did we give you a chance" in joined(stack.send(sender, "yes"))
+    assert "listened to" in joined(stack.send(sender, "partly"))
+
+    with session_scope(url) as session:
+        again = reissue_web_invitation(session, enquiry_id, requested_by="Sam Worker")
+    assert again.ok and again.survey_id == first.survey_id and again.answers_kept == 2
+
+    # The visit the old link opened is over: the answer is not taken.
+    lapsed = joined(stack.send(sender, "yes"))
+    assert "no longer linked to the questions" in lapsed and "new link" in lapsed
+    # The old link and the old code open nothing, for anyone.
+    for other, old in ((f"rest-test-{uuid.uuid4().hex}", invitation_payload(token(first.link))),
+                       (f"rest-test-{uuid.uuid4().hex}", first.link),
+                       (f"rest-test-{uuid.uuid4().hex}", first.code)):
+        refused = joined(stack.send(other, old))
+        assert "run out" in refused and "Your worker can send you a new one" in refused, old
+        assert "Did" not in refused and "listened" not in refused
+    # The new link, in the same chat, carries on at the first question not answered.
+    carried_on = joined(stack.send(sender, invitation_payload(token(again.link))))
+    assert "skip any question" in carried_on and "listened to" in carried_on
+    assert "Did you get what you wanted" not in carried_on
+    assert "act on your wishes" in joined(stack.send(sender, "no"))
+    # Opened once: the new code from another chat is refused as used.
+    assert "already been used" in joined(stack.send(f"rest-test-{uuid.uuid4().hex}", again.code))
+    with session_scope(url, read_only=True) as session:
+        survey = feedback.require_survey(session, first.survey_id)
+        assert survey.status == "in_progress"
+        assert [(a.question, a.value) for a in feedback.survey_answers(session, survey.id)] == [
+            ("goals", "yes"), ("say", "partly"), ("listened", "no")]
+
+
+def test_a_survey_the_person_stopped_carries_on_with_a_reissued_link(stack, sender, url):
+    from bot.surveys.request import reissue_web_invitation
+
+    survey_id, code, _ = new_survey(url)
+    stack.send(sender, code)
+    stack.send(sender, "yes")
+    assert "stop here" in joined(stack.send(sender, "I want to stop"))
+    with session_scope(url) as session:
+        enquiry_id = feedback.require_survey(session, survey_id).enquiry_id
+        again = reissue_web_invitation(session, enquiry_id, requested_by="Sam Worker")
+    assert again.ok and again.status == "in_progress" and again.answers_kept == 1
+    later = f"rest-test-{uuid.uuid4().hex}"  # another day, another device
+    assert "run out" in joined(stack.send(later, code))
+    assert "Did we give you a chance" in joined(stack.send(later, again.link))
+    assert "listened to" in joined(stack.send(later, "yes"))
+    with session_scope(url, read_only=True) as session:
+        assert feedback.require_survey(session, survey_id).status == "in_progress"
+        assert [(a.question, a.value) for a in feedback.survey_answers(session, survey_id)] == [
+            ("goals", "yes"), ("say", "yes")]
