@@ -111,13 +111,14 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
 def int_setting(settings: Settings, name: str, *, minimum: int = 0, error=ValueError) -> int:
     """A setting that is a whole number of at least ``minimum``; ``error`` (a message for staff) if not."""
     raw = getattr(settings, name)
+    label = f"{ENV_PREFIX}{name.upper()}"
     try:
         value = int(raw)
-    except ValueError:
-        raise error(f"The setting {name} must be a whole number, not {raw!r}.") from None
+    except (TypeError, ValueError):
+        raise error(f"The setting {label} must be a whole number, not {raw!r}.") from None
     if value < minimum:
-        raise error(f"The setting {name} must not be negative." if minimum == 0 else
-                    f"The setting {name} must be at least {minimum}.")
+        raise error(f"The setting {label} must not be negative." if minimum == 0 else
+                    f"The setting {label} must be at least {minimum}.")
     return value
 
 

@@ -112,17 +112,11 @@ DEFAULT_RULE = PublicationRule()
 
 def publication_rule(settings=None) -> PublicationRule:
     """The publication rule from the settings (``MSP_REPORT_SUPPRESS_BELOW``, ``MSP_REPORT_ROUND_TO``)."""
-    from bot.settings import get_settings
+    from bot.settings import get_settings, int_setting
 
     settings = settings or get_settings()
-    values = {}
-    for name, setting in (("threshold", "report_suppress_below"), ("base", "report_round_to")):
-        raw = getattr(settings, setting)
-        try:
-            values[name] = int(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"the setting MSP_{setting.upper()} must be a whole number, not {raw!r}") from None
-    return PublicationRule(**values)
+    return PublicationRule(threshold=int_setting(settings, "report_suppress_below"),
+                           base=int_setting(settings, "report_round_to"))
 
 
 @dataclass(frozen=True)
