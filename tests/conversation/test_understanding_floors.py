@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind10.yml", "nlu_blind10.yml", "danger_blind9.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
+    sets = ["danger_blind11.yml", "nlu_blind11.yml", "danger_blind9.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
 
@@ -29,30 +29,30 @@ def figures(r):
 
 
 def test_danger_on_the_held_out_set(results):
-    # blind10: written blind at the start of session 7, measured once at its end.
-    r = results["danger_blind10.yml"]
-    assert r["recall"] >= 0.96, figures(r)              # measured 0.979
-    assert r["recall_or_check"] >= 0.98, figures(r)     # measured 0.989
-    assert r["false_alarms"] <= 0.10, figures(r)        # measured 0.080 (target 0.05: not met)
-    assert r["negatives_checked"] <= 0.05, figures(r)   # measured 0.027
+    # blind11: written blind in session 8, measured once at the end of session 9's work.
+    r = results["danger_blind11.yml"]
+    assert r["recall"] >= 0.95, figures(r)              # measured 0.967 (target 0.97: not met, one message)
+    assert r["recall_or_check"] >= 0.97, figures(r)     # measured 0.984
+    assert r["false_alarms"] <= 0.09, figures(r)        # measured 0.067 (target 0.05: not met)
+    assert r["negatives_checked"] <= 0.05, figures(r)   # measured 0.028
 
 
 def test_intents_harm_carers_and_advocacy_on_the_held_out_set(results):
-    r = results["nlu_blind10.yml"]
+    r = results["nlu_blind11.yml"]
     assert r["n"] >= 500
-    assert r["classifier_accuracy"] >= 0.90, figures(r)    # measured 0.917 (target 0.93: not met)
-    assert r["accuracy"] >= 0.845, figures(r)              # measured 0.865
-    assert r["macro_f1"] >= 0.89, figures(r)               # measured 0.909 (target 0.92: not met)
-    assert r["wrong_kind_rate"] <= 0.045, figures(r)       # measured 0.031 (target 0.02: not met)
+    assert r["classifier_accuracy"] >= 0.945, figures(r)   # measured 0.963
+    assert r["accuracy"] >= 0.89, figures(r)               # measured 0.908 (target 0.93: not met)
+    assert r["macro_f1"] >= 0.93, figures(r)               # measured 0.946
+    assert r["wrong_kind_rate"] <= 0.045, figures(r)       # measured 0.028 (target 0.02: not met)
     assert r["harm_out_of_scope"] == 0, figures(r)
-    assert r["carer_advocate_right"] >= 0.91, figures(r)   # measured 0.941
-    assert r["false_alarms"] <= 0.05, figures(r)           # measured 0.030
+    assert r["carer_advocate_right"] >= 0.94, figures(r)   # measured 0.974
+    assert r["false_alarms"] <= 0.05, figures(r)           # measured 0.031
 
 
 def test_development_sets_stay_where_they_were_tuned(results):
     b9 = results["danger_blind9.yml"]  # a development set since session 7
     assert b9["recall"] >= 0.98 and b9["false_alarms"] <= 0.02, figures(b9)  # 0.995 / 0.005
     d = results["danger_blind4_dev.yml"]
-    assert d["recall"] >= 0.95 and d["false_alarms"] <= 0.02, figures(d)    # 0.972 / 0.005
+    assert d["recall"] >= 0.94 and d["false_alarms"] <= 0.02, figures(d)    # 0.951 / 0.005
     n = results["nlu_blind4_dev.yml"]
-    assert n["classifier_accuracy"] >= 0.90 and n["wrong_kind_rate"] <= 0.06, figures(n)  # 0.930 / 0.031
+    assert n["classifier_accuracy"] >= 0.93 and n["wrong_kind_rate"] <= 0.05, figures(n)  # 0.952 / 0.035
