@@ -168,7 +168,11 @@ def test_unknown_number_gets_a_neutral_reply_through_the_messages_api(sms_stack,
     # Twilio's signed status callback reached the channel and was recorded.
     assert sent[0]["status_callback"] == f"{PUBLIC}/webhooks/twilio/status?o={row[0]}"
     wait_for(lambda: events(sms_stack, row[0]).count("status") == 2, what="status callbacks")
-    assert events(sms_stack, row[0])[:3] == ["queued", "attempt", "sent"]
+    # The sender records the send; on a busy machine Twilio's callback can
+    # arrive first and record it ("reconciled"). Either way: sent once.
+    assert events(sms_stack, row[0])[:2] == ["queued", "attempt"]
+    assert events(sms_stack, row[0])[2] in ("sent", "reconciled")
+    assert len(peer.sent_to(number)) == 1
     # Stored once, in E.164.
     assert query(sms_stack, "SELECT count(*) FROM sms_numbers WHERE e164 = ?", (number,)) == [(1,)]
 
