@@ -32,7 +32,8 @@ from tests.portal.helpers import PASSWORD, csrf_of  # noqa: E402
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused-default.db'}")
-    for name in ("MSP_TRACKER_URL", "MSP_TRACKER_DB", "MSP_INVITATION_SECRET", "MSP_DEBUG"):
+    for name in ("MSP_TRACKER_URL", "MSP_TRACKER_DB", "MSP_INVITATION_SECRET", "MSP_DEBUG", "MSP_TOTP_KEYS",
+                 "MSP_TOTP_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     yield
     dispose_engines()
@@ -100,7 +101,7 @@ def make_account(records_url, config):
             user = staff.create_user(db, username, display_name=f"{role.title()} {counter['n']}", role=role,
                                      team=team, password_hash=credentials.hash_password(password, config.argon2))
             if enrolled:
-                staff.enrol_totp(db, user, secret, 0)
+                staff.enrol_totp(db, user, secret, 0, box=config.totp_box())
             user_id = user.id
         return Account(user_id, username, role, password, secret, team)
 

@@ -25,6 +25,7 @@ from bot.portal.config import Argon2Params
 from bot.records import add_participant, close_enquiry, create_enquiry, record_outcome, session_scope, staff
 from bot.records.outcomes import record_asked
 from bot.records.schema import upgrade_to_head
+from bot.records.totp_keys import TotpBox, new_key
 from scripts.stack import ROOT, UMASK, base_env, free_port, portal_command
 from tests.portal.helpers import PASSWORD, write_events
 
@@ -43,10 +44,11 @@ def portal(tmp_path, tracker_path, tracker):
     records = f"sqlite:///{tmp_path / 'portal-msp.db'}"
     upgrade_to_head(records)
     secret = credentials.new_totp_secret()
+    key = new_key()
     with session_scope(records) as db:
         user = staff.create_user(db, "browser.lead", display_name="Browser Lead", role="lead",
                                  password_hash=credentials.hash_password(PASSWORD, Argon2Params()))
-        staff.enrol_totp(db, user, secret, 0)
+        staff.enrol_totp(db, user, secret, 0, box=TotpBox((key,)))
         for n in range(3):  # for the reports: 2 enquiries with an outcome, 1 asked with nothing said
             enquiry = create_enquiry(db, f"SG-BROWSER-{n}")
             person = add_participant(db, enquiry.id, "person")
@@ -63,7 +65,7 @@ def portal(tmp_path, tracker_path, tracker):
     ])
     port = free_port()
     env = base_env()
-    env.update(DATABASE_URL=records, MSP_TRACKER_DB=str(tracker_path), PORTAL_PORT=str(port))
+    env.update(DATABASE_URL=records, MSP_TRACKER_DB=str(tracker_path), PORTAL_PORT=str(port), MSP_TOTP_KEYS=key)
     env.pop("MSP_PORTAL_COOKIE_SECURE", None)
     log = open(tmp_path / "portal.log", "wb")
     process = subprocess.Popen(portal_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
