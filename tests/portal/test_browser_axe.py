@@ -390,6 +390,7 @@ def test_a_new_page_is_noticed():
 # --- the walk -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_the_checks_see_what_they_look_for(live, chromium):
     """The harness itself: a picture without words, a field without a label, buttons too small to hit, an
     id used twice, an element that hides its focus and one too wide for 320 px are found (so "nothing found" means something)."""
@@ -457,6 +458,7 @@ def _landed_on(adapter, url: str, method: str) -> Optional[str]:
     return endpoint
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("who", list(PLANS))
 def test_axe_finds_nothing_on_any_page(live, chromium, who):
     adapter = create_app(test_config(database_url="sqlite://")).url_map.bind("127.0.0.1")
