@@ -25,7 +25,7 @@ import pytest
 from werkzeug.exceptions import HTTPException
 
 from bot.portal import create_app, credentials
-from bot.portal.config import test_config
+from bot.portal.config import test_config as make_config
 from tests.portal.helpers import PASSWORD
 from tests.portal.live import Watched, axe, describe, sideways_at_320, sign_in, unfocusable_indicators
 from tests.portal.test_access_matrix import ANON, HALF, MATRIX, routes_of
@@ -374,7 +374,7 @@ def unplanned(app) -> List[str]:
 
 
 def test_every_page_is_planned():
-    app = create_app(test_config(database_url="sqlite://"))
+    app = create_app(make_config(database_url="sqlite://"))
     assert unplanned(app) == []
     gets = {endpoint for endpoint, method in routes_of(app) if method == "GET"}
     assert set(NOT_PAGES) <= gets, "NOT_PAGES names routes that do not exist"
@@ -382,7 +382,7 @@ def test_every_page_is_planned():
 
 
 def test_a_new_page_is_noticed():
-    app = create_app(test_config(database_url="sqlite://"))
+    app = create_app(make_config(database_url="sqlite://"))
     app.add_url_rule("/new-page", "new_page", lambda: "new")
     assert unplanned(app) == ["GET new_page: not in the access matrix either"]
 
@@ -461,7 +461,7 @@ def _landed_on(adapter, url: str, method: str) -> Optional[str]:
 @pytest.mark.browser
 @pytest.mark.parametrize("who", list(PLANS))
 def test_axe_finds_nothing_on_any_page(live, chromium, who):
-    adapter = create_app(test_config(database_url="sqlite://")).url_map.bind("127.0.0.1")
+    adapter = create_app(make_config(database_url="sqlite://")).url_map.bind("127.0.0.1")
     context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
     walk = Walk(Watched(context.new_page(), live.url), live)
     failures = []

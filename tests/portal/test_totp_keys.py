@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.portal import create_app, credentials
-from bot.portal.config import ConfigError, PortalConfig, test_config
+from bot.portal.config import ConfigError, PortalConfig, test_config as make_config
 from bot.records import session_scope, staff
 from bot.records import totp_keys
 from bot.records.models import StaffLoginFailure, StaffSession, StaffUser
@@ -72,7 +72,7 @@ def test_a_secret_copied_to_another_account_does_not_open(make_account, records_
 
 def test_a_wrong_key_gives_a_clear_page_and_counts_no_failure(make_account, records_url, tracker_path):
     account = make_account("lead")  # encrypted with test_config()'s key
-    other = create_app(test_config(database_url=records_url, tracker_url=f"sqlite:///{tracker_path}",
+    other = create_app(make_config(database_url=records_url, tracker_url=f"sqlite:///{tracker_path}",
                                    totp_keys=(new_key(),)))
     client = other.test_client()
     token = csrf_of(client.get("/auth/login"))
@@ -98,7 +98,7 @@ def test_a_recovery_code_still_signs_in_when_the_key_does_not_fit(make_account, 
     codes = credentials.new_recovery_codes()
     with session_scope(records_url) as db:
         staff.replace_recovery_codes(db, account.id, [credentials.recovery_code_hash(c) for c in codes])
-    other = create_app(test_config(database_url=records_url, tracker_url=f"sqlite:///{tracker_path}",
+    other = create_app(make_config(database_url=records_url, tracker_url=f"sqlite:///{tracker_path}",
                                    totp_keys=(new_key(),)))
     client = other.test_client()
     token = csrf_of(client.get("/auth/login"))
@@ -113,7 +113,7 @@ def test_rotation_newest_key_first_and_sign_in_re_encrypts(make_account, records
     account = make_account("auditor")
     old = config.totp_keys[0]
     new = new_key()
-    rotated = create_app(test_config(database_url=records_url, tracker_url=f"sqlite:///{tracker_path}",
+    rotated = create_app(make_config(database_url=records_url, tracker_url=f"sqlite:///{tracker_path}",
                                      totp_keys=(new, old)))
     [before] = _stored(records_url)
     assert totp_keys.stored_key_id(before) == TotpBox((old,)).newest
@@ -181,7 +181,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path):
 
 def test_the_app_will_not_start_without_a_key(records_url):
     with pytest.raises(ConfigError, match="no key for the second-factor \\(TOTP\\) secrets: set MSP_TOTP_KEYS"):
-        create_app(test_config(database_url=records_url, totp_keys=()))
+        create_app(make_config(database_url=records_url, totp_keys=()))
     with pytest.raises(TotpKeyMissing):
         TotpBox(())
 
@@ -210,7 +210,7 @@ def test_the_portal_warns_at_start_of_secrets_its_keys_cannot_open(make_account,
     make_account("lead")
     make_account("lead")
     assert key_warnings(config) == []
-    other = test_config(database_url=records_url, totp_keys=(new_key(),))
+    other = make_config(database_url=records_url, totp_keys=(new_key(),))
     [warning] = key_warnings(other)
     kid = TotpBox(config.totp_keys).newest
     assert f"encrypted with key(s) the portal does not have: {kid} (2 accounts)" in warning
