@@ -206,7 +206,7 @@ def signed_in_client(app, records_url: str):
         user = staff.create_user(db, "bench.lead", display_name="Bench Lead", role="lead", team=None,
                                  password_hash=credentials.hash_password("violet lantern orbit meadow",
                                                                          config.argon2))
-        staff.enrol_totp(db, user, secret, 0)
+        staff.enrol_totp(db, user, secret, 0, box=config.totp_box())
     client = app.test_client()
     csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
     token = csrf.search(client.get("/auth/login").get_data(as_text=True)).group(1)

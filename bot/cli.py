@@ -25,6 +25,9 @@
                                         for twice (or read from the file's first line; "-" is
                                         standard input), never taken from the command line
     msp user list                       staff accounts
+    msp totp new-key                    print a new key for the portal's second-factor secrets
+    msp totp rotate                     re-encrypt every second-factor secret with the newest
+                                        key (MSP_TOTP_KEYS or var/totp_key, newest first)
     msp report sg4a [--from DATE] [--to DATE] [--published]
     msp report feedback [--from DATE] [--to DATE] [--published]
                                         end-of-enquiry feedback: the six questions,
@@ -482,6 +485,33 @@ def cmd_user_list(args) -> int:
     return 0
 
 
+def cmd_totp_new_key(args) -> int:
+    from bot.records.totp_keys import new_key
+
+    print(new_key())
+    return 0
+
+
+def cmd_totp_rotate(args) -> int:
+    from bot.records import session_scope, staff
+    from bot.records.totp_keys import TotpBox
+
+    box = TotpBox.from_env()
+    with session_scope() as session:
+        before = staff.totp_keys_in_use(session)
+        changed, unreadable = staff.rotate_totp_secrets(session, box)
+    print(f"Second-factor secrets re-encrypted with key {box.newest}: {changed} "
+          f"(already with it: {before.get(box.newest, 0)}).")
+    if unreadable:
+        raise CommandError(f"{len(unreadable)} account(s) have a secret none of the keys opens (accounts "
+                           f"{', '.join(map(str, unreadable))}): add the key that made them, or reset their "
+                           "second factor in the portal")
+    older = [kid for kid in box.key_ids[1:]]
+    if older:
+        print(f"No secret needs the older key(s) {', '.join(older)} any more: they can be removed.")
+    return 0
+
+
 def cmd_report_sg4a(args) -> int:
     from bot.records import session_scope
     from bot.records.reporting import publication_rule, sg4a_figures
@@ -604,7 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.records.models import CONTACT_METHODS
 
     parser = _Parser(prog=PROG, description="Staff tools for MSP records.")
-    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,report,retention}", parser_class=_Parser)
+    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,totp,report,retention}", parser_class=_Parser)
     areas.required = True
 
     db = areas.add_parser("db", help="the records database")
@@ -694,6 +724,15 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.set_defaults(func=cmd_user_create)
     ulist = user_cmds.add_parser("list", help="list staff accounts")
     ulist.set_defaults(func=cmd_user_list)
+
+    totp = areas.add_parser("totp", help="the key the portal's second-factor secrets are encrypted with")
+    totp_cmds = totp.add_subparsers(dest="command", metavar="{new-key,rotate}", parser_class=_Parser)
+    totp_cmds.required = True
+    tkey = totp_cmds.add_parser("new-key", help="print a new random key (for MSP_TOTP_KEYS or the key file)")
+    tkey.set_defaults(func=cmd_totp_new_key)
+    trot = totp_cmds.add_parser("rotate", help="re-encrypt every second-factor secret with the newest key "
+                                               "(the first in MSP_TOTP_KEYS or the key file)")
+    trot.set_defaults(func=cmd_totp_rotate)
 
     report = areas.add_parser("report", help="figures for national reporting")
     rep_cmds = report.add_subparsers(dest="command", metavar="{sg4a,feedback}", parser_class=_Parser)

@@ -5,7 +5,10 @@ Ports come from RASA_PORT, ACTIONS_PORT, DEMO_PORT and PORTAL_PORT (defaults
 otherwise a random one kept in var/rasa_token (readable only by you). The web
 widget's sessions are signed with MSP_WIDGET_SECRET if set, otherwise with a
 random key kept in var/widget_secret, so a restart does not end them. The
-REST channel is switched on only when MSP_REST_TOKEN is set (integrations send
+staff portal's TOTP secrets are encrypted with MSP_TOTP_KEYS or the key file
+MSP_TOTP_KEY_FILE if set, otherwise with a random key kept in var/totp_key
+(``Stack.ensure_totp_key``; only the portal and the migration are told where).
+The REST channel is switched on only when MSP_REST_TOKEN is set (integrations send
 it as a bearer token).
 
 The umask is 077 from the start, var/ is 700 and everything in it 600.

@@ -32,6 +32,8 @@ BIN = Path(sys.executable).parent
 UMASK = 0o077
 # Secrets that only the Rasa process may have, and only in its environment.
 SECRET_ENV = ("RASA_TOKEN", "RASA_TOKEN_FILE", "MSP_REST_TOKEN", "MSP_REST_TOKEN_FILE", "TWILIO_AUTH_TOKEN")
+# The keys of the portal's TOTP secrets: only the portal and the migration may have them.
+PORTAL_SECRET_ENV = ("MSP_TOTP_KEYS",)
 
 
 def secure_dir(path: Path) -> None:
@@ -167,7 +169,7 @@ class Stack:
     def env(self) -> Dict[str, str]:
         """The environment of every process (no secrets: see ``rasa_env``)."""
         env = base_env()
-        for name in SECRET_ENV:
+        for name in SECRET_ENV + PORTAL_SECRET_ENV:
             env.pop(name, None)
         env.update(
             RASA_PORT=str(self.rasa_port),
@@ -187,6 +189,28 @@ class Stack:
             env["MSP_REST_TOKEN"] = self.rest_token
         env.update(self.twilio_env())
         return env
+
+    def portal_env(self) -> Dict[str, str]:
+        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS."""
+        env = self.env()
+        for name in PORTAL_SECRET_ENV:
+            if os.environ.get(name, "").strip():
+                env[name] = os.environ[name]
+        return env
+
+    def ensure_totp_key(self) -> None:
+        """The portal's TOTP key: MSP_TOTP_KEYS or MSP_TOTP_KEY_FILE when set, else ``var_dir/totp_key``,
+        made (600) with a new random key when missing."""
+        env = self.portal_env()
+        if env.get("MSP_TOTP_KEYS", "").strip() or env.get("MSP_TOTP_KEY_FILE", "").strip():
+            return
+        from bot.records.totp_keys import new_key
+
+        path = self.var_dir / "totp_key"
+        if not path.exists() or not path.read_text().strip():
+            with private_file(path, "a") as fh:
+                fh.write(new_key() + "\n")
+        self.extra_env["MSP_TOTP_KEY_FILE"] = str(path)
 
     def twilio_env(self) -> Dict[str, str]:
         token = self.twilio_token or os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
@@ -233,6 +257,7 @@ class Stack:
         if self.demo_port is not None and not (ROOT / "web_widget" / "dist" / "msp-widget.js").exists():
             raise RuntimeError("the web widget is not built: run `make widget` (needs Node.js and npm)")
         self.started_at = time.monotonic()
+        self.ensure_totp_key()
         self.migrate()
         if self.demo_port is not None:
             demo_cmd = [str(BIN / "python"), str(ROOT / "web_widget" / "serve.py"), "--port", str(self.demo_port),
@@ -257,15 +282,16 @@ class Stack:
             # No secrets: it only writes to the records (the sender sends).
             self._spawn("scheduler", [str(BIN / "python"), "-m", "bot.surveys.scheduler"])
         if self.portal_port is not None:
-            # No secrets either: it reads the tracker store and the records.
-            self._spawn("portal", portal_command(self.portal_port))
+            # Only the TOTP keys (MSP_TOTP_KEYS, or the key file's path): it reads the tracker store
+            # and the records.
+            self._spawn("portal", portal_command(self.portal_port), env=self.portal_env())
         self.wait_ready(timeout)
         return self
 
     def migrate(self) -> None:
         """Bring the records database up to the newest Alembic revision."""
         result = subprocess.run([str(BIN / "python"), "-m", "bot.cli", "db", "upgrade"], cwd=ROOT,
-                                env=self.env(), capture_output=True, text=True, umask=UMASK)
+                                env=self.portal_env(), capture_output=True, text=True, umask=UMASK)
         if result.returncode != 0:
             raise RuntimeError(f"database migration failed: {(result.stdout + result.stderr).strip()}")
 

@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 from dataclasses import replace
+from typing import List
 
 from .config import ConfigError, PortalConfig
 
@@ -25,10 +26,12 @@ def main(argv=None) -> int:
             config = replace(config, port=args.port)
         if args.host:
             config = replace(config, host=args.host)
-        config.check()
+        config.check().require_totp_key()
     except ConfigError as error:
         print(f"portal: {error}", file=sys.stderr)
         return 2
+    for warning in key_warnings(config):
+        print(f"portal: warning: {warning}", file=sys.stderr, flush=True)
     from waitress import serve
 
     from . import create_app
@@ -38,6 +41,30 @@ def main(argv=None) -> int:
     serve(app, host=config.host, port=config.port, threads=args.threads, ident="msp-portal",
           max_request_body_size=64 * 1024, expose_tracebacks=False, clear_untrusted_proxy_headers=True)
     return 0
+
+
+def key_warnings(config: PortalConfig) -> List[str]:
+    """Stored second-factor secrets the portal's keys cannot open (those accounts cannot sign in)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.records import session_scope, staff
+
+    try:
+        with session_scope(config.database_url, read_only=True) as db:
+            in_use = staff.totp_keys_in_use(db)
+    except SQLAlchemyError:
+        return []  # not migrated yet, or not reachable: the first request says so
+    known = set(config.totp_box().key_ids)
+    warnings = []
+    if in_use.get(None):
+        warnings.append(f"{in_use[None]} second-factor secret(s) are stored unencrypted: run `msp db upgrade`")
+    unknown = {kid: n for kid, n in in_use.items() if kid is not None and kid not in known}
+    if unknown:
+        listed = ", ".join(f"{kid} ({n} account{'s' if n > 1 else ''})" for kid, n in sorted(unknown.items()))
+        warnings.append(f"second-factor secrets were encrypted with key(s) the portal does not have: {listed}. "
+                        f"Those accounts cannot sign in until MSP_TOTP_KEYS or the key file holds that key "
+                        f"(the portal's keys: {', '.join(sorted(known))}).")
+    return warnings
 
 
 if __name__ == "__main__":

@@ -148,8 +148,7 @@ def load_session() -> None:
     g.pending_user = user
 
 
-def start_session(stage: str, user: Optional[StaffUser] = None,
-                  pending_totp_secret: Optional[str] = None) -> StaffSession:
+def start_session(stage: str, user: Optional[StaffUser] = None) -> StaffSession:
     """A new session (new token, new CSRF token) in place of the current one, if any."""
     cfg = config()
     token = credentials.new_token()
@@ -162,7 +161,6 @@ def start_session(stage: str, user: Optional[StaffUser] = None,
             client=g.client, user_id=user.id if user is not None else None, now=now,
             expires_at=now + timedelta(hours=cfg.session_hours),
         )
-        row.pending_totp_secret = pending_totp_secret
     g.staff_session = row
     g.user = user if stage == "full" else None
     g.pending_user = user

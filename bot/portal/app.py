@@ -45,7 +45,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(config: Optional[PortalConfig] = None) -> Flask:
-    config = (config or PortalConfig.from_env()).check()
+    config = (config or PortalConfig.from_env()).check().require_totp_key()
     app = Flask(__name__, static_folder="static", template_folder="templates")
     configure(app, config)
     register_request_hooks(app)

@@ -16,6 +16,11 @@
 | ``MSP_PORTAL_INVITATION_DAYS`` | 3 | how long an invitation link to a new account works |
 | ``DATABASE_URL`` | ``sqlite:///var/msp.db`` | the MSP records (accounts, sessions and the audit log live there) |
 | ``MSP_TRACKER_URL`` / ``MSP_TRACKER_DB`` | ``var/tracker.db`` | Rasa's tracker store, read only |
+| ``MSP_TOTP_KEYS`` / ``MSP_TOTP_KEY_FILE`` | ``var/totp_key`` | keys of the TOTP secrets, newest first |
+
+TOTP secrets are stored encrypted (``bot/records/totp_keys.py``); the portal
+refuses to start without a key, and says which key is missing when a stored
+secret was made with another.
 
 ``Secure`` cookies. Browsers keep a ``Secure`` cookie from ``http://127.0.0.1``
 and ``http://localhost`` (they count as secure origins), so ``make run`` keeps it
@@ -28,7 +33,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Optional
+from functools import lru_cache
+from typing import Mapping, Optional, Tuple
+
+from bot.records.totp_keys import TotpBox, TotpKeyError, load_keys, missing_key_message, new_key
 
 DEFAULT_PORT = 8100
 
@@ -77,7 +85,19 @@ class PortalConfig:
     max_invitation_days: int = 14
     page_size: int = 50
     argon2: Argon2Params = field(default_factory=Argon2Params)
+    # Keys of the TOTP secrets, newest first (``()``: none configured; the portal will not start).
+    totp_keys: Tuple[str, ...] = field(default=(), repr=False)
     testing: bool = False
+
+    def totp_box(self) -> TotpBox:
+        """Encrypts and decrypts the TOTP secrets (``TotpKeyMissing`` when there is no key)."""
+        return _totp_box(self.totp_keys)
+
+    def require_totp_key(self) -> "PortalConfig":
+        """The portal cannot check or set up a second factor without a key: refuse to start."""
+        if not self.totp_keys:
+            raise ConfigError(missing_key_message())
+        return self
 
     @property
     def base_url(self) -> str:
@@ -135,7 +155,12 @@ class PortalConfig:
                 return False
             raise ConfigError(f"{name} must be yes or no, not {value!r}")
 
+        try:
+            totp_keys = load_keys(env)
+        except TotpKeyError as error:
+            raise ConfigError(str(error)) from None
         return cls(
+            totp_keys=totp_keys,
             host=text("MSP_PORTAL_HOST") or "127.0.0.1",
             port=integer("PORTAL_PORT", DEFAULT_PORT),
             public_url=text("MSP_PORTAL_PUBLIC_URL"),
@@ -153,7 +178,18 @@ class PortalConfig:
         ).check()
 
 
+@lru_cache(maxsize=8)
+def _totp_box(keys: Tuple[str, ...]) -> TotpBox:
+    return TotpBox(keys)
+
+
+#: The TOTP key of ``test_config()`` (one per test process).
+TEST_TOTP_KEY = new_key()
+
+
 def test_config(**overrides) -> PortalConfig:
-    """Settings for tests: cheap password hashing (the cost is stored in each hash), otherwise as in production."""
-    base = PortalConfig(argon2=Argon2Params(time_cost=1, memory_cost=1024, parallelism=1), testing=True)
+    """Settings for tests: cheap password hashing (the cost is stored in each hash), a TOTP key made for
+    this test process, otherwise as in production."""
+    base = PortalConfig(argon2=Argon2Params(time_cost=1, memory_cost=1024, parallelism=1), testing=True,
+                        totp_keys=(TEST_TOTP_KEY,))
     return replace(base, **overrides).check()

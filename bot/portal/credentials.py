@@ -198,6 +198,11 @@ def qr_svg(data: str) -> str:
 _CODE = re.compile(r"^\d{6}$")
 
 
+def looks_like_totp_code(code: object) -> bool:
+    """Six digits (spaces allowed), as an authenticator app shows them."""
+    return isinstance(code, str) and bool(_CODE.match(re.sub(r"\s+", "", code)))
+
+
 def totp_step(secret: str, code: object, *, now: Optional[datetime] = None, window: int = 1) -> Optional[int]:
     """The time step ``code`` belongs to (now, or ``window`` steps either side), or None."""
     import hmac

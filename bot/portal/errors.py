@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.records.errors import NotFound as RecordNotFound
 from bot.records.errors import RecordsError
+from bot.records.totp_keys import TotpKeyError
 
 from .inputs import BadInput
 
@@ -33,10 +34,16 @@ MESSAGES = {
                                   "happening, tell your administrator the error id below."),
     503: ("Not available just now", "The records database cannot be reached. Please try again in a minute."),
 }
+TOTP_KEY_TITLE = "Your second factor cannot be checked just now"
+TOTP_KEY_DETAIL = ("The portal cannot read the second-factor secret of this account: the key it was stored "
+                   "with is not the key the portal has. Your code may well be right, and this try does not "
+                   "count against you. Please tell your administrator (the portal's log says which key is "
+                   "missing).")
 
 
-def render_error(status: int, detail: str = None, error_id: str = None):
-    title, default = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+def render_error(status: int, detail: str = None, error_id: str = None, title: str = None):
+    default_title, default = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+    title = title or default_title
     return render_template("errors/error.html", status=status, title=title, detail=detail or default,
                            error_id=error_id), status
 
@@ -49,6 +56,19 @@ def install(app: Flask) -> None:
     @app.errorhandler(RecordNotFound)
     def _record_not_found(error):
         return render_error(404, str(error))
+
+    @app.errorhandler(TotpKeyError)
+    def _totp_key(error: TotpKeyError):
+        # For the administrator: which key, never the secret. For the member of staff: what to do.
+        log.error("second factor cannot be checked: %s", error)
+        try:
+            from .access import audit
+
+            audit("login.refused", detail={"reason": "totp key", "key": getattr(error, "key_id", None)},
+                  outcome="failed")
+        except Exception as audit_error:  # noqa: BLE001 - the page must still say what happened
+            log.error("could not audit the TOTP key error: %s", type(audit_error).__name__)
+        return render_error(503, TOTP_KEY_DETAIL, title=TOTP_KEY_TITLE)
 
     @app.errorhandler(RecordsError)
     def _records_error(error):

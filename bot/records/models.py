@@ -791,8 +791,9 @@ class StaffUser(Base):
     """A member of staff who signs in to the portal. Never deleted: deactivated.
 
     ``username`` is kept lower-case. ``password_hash`` is argon2id. The TOTP
-    secret is set when enrolment is confirmed; ``totp_last_step`` is the time
-    step of the last code accepted, so a code is never accepted twice.
+    secret is set when enrolment is confirmed, encrypted (``bot.records.totp_keys``:
+    ``totp1:<key id>:...``, never the secret itself); ``totp_last_step`` is the
+    time step of the last code accepted, so a code is never accepted twice.
     """
 
     __tablename__ = "staff_users"
@@ -808,7 +809,7 @@ class StaffUser(Base):
     team = Column(String(64), nullable=True)
     password_hash = Column(String(255), nullable=False)
     password_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    totp_secret = Column(String(64), nullable=True)
+    totp_secret = Column(String(255), nullable=True)  # encrypted
     totp_enrolled_at = Column(UTCDateTime, nullable=True)
     totp_last_step = Column(Integer, nullable=True)
     active = Column(Boolean(create_constraint=False), nullable=False, default=True)
@@ -884,7 +885,7 @@ class StaffSession(Base):
     stage = Column(String(16), nullable=False)
     csrf_token = Column(String(64), nullable=False)
     client = Column(String(64), nullable=True)
-    pending_totp_secret = Column(String(64), nullable=True)
+    pending_totp_secret = Column(String(255), nullable=True)  # encrypted, during enrolment
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     expires_at = Column(UTCDateTime, nullable=False)

@@ -3,19 +3,21 @@
 Named query functions that take a session and leave committing to the caller,
 as everywhere in ``bot.records``. Hashing and checking secrets (argon2,
 TOTP) is ``bot.portal.credentials``: nothing here sees a password or a token,
-only their hashes.
+only their hashes. TOTP secrets are stored encrypted (``bot.records.totp_keys``):
+the functions that store or read one take the ``TotpBox`` that holds the keys.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Iterable, List, Optional, Sequence, Set
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import AlreadyExists, InvalidValue, NotFound
+from .totp_keys import TotpBox, TotpKeyWrong, stored_key_id
 from .models import (
     SESSION_STAGES,
     STAFF_ROLES,
@@ -146,11 +148,77 @@ def rehash_password(user: StaffUser, password_hash: str) -> None:
     user.password_hash = password_hash
 
 
-def enrol_totp(session: Session, user: StaffUser, secret: str, step: int, *,
+def enrol_totp(session: Session, user: StaffUser, secret: str, step: int, *, box: TotpBox,
                now: Optional[datetime] = None) -> None:
-    user.totp_secret = secret
+    """Store the account's second factor (encrypted with the newest key) and the step of the code given."""
+    if user.id is None:
+        session.flush()  # the account's id is part of what the encryption binds
+    user.totp_secret = box.seal(secret, user.id)
     user.totp_last_step = step
     user.totp_enrolled_at = now or utcnow()
+
+
+def totp_secret(user: StaffUser, box: TotpBox) -> Optional[str]:
+    """The account's TOTP secret, decrypted; None when it has none. ``TotpKeyWrong`` when the keys do not fit."""
+    if user.totp_secret is None:
+        return None
+    return box.open(user.totp_secret, user.id)
+
+
+def reseal_totp(session: Session, user_id: int, box: TotpBox) -> bool:
+    """Encrypt the account's secret again with the newest key, if another key made it. True if changed."""
+    user = session.get(StaffUser, user_id)
+    if user is None or user.totp_secret is None or box.is_current(user.totp_secret):
+        return False
+    user.totp_secret = box.reseal(user.totp_secret, user.id)
+    return True
+
+
+def set_pending_totp(row: StaffSession, secret: str, box: TotpBox) -> None:
+    """The secret being set up in an enrolment session (shown to the person, not yet confirmed)."""
+    row.pending_totp_secret = box.seal(secret, row.user_id)
+
+
+def pending_totp(row: StaffSession, box: TotpBox) -> Optional[str]:
+    if row.pending_totp_secret is None or row.user_id is None:
+        return None
+    return box.open(row.pending_totp_secret, row.user_id)
+
+
+def totp_keys_in_use(session: Session) -> Dict[Optional[str], int]:
+    """How many enrolled accounts' secrets each key made (``None``: not encrypted)."""
+    counts: Dict[Optional[str], int] = {}
+    for stored in session.execute(select(StaffUser.totp_secret).where(StaffUser.totp_secret.isnot(None))).scalars():
+        kid = stored_key_id(stored)
+        counts[kid] = counts.get(kid, 0) + 1
+    return counts
+
+
+def rotate_totp_secrets(session: Session, box: TotpBox) -> Tuple[int, List[int]]:
+    """Re-encrypt every stored TOTP secret with the newest key.
+
+    Returns how many were changed, and the ids of accounts whose secret none of
+    the keys opens (left as they are). Secrets of enrolments in progress are
+    re-encrypted too, or dropped when they cannot be read (the page makes a new one).
+    """
+    changed, unreadable = 0, []
+    for user in session.execute(select(StaffUser).where(StaffUser.totp_secret.isnot(None))).scalars():
+        if box.is_current(user.totp_secret):
+            continue
+        try:
+            user.totp_secret = box.reseal(user.totp_secret, user.id)
+            changed += 1
+        except TotpKeyWrong:
+            unreadable.append(user.id)
+    for row in session.execute(select(StaffSession).where(StaffSession.pending_totp_secret.isnot(None))).scalars():
+        if box.is_current(row.pending_totp_secret):
+            continue
+        try:
+            row.pending_totp_secret = box.reseal(row.pending_totp_secret, row.user_id)
+        except (TotpKeyWrong, TypeError):
+            row.pending_totp_secret = None
+    session.flush()
+    return changed, unreadable
 
 
 def accept_totp_step(session: Session, user: StaffUser, step: int) -> bool:

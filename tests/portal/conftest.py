@@ -32,7 +32,8 @@ from tests.portal.helpers import PASSWORD, csrf_of  # noqa: E402
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused-default.db'}")
-    for name in ("MSP_TRACKER_URL", "MSP_TRACKER_DB", "MSP_INVITATION_SECRET", "MSP_DEBUG"):
+    for name in ("MSP_TRACKER_URL", "MSP_TRACKER_DB", "MSP_INVITATION_SECRET", "MSP_DEBUG", "MSP_TOTP_KEYS",
+                 "MSP_TOTP_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     yield
     dispose_engines()
@@ -100,7 +101,7 @@ def make_account(records_url, config):
             user = staff.create_user(db, username, display_name=f"{role.title()} {counter['n']}", role=role,
                                      team=team, password_hash=credentials.hash_password(password, config.argon2))
             if enrolled:
-                staff.enrol_totp(db, user, secret, 0)
+                staff.enrol_totp(db, user, secret, 0, box=config.totp_box())
             user_id = user.id
         return Account(user_id, username, role, password, secret, team)
 
@@ -192,3 +193,52 @@ def link_conversation(records_url):
                                   conversation_hash=hash_client(sender_id), session_ref="s",
                                   expires_at=utcnow() + timedelta(hours=1)))
     return link
+
+
+# --- real Chromium against the real portal process (test_browser*.py) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium through Playwright, once per test module (a missing browser fails, with what to
+    install). Not longer: Playwright's sync API keeps an event loop running, and the other portal tests
+    write conversations with asyncio.run()."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.portal.live import launch_chromium
+
+    with sync_playwright() as playwright:
+        try:
+            browser = launch_chromium(playwright)
+        except RuntimeError as error:
+            pytest.fail(str(error))
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    """The portal process on a free loopback port with every kind of record (tests/portal/world.py).
+    ``live.url``, ``live.world``; shared by the browser tests of the run, which each make what they change."""
+    from types import SimpleNamespace
+
+    from bot.records.db import dispose_engines as dispose
+    from bot.records.totp_keys import TotpBox, new_key
+    from tests.portal.live import LivePortal
+    from tests.portal.world import seed
+
+    where = tmp_path_factory.mktemp("live-portal")
+    records = f"sqlite:///{where / 'msp.db'}"
+    upgrade_to_head(records)
+    key = new_key()
+    world = seed(records, where / "tracker.db", TotpBox((key,)))
+    portal = LivePortal(records, where / "tracker.db", key, where / "portal.log")
+    try:
+        portal.start()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield SimpleNamespace(url=portal.url, world=world, portal=portal)
+    finally:
+        portal.stop()
+        dispose()

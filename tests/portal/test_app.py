@@ -11,7 +11,7 @@ import pytest
 
 from bot.portal import create_app
 from bot.portal.app import CONTENT_SECURITY_POLICY
-from bot.portal.config import ConfigError, test_config
+from bot.portal.config import ConfigError, test_config as make_config
 
 PORTAL = Path(__file__).resolve().parents[2] / "bot" / "portal"
 TEMPLATES = sorted((PORTAL / "templates").rglob("*.html"))
@@ -27,7 +27,7 @@ def test_factory_builds_one_blueprint_per_area(app):
 
 def test_factory_refuses_bad_settings():
     with pytest.raises(ConfigError):
-        create_app(test_config(idle_minutes=0))
+        create_app(make_config(idle_minutes=0))
     with pytest.raises(ConfigError):
         from bot.portal.config import PortalConfig
 

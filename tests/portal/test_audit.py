@@ -175,7 +175,7 @@ def make_account_on(config):
         with session_scope(url) as db:
             user = staff.create_user(db, f"{role}.pg", display_name="On PostgreSQL", role=role,
                                      password_hash=credentials.hash_password(PASSWORD, config.argon2))
-            staff.enrol_totp(db, user, secret, 0)
+            staff.enrol_totp(db, user, secret, 0, box=config.totp_box())
             return Account(user.id, user.username, role, PASSWORD, secret)
     return make
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.portal import credentials
-from bot.records import session_scope
+from bot.records import session_scope, staff
 from bot.records.models import StaffLoginFailure, StaffSession, StaffUser, utcnow
 from tests.portal.helpers import PASSWORD, audit_rows, csrf_of
 
@@ -110,7 +110,8 @@ def test_enrolment_qr_code_and_recovery_codes(app, client, auth, make_account, r
     assert client.get("/").status_code == 200
     with session_scope(records_url, read_only=True) as db:
         user = db.get(StaffUser, account.id)
-        assert user.totp_secret == secret and user.enrolled
+        assert user.enrolled and secret not in user.totp_secret  # stored encrypted (test_totp_keys.py)
+        assert staff.totp_secret(user, app.config["PORTAL"].totp_box()) == secret
         from bot.records.models import StaffRecoveryCode
 
         stored = {r.code_hash for r in db.execute(select(StaffRecoveryCode)).scalars()}

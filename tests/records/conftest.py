@@ -20,7 +20,7 @@ from bot.records.schema import upgrade_to_head  # noqa: E402
 def _isolated_environment(monkeypatch, tmp_path):
     """No test touches var/msp.db or depends on the caller's environment."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused-default.db'}")
-    for name in ("MSP_PUBLIC_URL", "MSP_INVITATION_SECRET", "MSP_DEBUG"):
+    for name in ("MSP_PUBLIC_URL", "MSP_INVITATION_SECRET", "MSP_DEBUG", "MSP_TOTP_KEYS", "MSP_TOTP_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     yield
     dispose_engines()

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from bot.records import staff
 from bot.records.errors import AlreadyExists, InvalidValue
 from bot.records.models import StaffUser, utcnow
+from bot.records.totp_keys import TotpKeyWrong
 
 from .. import credentials, inputs
 from ..access import (audit, config, end_session, ensure_session, public, reading, roles, signing_in,
@@ -114,10 +115,15 @@ def second_factor():
         audit("login.refused", detail={"reason": "back-off", "step": "code"}, outcome="refused")
         return render_template("auth/code.html", error=_locked_message(wait)), 429
     factor = None
-    step = credentials.totp_step(user.totp_secret, code) if user.totp_secret else None
+    box = config().totp_box()
+    # Decrypted only for what looks like an app's code, so recovery codes work even when the key does
+    # not fit. A key that does not fit is the portal's problem, not a wrong code: TotpKeyWrong -> errors.py.
+    secret = staff.totp_secret(user, box) if credentials.looks_like_totp_code(code) else None
+    step = credentials.totp_step(secret, code) if secret else None
     with writing() as db:
         if step is not None and staff.accept_totp_step(db, user, step):
             factor = "authenticator"
+            staff.reseal_totp(db, user.id, box)  # made with an older key: now with the newest
         elif step is None:
             recovery = credentials.recovery_code_hash(code)
             if recovery is not None and staff.use_recovery_code(db, user.id, recovery):
@@ -142,13 +148,17 @@ def second_factor():
 def enrol():
     user = g.pending_user
     row = g.staff_session
-    secret = row.pending_totp_secret
+    box = config().totp_box()
+    try:
+        secret = staff.pending_totp(row, box)
+    except TotpKeyWrong:
+        secret = None  # made with a key the portal no longer has: set up with a new one
     if not secret:
         secret = credentials.new_totp_secret()
         with writing() as db:
             live = staff.find_session(db, row.token_hash)
-            live.pending_totp_secret = secret
-        row.pending_totp_secret = secret
+            staff.set_pending_totp(live, secret, box)
+        row.pending_totp_secret = live.pending_totp_secret
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     if request.method == "GET":
         return render_template("auth/enrol.html", secret=grouped, error=None)
@@ -165,7 +175,7 @@ def enrol():
     codes = credentials.new_recovery_codes()
     with writing() as db:
         live_user = db.get(StaffUser, user.id)
-        staff.enrol_totp(db, live_user, secret, step)
+        staff.enrol_totp(db, live_user, secret, step, box=box)
         staff.replace_recovery_codes(db, live_user.id, [credentials.recovery_code_hash(c) for c in codes])
         staff.clear_failures(db, key)
     start_session("full", live_user)
@@ -176,7 +186,10 @@ def enrol():
 @bp.route("/enrol/qr.svg")
 @signing_in("enrol")
 def enrol_qr():
-    secret = g.staff_session.pending_totp_secret
+    try:
+        secret = staff.pending_totp(g.staff_session, config().totp_box())
+    except TotpKeyWrong:
+        secret = None
     if not secret:
         abort(404, description="Open the set-up page first.")
     svg = credentials.qr_svg(credentials.provisioning_uri(secret, g.pending_user.username))
