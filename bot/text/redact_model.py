@@ -1,0 +1,374 @@
+"""The trained half of redaction: a small spaCy ``ner`` for names and addresses.
+
+A blank English pipeline (``spacy.blank("en")``, no downloaded weights) with
+one ``ner`` component, trained from the project's own messages: the templates
+in ``data/redaction/train_templates.yml`` filled with names (Faker's lists and
+ours, ``bot.text.redact_lexicon``) and generated street addresses, written as
+typed, in lower case, in capitals, with and without punctuation.
+
+Name hints: before the model reads a message, every word that is a known
+first name or surname and not also an English word gets one shared spelling
+("xxfirstname", "xxsurname") in its ``norm``, the feature the model's word
+embedding reads. The model so knows the thousands of names on the lists, not
+only those its training messages used; names that are also words (Rose,
+Bill, Will, May, Mark ...) keep their own spelling and are told apart by
+context. In training a quarter of the hints are withheld, so that names on
+no list are learned from context too ("my son X").
+
+Training is seeded and happens at set-up (``make train``), only when its
+inputs change: the model directory is named after a hash of them
+(``models/redaction-<hash>``; never committed). ``find()`` loads it once per
+process; if it is missing it is trained first (under a lock), so redaction
+never runs without it.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import random
+import re
+import shutil
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import yaml
+
+from bot.text import redact_lexicon
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "models"
+DATA = Path(__file__).parent / "data" / "redaction"
+TEMPLATES = DATA / "train_templates.yml"
+KINDS = {"NAME": "name", "ADDRESS": "address"}
+FIRST_HINT, LAST_HINT = "xxfirstname", "xxsurname"
+
+SEED = 12
+EPOCHS = 8
+# Messages from the assistant's own training data (bot/data/nlu) taught as
+# "no name, no address": real phrasing from the people who write to us.
+PLAIN_MESSAGES = 1000
+# How many filled messages each template gives.
+FILLS = {"with_details": 18, "word_uses": 6, "without_details": 5}
+HINT_DROPOUT = 0.25
+
+Span = Tuple[int, int, str]
+
+
+# --- fingerprint and storage ------------------------------------------------------------------
+def training_inputs() -> List[Path]:
+    files = [Path(__file__), Path(redact_lexicon.__file__), redact_lexicon.LEXICON, TEMPLATES]
+    return files + redact_lexicon.project_text_files()
+
+
+def fingerprint() -> str:
+    import faker
+    import spacy
+
+    digest = hashlib.sha256()
+    for path in training_inputs():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(f"spacy {spacy.__version__} faker {faker.VERSION}".encode())
+    return digest.hexdigest()[:16]
+
+
+def model_dir() -> Path:
+    return MODELS / f"redaction-{fingerprint()}"
+
+
+def ensure(quiet: bool = False) -> Path:
+    """The trained model for the current inputs, trained now if needed."""
+    target = model_dir()
+    if (target / "meta.json").exists():
+        if not quiet:
+            print(f"Redaction model is up to date: {target.relative_to(ROOT)}")
+        return target
+    MODELS.mkdir(exist_ok=True)
+    with open(MODELS / ".redaction.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / "meta.json").exists():
+            return target
+        print(f"Training {target.name} (redaction data or code changed) ...", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        nlp = train(training_examples())
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        nlp.to_disk(partial)
+        partial.rename(target)
+        seconds = time.monotonic() - started
+        (MODELS / f"{target.name}.seconds").write_text(f"{seconds:.1f}\n")
+        print(f"Trained in {seconds:.0f} s: {target.relative_to(ROOT)}", file=sys.stderr, flush=True)
+    return target
+
+
+# --- name hints -------------------------------------------------------------------------------
+def hint(doc, rng: "random.Random | None" = None, dropout: float = 0.0):
+    """Give known names a shared ``norm`` (see the module's doc); ``dropout`` only in training."""
+    names = redact_lexicon.gazetteer()
+    for token in doc:
+        lowered = token.lower_
+        if lowered in names["first"]:
+            norm = FIRST_HINT
+        elif lowered in names["last"]:
+            norm = LAST_HINT
+        else:
+            continue
+        if rng is not None and rng.random() < dropout:
+            continue
+        token.norm_ = norm
+    return doc
+
+
+# --- training data ----------------------------------------------------------------------------
+_SLOT = re.compile(r"\{(\w+)\}")
+WORD_NAMES = ("Rose", "Bill", "Will", "Grace", "May", "Mark", "Frank", "Hope", "Sue", "Pat", "Jack", "Nick",
+              "Dawn", "Joy", "Ray", "Carol", "Holly", "Ruby", "Penny", "Daisy", "Sandy", "Miles", "Dean", "Grant")
+NICKNAMES = ("Shaz", "Baz", "Gaz", "Daz", "Tel", "Del", "Bev", "Kev", "Trev", "Mo", "Jonno", "Robbo", "Tommo", "Macca")
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "mr", "mrs", "Mrs.", "Mr.")
+KIN = ("son", "daughter", "grandson", "nephew", "neighbour", "brother", "carer", "lodger", "partner", "friend")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = ("january", "march", "april", "june", "july", "september", "october", "december")
+ABBREVIATIONS = {"road": "rd", "street": "st", "avenue": "ave", "lane": "ln", "close": "cl", "drive": "dr",
+                 "crescent": "cres", "gardens": "gdns", "court": "ct", "terrace": "tce", "place": "pl", "grove": "gr"}
+COMMON_SUFFIXES = ("road", "street", "avenue", "lane", "close", "drive", "way", "court", "crescent", "grove",
+                   "place", "terrace", "gardens", "walk", "view", "rise", "mews", "green", "hill", "row", "square")
+
+
+class _Filler:
+    """Draws names, addresses and the rest for one template (seeded)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        lex = redact_lexicon.lexicon()
+        names = redact_lexicon.gazetteer()
+        self.local_first = sorted(redact_lexicon.english_first_names() & names["first"])
+        self.first = sorted(names["first"])
+        self.last = sorted(names["last"])
+        self.street_words = sorted(lex["street_words"])
+        self.suffixes = sorted(lex["street_suffixes"])
+        self.towns = sorted(lex["towns"])
+        self.house_words = sorted(lex["house_words"])
+        self.house_kinds = sorted(lex["house_kinds"])
+
+    def pick(self, items: Sequence[str]) -> str:
+        return items[self.rng.randrange(len(items))]
+
+    def first_name(self) -> str:
+        pool = self.local_first if self.rng.random() < 0.6 else self.first
+        return self.pick(pool).title()
+
+    def street(self) -> str:
+        r = self.rng.random()
+        suffix = self.pick(COMMON_SUFFIXES) if r < 0.7 else self.pick(self.suffixes)
+        if suffix in ABBREVIATIONS and self.rng.random() < 0.35:
+            suffix = ABBREVIATIONS[suffix]
+        words = self.pick(self.street_words)
+        if self.rng.random() < 0.1:
+            words = self.pick(self.last)
+        return f"{words} {suffix}".title()
+
+    def address(self) -> str:
+        n = str(self.rng.choice([self.rng.randint(1, 30), self.rng.randint(1, 250)]))
+        street = self.street()
+        r = self.rng.random()
+        if r < 0.35:
+            text = f"{n} {street}"
+        elif r < 0.55:
+            text = f"{n} {street}, {self.pick(self.towns).title()}"
+        elif r < 0.65:
+            text = f"flat {self.rng.randint(1, 40)}, {n} {street}"
+        elif r < 0.72:
+            text = f"{n}{self.pick('abc')} {street}"
+        elif r < 0.8:
+            text = f"{self.pick(self.house_words).title()} {self.pick(self.house_kinds).title()}, {street}"
+        elif r < 0.88:
+            text = f"no {n} {street}"
+        elif r < 0.94:
+            text = f"{n} {street} {self.pick(self.towns).title()}"
+        else:
+            text = f"flat {self.rng.randint(1, 40)} {self.pick(self.street_words).title()} Court"
+        return text
+
+    def fill(self, slot: str) -> Tuple[str, "str | None", int, int]:
+        """Text for ``slot``, its entity label (or None), and where the entity sits in the text."""
+        if slot == "first":
+            text = self.first_name()
+            return text, "NAME", 0, len(text)
+        if slot == "last":
+            text = self.pick(self.last).title()
+            return text, "NAME", 0, len(text)
+        if slot == "full":
+            text = f"{self.first_name()} {self.pick(self.last).title()}"
+            return text, "NAME", 0, len(text)
+        if slot == "title":
+            title, last = self.pick(TITLES), self.pick(self.last).title()
+            return f"{title} {last}", "NAME", len(title) + 1, len(title) + 1 + len(last)
+        if slot == "wordname":
+            text = self.pick(WORD_NAMES)
+            return text, "NAME", 0, len(text)
+        if slot == "nick":
+            text = self.pick(NICKNAMES)
+            return text, "NAME", 0, len(text)
+        if slot in ("address", "street"):
+            text = self.address() if slot == "address" else self.street()
+            return text, "ADDRESS", 0, len(text)
+        plain = {
+            "town": lambda: self.pick(self.towns).title(), "num": lambda: str(self.rng.randint(2, 30)),
+            "money": lambda: str(self.rng.choice([20, 50, 100, 200, 350, 1000])),
+            "day": lambda: self.pick(DAYS), "month": lambda: self.pick(MONTHS),
+            "time": lambda: self.pick(("3pm", "10:30", "2 oclock", "half 9")),
+            "age": lambda: str(self.rng.randint(60, 97)), "kin": lambda: self.pick(KIN),
+        }
+        return plain[slot](), None, 0, 0
+
+
+def _render(template: str, filler: _Filler) -> Tuple[str, List[Span]]:
+    out, entities, position = [], [], 0
+    last = 0
+    for m in _SLOT.finditer(template):
+        out.append(template[last:m.start()])
+        position += m.start() - last
+        text, label, start, end = filler.fill(m.group(1))
+        if label:
+            entities.append((position + start, position + end, label))
+        out.append(text)
+        position += len(text)
+        last = m.end()
+    out.append(template[last:])
+    return "".join(out), entities
+
+
+def _write_as(text: str, entities: List[Span], rng: random.Random) -> str:
+    """The message as someone might type it: as is, lower case, capitals, names in lower case."""
+    r = rng.random()
+    if r < 0.5:
+        changed = text
+    elif r < 0.82:
+        changed = text.lower()
+    elif r < 0.9:
+        changed = text.upper()
+    else:
+        changed = text
+        for start, end, _ in entities:
+            changed = changed[:start] + changed[start:end].lower() + changed[end:]
+    return changed if len(changed) == len(text) else text
+
+
+def training_messages(seed: int = SEED) -> List[Tuple[str, List[Span]]]:
+    """The filled training messages: ``(text, [(start, end, label)])``."""
+    rng = random.Random(seed)
+    filler = _Filler(rng)
+    data = yaml.safe_load(TEMPLATES.read_text())
+    messages = []
+    for group, times in FILLS.items():
+        for template in data[group]:
+            for _ in range(times if _SLOT.search(template) else max(1, times // 3)):
+                written = template
+                if rng.random() < 0.2:
+                    written = written.replace("'", "").replace(",", "")
+                text, entities = _render(written, filler)
+                messages.append((_write_as(text, entities, rng), entities))
+    messages += [(text, []) for text in plain_messages(rng)]
+    rng.shuffle(messages)
+    return messages
+
+
+def plain_messages(rng: random.Random, limit: int = PLAIN_MESSAGES) -> List[str]:
+    """Messages of the assistant's NLU data with no name on our lists and no capitalised word
+    inside a sentence (a name we do not know), drawn at random (seeded)."""
+    names = redact_lexicon.gazetteer()
+    known = names["first"] | names["last"]
+    found = []
+    for path in sorted(redact_lexicon.PROJECT_TEXT.glob("*.yml")):
+        for item in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+            for line in str(item.get("examples") or "").splitlines():
+                text = re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:].strip())
+                words = re.findall(r"[A-Za-z][\w'-]*", text)
+                if not words or any(w.lower() in known for w in words):
+                    continue
+                if any(w[:1].isupper() and w != "I" and not w.startswith("I'") for w in words[1:]):
+                    continue
+                found.append(text)
+    found = sorted(set(found))
+    rng.shuffle(found)
+    return found[:limit]
+
+
+def training_examples(seed: int = SEED):
+    import spacy
+    from spacy.training import Example
+
+    nlp = spacy.blank("en")
+    rng = random.Random(seed + 1)
+    examples = []
+    for text, entities in training_messages(seed):
+        doc = hint(nlp.make_doc(text), rng, HINT_DROPOUT)
+        spans = [doc.char_span(s, e, label=label) for s, e, label in entities]
+        if any(span is None for span in spans):
+            continue  # an entity that does not fall on word boundaries: not taught
+        examples.append(Example.from_dict(doc, {"entities": [(s, e, label) for s, e, label in entities]}))
+    return examples
+
+
+def train(examples, seed: int = SEED, epochs: int = EPOCHS):
+    import spacy
+    from spacy.util import compounding, fix_random_seed, minibatch
+
+    fix_random_seed(seed)
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("ner")
+    for label in KINDS:
+        ner.add_label(label)
+    optimizer = nlp.initialize(lambda: examples)
+    rng = random.Random(seed)
+    examples = list(examples)
+    for _ in range(epochs):
+        rng.shuffle(examples)
+        for batch in minibatch(examples, size=compounding(8.0, 64.0, 1.01)):
+            nlp.update(batch, drop=0.2, sgd=optimizer)
+    return nlp
+
+
+# --- prediction -------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def get_nlp():
+    import spacy
+
+    return spacy.load(ensure(quiet=True))
+
+
+@lru_cache(maxsize=1)
+def _street_words() -> frozenset:
+    lex = redact_lexicon.lexicon()
+    return lex["street_suffixes"] | lex["house_kinds"] | {"cottage", "court", "flat"}
+
+
+def find(text: str) -> List[Span]:
+    """Names and addresses the model finds in ``text``: ``(start, end, kind)``.
+
+    Two checks on what it says: a name made only of everyday words ("very",
+    "drunk") is not one, and an address names a kind of street or building.
+    """
+    nlp = get_nlp()
+    doc = hint(nlp.make_doc(text))
+    doc = nlp.get_pipe("ner")(doc)
+    plain, streets = redact_lexicon.plain_words(), _street_words()
+    found = []
+    for ent in doc.ents:
+        words = [t.lower_ for t in ent if t.is_alpha]
+        if ent.label_ == "NAME" and (not words or all(w in plain for w in words)):
+            continue
+        if ent.label_ == "ADDRESS" and not any(w.rstrip(".") in streets for w in words):
+            continue
+        found.append((ent.start_char, ent.end_char, KINDS[ent.label_]))
+    return found
+
+
+def main(argv: Sequence[str] = ()) -> Dict[str, str]:
+    return {"model": str(ensure())}
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
