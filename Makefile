@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help system-deps setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report nlu-report outcomes-report bench clean
+.PHONY: help system-deps setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report nlu-report outcomes-report redaction-report bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,8 +32,9 @@ web_widget/dist/msp-widget.js: web_widget/node_modules/.package-lock.json $(WIDG
 
 widget: web_widget/dist/msp-widget.js ## Install the widget's npm packages and build web_widget/dist
 
-train: setup ## Train the model if config, domain or data changed (content hash)
+train: setup ## Train the Rasa model and the redaction model if their data or code changed (content hash)
 	@$(PY) -m scripts.model
+	@$(PY) -m bot.text.redact_model
 
 validate: setup ## Rasa's data validation, failing on any warning (scripts/validate.py: form questions count as used)
 	@$(PY) -m scripts.validate --config config.yml --domain domain.yml --data bot/data
@@ -70,6 +71,10 @@ nlu-report: train ## First replies on every blind set: danger recall/false alarm
 
 outcomes-report: setup ## Accuracy of the outcome category suggestion on every labelled set
 	@$(PY) -m bot.text.outcome_eval tests/data/outcomes_labelled.yml tests/data/outcomes_blind2.yml
+
+redaction-report: setup ## Recall and precision of redaction per kind on the development set (trains its model if needed)
+	@$(PY) -m bot.text.redact_model >/dev/null
+	@$(PY) -m bot.text.redact_eval tests/data/redaction_dev.yml --json results/redaction_report.json
 
 bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, bench/ENCODER.md, bench/WIDGET.md and bench/SMS.md
 	$(PY) -m bench.run

@@ -245,50 +245,58 @@ def _with_town(text: str, end: int, town: "re.Pattern[str]") -> int:
 # --- names ------------------------------------------------------------------------------------
 _NAME_WORD = r"[A-Za-z][a-z'’-]+|[A-Z][A-Z'’-]+"
 _TITLE = re.compile(r"\b(?P<title>mr|mrs|ms|mx|dr|miss|doctor|nurse|sister|rev|reverend|cllr|pc|sgt)\b\.?\s+"
-                    rf"(?P<name>(?:{_NAME_WORD})(?:\s+[A-Z][A-Za-z'’-]+)?)", I)
+                    rf"(?P<name>(?:{_NAME_WORD})(?:\s+(?-i:[A-Z])[A-Za-z'’-]+)?)", I)
 _INTRO = re.compile(r"\b(?:my name(?: is|s|'s|’s)?|name(?: is|:)|i am called|i'?m called|called|named|known as|call me|"
-                    rf"signed|regards|from)\s*[,:-]?\s+(?P<name>(?:{_NAME_WORD})(?:\s+[A-Z][A-Za-z'’-]+)?)", I)
+                    rf"signed|regards|from)\s*[,:-]?\s+(?P<name>(?:{_NAME_WORD})(?:\s+(?-i:[A-Z])[A-Za-z'’-]+)?)", I)
 _LOOSE_TITLES = {"mr", "mrs", "ms", "mx", "dr"}
 _KIN = re.compile(r"\b(?:my|our|her|his|their|your|the|me)\s+(?P<kin>[a-z-]+)\s*,?\s+"
-                  rf"(?P<name>(?:{_NAME_WORD})(?:\s+[A-Z][A-Za-z'’-]+)?)", I)
+                  rf"(?P<name>(?:{_NAME_WORD})(?:\s+(?-i:[A-Z])[A-Za-z'’-]+)?)", I)
+
+
+def _name_span(m: "re.Match[str]") -> Span:
+    """The name a rule matched: its first word, and a second one unless that is an everyday word."""
+    words = m.group("name").split()
+    stop = lexicon()["stop_words"]
+    if len(words) > 1 and words[1].lower() not in plain_words() and words[1].lower() not in stop:
+        return m.start("name"), m.end("name"), "name"
+    return m.start("name"), m.start("name") + len(words[0]), "name"
+
+
+def _never_a_name(word: str) -> bool:
+    lex = lexicon()
+    lowered = word.lower()
+    return lowered in lex["stop_words"] or lowered in lex["not_names"] or lowered in lex["kin_words"]
 
 
 def names(text: str) -> List[Span]:
-    lex = lexicon()
+    names_known = gazetteer()
     found = []
     for m in _TITLE.finditer(text):
-        name = m.group("name")
-        first = name.split()[0]
-        if first.lower() in lexicon()["stop_words"] or first.lower() in lex["not_names"]:
-            continue
-        if m.group("title").lower() not in _LOOSE_TITLES and not first[:1].isupper():
-            continue
-        found.append((m.start("name"), m.end("name"), "name"))
+        # "Mrs Patel", "dr khan"; "nurse", "sister" and "miss" only before a capital ("i miss going").
+        first = m.group("name").split()[0]
+        loose = m.group("title").lower() in _LOOSE_TITLES
+        if not _never_a_name(first) and (loose or first[:1].isupper()):
+            found.append(_name_span(m))
     for m in _KIN.finditer(text):
         # "my son Darren", "our kev": a capitalised word that is not an everyday word, or a known name.
-        if m.group("kin").lower() not in lex["kin_words"]:
+        first = m.group("name").split()[0]
+        if m.group("kin").lower() not in lexicon()["kin_words"] or _never_a_name(first):
             continue
+        if (first[:1].isupper() and first.lower() not in plain_words()) or first.lower() in names_known["first"]:
+            found.append(_name_span(m))
+    for m in _INTRO.finditer(text):
+        # "my name is ...", "called Kyle", "from Brenda" (a known name only, after "from").
         first = m.group("name").split()[0]
         lowered = first.lower()
-        if lowered in lex["stop_words"] or lowered in lex["not_names"] or lowered in lex["kin_words"]:
-            continue
-        if (first[:1].isupper() and lowered not in plain_words()) or lowered in gazetteer()["first"]:
-            end = m.end("name") if len(m.group("name").split()) > 1 and \
-                m.group("name").split()[1].lower() not in plain_words() else m.start("name") + len(first)
-            found.append((m.start("name"), end, "name"))
-    for m in _INTRO.finditer(text):
-        name = m.group("name")
-        first = name.split()[0]
-        lowered = first.lower()
-        if lowered in lexicon()["stop_words"] or lowered in lex["not_names"] or lowered in gazetteer()["ambiguous"] and not first[:1].isupper():
+        if _never_a_name(first) or (lowered in names_known["ambiguous"] and not first[:1].isupper()):
             continue
         cue = m.group(0)[: m.start("name") - m.start()].lower()
-        known = lowered in gazetteer()["first"]
+        known = lowered in names_known["first"]
         if cue.startswith(("signed", "regards", "from")) and not known:
             continue
         if not cue.startswith(("my name", "name")) and not (first[:1].isupper() or known):
             continue
-        found.append((m.start("name"), m.end("name"), "name"))
+        found.append(_name_span(m))
     return found
 
 

@@ -1,7 +1,8 @@
 """Conversations: the list (filters, search) and one transcript, read from Rasa's tracker store.
 
-Who sees what. Leads see every conversation; auditors too, with phone
-numbers, emails, postcodes and NHS numbers redacted (``bot.text.redact``);
+Who sees what. Leads see every conversation; auditors too, with personal
+details (names, phone numbers, emails, addresses, postcodes, dates of birth,
+NHS numbers, bank details) redacted (``bot.text.redact``);
 practitioners only the conversations an invitation linked to an enquiry
 assigned to them or to a member of their team (``bot.records.links``). A
 conversation outside a practitioner's reach is "not found", as if it did not
