@@ -26,7 +26,7 @@ address that runs into a postcode keeps the part before it.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from bot.text import redact_rules as rules
 
@@ -37,9 +37,6 @@ LABELS = {
 }
 # Earlier wins an overlap.
 PRIORITY = ("email", "nhs", "bank", "phone", "dob", "postcode", "address", "name")
-
-# Kept for callers that used the old constants.
-EMAIL, PHONE, POSTCODE, NHS = LABELS["email"], LABELS["phone"], LABELS["postcode"], LABELS["nhs"]
 
 Span = Tuple[int, int, str]
 
@@ -65,24 +62,40 @@ def _resolve(text: str, found: List[Span]) -> List[Span]:
 
 def spans(text: Optional[str]) -> List[Span]:
     """Where the personal details in ``text`` are: ``(start, end, kind)``, sorted, not overlapping."""
-    if not text or not text.strip():
-        return []
+    return spans_of_all([text])[0]
+
+
+def spans_of_all(texts: Sequence[Optional[str]]) -> List[List[Span]]:
+    """``spans`` of many texts at once (the model reads them in batches: about twice as fast)."""
     from bot.text import redact_model
 
-    found = rules.find(text)
-    found += redact_model.find(text)
-    return _resolve(text, rules.clean_names(text, found))
+    todo = [i for i, text in enumerate(texts) if text and text.strip()]
+    learned = redact_model.find_all([texts[i] for i in todo])
+    out: List[List[Span]] = [[] for _ in texts]
+    for i, found in zip(todo, learned):
+        text = texts[i]
+        out[i] = _resolve(text, rules.clean_names(text, rules.find(text) + found))
+    return out
 
 
-def redact(text: Optional[str]) -> str:
-    """``text`` with every personal detail replaced by its kind ("[name]", "[phone]" ...)."""
+def _replace(text: Optional[str], found: List[Span]) -> str:
     if not text:
         return text or ""
     out = []
     last = 0
-    for start, end, kind in spans(text):
+    for start, end, kind in found:
         out.append(text[last:start])
         out.append(LABELS[kind])
         last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def redact(text: Optional[str]) -> str:
+    """``text`` with every personal detail replaced by its kind ("[name]", "[phone]" ...)."""
+    return _replace(text, spans(text))
+
+
+def redact_all(texts: Sequence[Optional[str]]) -> List[str]:
+    """``redact`` of many texts at once (a transcript page)."""
+    return [_replace(text, found) for text, found in zip(texts, spans_of_all(texts))]

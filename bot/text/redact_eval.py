@@ -86,21 +86,21 @@ def evaluate(messages: Sequence[Tuple[str, List[Span]]], keep_misses: bool = Fal
         if not gold:
             report.clean += 1
             report.clean_touched += bool(predicted)
-        for span in gold:
-            score = report.kinds[span[2]]
-            score.gold += 1
-            if _overlaps(span, predicted):
-                score.found += 1
-            elif keep_misses:
-                report.misses.append(f"missed {span[2]:8} {text[span[0]:span[1]]!r} in {text!r}")
-        for span in predicted:
-            score = report.kinds[span[2]]
-            score.predicted += 1
-            if _overlaps(span, gold):
-                score.right += 1
-            elif keep_misses:
-                report.misses.append(f"extra  {span[2]:8} {text[span[0]:span[1]]!r} in {text!r}")
+        _count(report, text, gold, predicted, "gold", "found", "missed", keep_misses)
+        _count(report, text, predicted, gold, "predicted", "right", "extra ", keep_misses)
     return report
+
+
+def _count(report: Report, text: str, these: List[Span], others: List[Span], total: str, hit: str,
+           word: str, keep_misses: bool) -> None:
+    """Count ``these`` spans into ``total``, and into ``hit`` those an ``others`` span of their kind overlaps."""
+    for span in these:
+        score = report.kinds[span[2]]
+        setattr(score, total, getattr(score, total) + 1)
+        if _overlaps(span, others):
+            setattr(score, hit, getattr(score, hit) + 1)
+        elif keep_misses:
+            report.misses.append(f"{word} {span[2]:8} {text[span[0]:span[1]]!r} in {text!r}")
 
 
 def _fmt(value: float) -> str:

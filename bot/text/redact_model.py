@@ -23,19 +23,18 @@ never runs without it.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import random
 import re
 import shutil
 import sys
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import yaml
 
+from bot.build_once import build_once
 from bot.text import redact_lexicon
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,27 +79,15 @@ def model_dir() -> Path:
 
 def ensure(quiet: bool = False) -> Path:
     """The trained model for the current inputs, trained now if needed."""
-    target = model_dir()
-    if (target / "meta.json").exists():
-        if not quiet:
-            print(f"Redaction model is up to date: {target.relative_to(ROOT)}")
-        return target
-    MODELS.mkdir(exist_ok=True)
-    with open(MODELS / ".redaction.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / "meta.json").exists():
-            return target
-        print(f"Training {target.name} (redaction data or code changed) ...", file=sys.stderr, flush=True)
-        started = time.monotonic()
-        nlp = train(training_examples())
+
+    def build(target: Path) -> None:
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        nlp.to_disk(partial)
+        train(training_examples()).to_disk(partial)
         partial.rename(target)
-        seconds = time.monotonic() - started
-        (MODELS / f"{target.name}.seconds").write_text(f"{seconds:.1f}\n")
-        print(f"Trained in {seconds:.0f} s: {target.relative_to(ROOT)}", file=sys.stderr, flush=True)
-    return target
+
+    return build_once(model_dir(), build, what="Redaction model", why="redaction data or code changed",
+                      lock=".redaction.lock", ready=lambda target: (target / "meta.json").exists(), quiet=quiet, stream=sys.stderr)
 
 
 # --- name hints -------------------------------------------------------------------------------
@@ -171,25 +158,15 @@ class _Filler:
 
     def address(self) -> str:
         n = str(self.rng.choice([self.rng.randint(1, 30), self.rng.randint(1, 250)]))
-        street = self.street()
-        r = self.rng.random()
-        if r < 0.35:
-            text = f"{n} {street}"
-        elif r < 0.55:
-            text = f"{n} {street}, {self.pick(self.towns).title()}"
-        elif r < 0.65:
-            text = f"flat {self.rng.randint(1, 40)}, {n} {street}"
-        elif r < 0.72:
-            text = f"{n}{self.pick('abc')} {street}"
-        elif r < 0.8:
-            text = f"{self.pick(self.house_words).title()} {self.pick(self.house_kinds).title()}, {street}"
-        elif r < 0.88:
-            text = f"no {n} {street}"
-        elif r < 0.94:
-            text = f"{n} {street} {self.pick(self.towns).title()}"
-        else:
-            text = f"flat {self.rng.randint(1, 40)} {self.pick(self.street_words).title()} Court"
-        return text
+        street, town = self.street(), self.pick(self.towns).title()
+        flat = self.rng.randint(1, 40)
+        house = f"{self.pick(self.house_words).title()} {self.pick(self.house_kinds).title()}"
+        shapes = (  # (how often, address)
+            (35, f"{n} {street}"), (20, f"{n} {street}, {town}"), (10, f"flat {flat}, {n} {street}"),
+            (7, f"{n}{self.pick('abc')} {street}"), (8, f"{house}, {street}"), (8, f"no {n} {street}"),
+            (6, f"{n} {street} {town}"), (6, f"flat {flat} {self.pick(self.street_words).title()} Court"),
+        )
+        return self.rng.choices([text for _, text in shapes], weights=[w for w, _ in shapes])[0]
 
     def fill(self, slot: str) -> Tuple[str, "str | None", int, int]:
         """Text for ``slot``, its entity label (or None), and where the entity sits in the text."""
@@ -346,24 +323,32 @@ def _street_words() -> frozenset:
 
 
 def find(text: str) -> List[Span]:
-    """Names and addresses the model finds in ``text``: ``(start, end, kind)``.
+    """Names and addresses the model finds in ``text``: ``(start, end, kind)``."""
+    return find_all([text])[0]
 
-    Two checks on what it says: a name made only of everyday words ("very",
-    "drunk") is not one, and an address names a kind of street or building.
+
+def find_all(texts: Sequence[str], batch_size: int = 64) -> List[List[Span]]:
+    """``find`` for many texts, read in batches.
+
+    Two checks on what the model says: a name made only of everyday words
+    ("very", "drunk") is not one, and an address names a kind of street or
+    building.
     """
     nlp = get_nlp()
-    doc = hint(nlp.make_doc(text))
-    doc = nlp.get_pipe("ner")(doc)
+    docs = (hint(nlp.make_doc(text)) for text in texts)
     plain, streets = redact_lexicon.plain_words(), _street_words()
-    found = []
-    for ent in doc.ents:
-        words = [t.lower_ for t in ent if t.is_alpha]
-        if ent.label_ == "NAME" and (not words or all(w in plain for w in words)):
-            continue
-        if ent.label_ == "ADDRESS" and not any(w.rstrip(".") in streets for w in words):
-            continue
-        found.append((ent.start_char, ent.end_char, KINDS[ent.label_]))
-    return found
+    out = []
+    for doc in nlp.get_pipe("ner").pipe(docs, batch_size=batch_size):
+        found = []
+        for ent in doc.ents:
+            words = [t.lower_ for t in ent if t.is_alpha]
+            if ent.label_ == "NAME" and (not words or all(w in plain for w in words)):
+                continue
+            if ent.label_ == "ADDRESS" and not any(w.rstrip(".") in streets for w in words):
+                continue
+            found.append((ent.start_char, ent.end_char, KINDS[ent.label_]))
+        out.append(found)
+    return out
 
 
 def main(argv: Sequence[str] = ()) -> Dict[str, str]:

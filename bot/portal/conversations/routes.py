@@ -17,7 +17,7 @@ from flask import Blueprint, abort, g, render_template, request, url_for
 
 from bot.records import enquiries, feedback, links, outcomes, staff, transcripts
 from bot.records.models import OUTCOME_CATEGORY_LABELS
-from bot.text.redact import redact
+from bot.text.redact import redact, redact_all
 
 from .. import inputs
 from ..access import audit, config, reading, roles
@@ -32,6 +32,14 @@ MAX_PAGE = 100000
 
 def _redacting() -> bool:
     return g.user.role == "auditor"
+
+
+def _redacted(transcript, recorded, answers):
+    """A function the page calls on each text: redacted all at once (the model reads in batches)."""
+    texts = [e.text for e in transcript.entries] + [b for e in transcript.entries for b in e.buttons]
+    texts += [o.text for o in recorded] + [a.text for a in answers if a.text]
+    done = dict(zip(texts, redact_all(texts)))
+    return lambda text: done[text] if text in done else redact(text)
 
 
 def _links_in_scope() -> Optional[Dict[str, Set[int]]]:
@@ -135,7 +143,7 @@ def show(sender_id: str):
     audit("conversation.view", target=f"conversation:{sender_id}",
           detail={"redacted": _redacting(), "outcomes": [o.id for o in recorded],
                   "answers": [a.id for a in answers]})
-    shown = redact if _redacting() else (lambda text: text)
+    shown = _redacted(transcript, recorded, answers) if _redacting() else (lambda text: text)
     return render_template(
         "conversations/show.html", transcript=transcript, shown=shown, recorded=recorded, answers=answers,
         refs=refs, linked=linked, flag_labels=transcripts.FLAG_LABELS, redacting=_redacting(),
