@@ -76,11 +76,12 @@ redaction-report: setup ## Recall and precision of redaction per kind on the dev
 	@$(PY) -m bot.text.redact_model >/dev/null
 	@$(PY) -m bot.text.redact_eval tests/data/redaction_dev.yml --json results/redaction_report.json
 
-bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md and REDACTION.md
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md, PORTAL.md and REDACTION.md
 	$(PY) -m bench.run
 	$(PY) -m bench.encoder
 	$(PY) -m bench.widget
 	$(PY) -m bench.sms_burst
+	$(PY) -m bench.portal
 	$(PY) -m bench.redaction
 
 clean: ## Remove trained models, test artefacts and local data (keeps .venv)

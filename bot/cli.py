@@ -5,6 +5,11 @@
     msp enquiry create --reference REF [--worker NAME] [--safe-to-text yes|no]
                        [--safe-number NUMBER] [--safe-times TEXT]
                        [--contact phone|sms|email|letter|visit|representative]
+    msp enquiry contact REF [--safe-to-text yes|no] [--safe-number N] [--safe-times T]
+                        [--contact METHOD] [--sms-council-name yes|no]
+                                        change contact preferences (history kept)
+    msp enquiry assign REF --worker USERNAME
+                                        assign to a worker (history kept)
     msp enquiry invite REF [--days N]   issue a single-use link and short code
     msp enquiry show REF                the enquiry and its outcome history
     msp enquiry close REF               mark the enquiry concluded
@@ -21,6 +26,10 @@
     msp report feedback [--from DATE] [--to DATE] [--published]
                                         end-of-enquiry feedback: the six questions,
                                         feeling safe, SG4a achieved in their own view
+    msp retention purge [--dry-run]     delete conversations past their retention
+                                        (--dry-run: only list what would go)
+    msp retention erase SENDER_ID --reason TEXT [--yes]
+                                        erase one conversation now, on request (audited)
 
 The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
 links start with ``MSP_PUBLIC_URL`` (default http://localhost:8000).
@@ -148,6 +157,7 @@ def cmd_enquiry_create(args) -> int:
             safe_times=args.safe_times,
             preferred_contact=args.contact,
             sms_name_allowed=bool(args.sms_council_name),
+            recorded_by=_staff_name(),
         )
         reference = enquiry.reference
     print(f"Created enquiry {terminal_safe(reference)}.")
@@ -163,9 +173,7 @@ def cmd_enquiry_invite(args) -> int:
 
     with session_scope() as session:
         enquiry = require_enquiry_by_reference(session, args.reference)
-        issued = create_invitation(
-            session, enquiry.id, days=args.days, created_by=os.environ.get("USER")
-        )
+        issued = create_invitation(session, enquiry.id, days=args.days, created_by=_staff_name())
         reference = enquiry.reference
     print(f"Invitation for enquiry {terminal_safe(reference)}")
     print(f"  Link:       {invitation_link(issued.token)}")
@@ -177,25 +185,18 @@ def cmd_enquiry_invite(args) -> int:
 
 
 def cmd_enquiry_show(args) -> int:
-    from bot.records import feedback, session_scope
-    from bot.records.consents import consent_history
-    from bot.records.enquiries import list_participants, require_enquiry_by_reference
-    from bot.records.invitations import list_invitations
+    from bot.records import session_scope
+    from bot.records.enquiries import require_enquiry_by_reference
+    from bot.records.enquiry_view import enquiry_detail, outcome_action
     from bot.records.models import OUTCOME_CATEGORY_LABELS
-    from bot.records.outcomes import (
-        current_outcomes,
-        latest_asked,
-        outcome_history,
-        review_history,
-    )
 
     lines: List[str] = []
     with session_scope(read_only=True) as session:
-        enquiry = require_enquiry_by_reference(session, args.reference)
-        participants = {p.id: p for p in list_participants(session, enquiry.id)}
+        detail = enquiry_detail(session, require_enquiry_by_reference(session, args.reference).id)
+        enquiry, numbers = detail.enquiry, detail.numbers
 
         def who(participant_id):
-            p = participants.get(participant_id)
+            p = detail.who(participant_id)
             if p is None:
                 return "-"
             name = f" {terminal_safe(p.display_name)}" if p.display_name else ""
@@ -213,21 +214,15 @@ def cmd_enquiry_show(args) -> int:
             f"safe times: {terminal_safe(enquiry.safe_times) or '-'}; "
             f"preferred: {enquiry.preferred_contact or '-'}"
         )
-        asked = latest_asked(session, enquiry.id)
+        asked = detail.latest_asked
         if asked is not None:
             lines.append(f"  Asked about outcomes: {asked.answer} ({_when(asked.created_at)})")
 
-        history = outcome_history(session, enquiry.id)
-        current = current_outcomes(session, enquiry.id)
-        numbers = {}
-        for row in history:
-            numbers.setdefault(row.outcome_key, len(numbers) + 1)
-
         lines.append("")
-        lines.append(f"Current outcomes ({len(current)}):")
-        if not current:
+        lines.append(f"Current outcomes ({len(detail.current)}):")
+        if not detail.current:
             lines.append("  none")
-        for row in current:
+        for row in detail.current:
             category = OUTCOME_CATEGORY_LABELS.get(row.category) if row.category else None
             lines.append(f"  Outcome {numbers[row.outcome_key]} (version {row.version}):")
             lines.append(f"      {terminal_safe(row.text)}")
@@ -235,17 +230,13 @@ def cmd_enquiry_show(args) -> int:
                 lines.append(f"      Category: {category}")
 
         lines.append("")
-        lines.append(f"Outcome history, oldest first ({len(history)} versions):")
-        if not history:
+        lines.append(f"Outcome history, oldest first ({len(detail.history)} versions):")
+        if not detail.history:
             lines.append("  none")
-        for row in history:
-            action = (
-                "withdrawn" if row.status == "withdrawn"
-                else "recorded" if row.version == 1 else "changed"
-            )
+        for row in detail.history:
             lines.append(
                 f"  {_when(row.created_at)}  outcome {numbers[row.outcome_key]} "
-                f"v{row.version} {action} by {terminal_safe(row.recorded_by)} "
+                f"v{row.version} {outcome_action(row)} by {terminal_safe(row.recorded_by)} "
                 f"via {row.channel}, from {who(row.participant_id)}"
             )
             lines.append(f"      {terminal_safe(row.text)}")
@@ -254,11 +245,10 @@ def cmd_enquiry_show(args) -> int:
             if row.reason:
                 lines.append(f"      Reason: {terminal_safe(row.reason)}")
 
-        reviews = review_history(session, enquiry.id)
-        if reviews:
+        if detail.reviews:
             lines.append("")
             lines.append("Reviews, oldest first:")
-            for review in reviews:
+            for review in detail.reviews:
                 target = (
                     f"outcome {numbers.get(review.outcome_key, '?')}"
                     if review.outcome_key else "all outcomes"
@@ -269,28 +259,27 @@ def cmd_enquiry_show(args) -> int:
                     f"({whose}, by {terminal_safe(review.recorded_by)})"
                 )
 
-        consents = consent_history(session, enquiry.id)
-        if consents:
+        if detail.consents:
             lines.append("")
             lines.append("Consent decisions, oldest first:")
-            for consent in consents:
+            for consent in detail.consents:
                 lines.append(
                     f"  {_when(consent.decided_at)}  {consent.what}: {consent.decision} "
                     f"by {who(consent.participant_id)}"
                 )
 
-        for survey in feedback.surveys_for_enquiry(session, enquiry.id):
+        for item in detail.surveys:
+            survey = item.survey
             lines.append("")
             lines.append(f"Feedback survey {survey.id} ({survey.channel}, asking {who(survey.participant_id)}): "
                          f"{survey.status.replace('_', ' ')}, open until {_when(survey.expires_at)}; "
                          f"reminders sent: {survey.reminders_sent}")
-            for event in feedback.survey_events(session, survey.id):
+            for event in item.events:
                 lines.append(f"  {_when(event.created_at)}  {event.status.replace('_', ' ')}"
                              + (f": {terminal_safe(event.detail)}" if event.detail else ""))
-            answers = feedback.survey_answers(session, survey.id)
-            if answers:
+            if item.answers:
                 lines.append("  Answers, oldest first (words as sent, then as read):")
-            for answer in answers:
+            for answer in item.answers:
                 about = (f"outcome {numbers.get(answer.outcome_key, '?')}" if answer.outcome_key
                          else answer.question.replace("_", " "))
                 lines.append(f"  {_when(answer.created_at)}  {about}: {answer.value.replace('_', ' ')} "
@@ -298,31 +287,74 @@ def cmd_enquiry_show(args) -> int:
                 if answer.text is not None:
                     lines.append(f"      {terminal_safe(answer.text)}")
 
-        invitations = list_invitations(session, enquiry.id)
-        if invitations:
+        if detail.invitations:
             lines.append("")
             lines.append("Invitations:")
-            now = datetime.now(timezone.utc)
-            for inv in invitations:
-                if inv.used_at:
-                    state = f"used {_when(inv.used_at)}"
-                elif inv.expires_at <= now:
-                    state = f"expired {_when(inv.expires_at)}"
-                else:
-                    state = f"open until {_when(inv.expires_at)}"
-                lines.append(f"  issued {_when(inv.created_at)}, {state}")
+            for inv in detail.invitations:
+                state = {"used": "used", "expired": "expired", "open": "open until"}[inv.state]
+                lines.append(f"  issued {_when(inv.invitation.created_at)}, {state} {_when(inv.at)}")
+
+        lines.append("")
+        lines.append("Contact preferences, oldest first:")
+        for version in detail.contacts:
+            lines.append(
+                f"  {_when(version.created_at)}  safe to text: {'yes' if version.safe_to_text else 'no'}; "
+                f"safe number: {version.safe_number or '-'}; safe times: {terminal_safe(version.safe_times) or '-'}; "
+                f"preferred: {version.preferred_contact or '-'}; texts may name the council: "
+                f"{'yes' if version.sms_name_allowed else 'no'} (by {terminal_safe(version.recorded_by)})")
+        if detail.assignments:
+            lines.append("")
+            lines.append("Assignments, oldest first:")
+            for row in detail.assignments:
+                lines.append(f"  {_when(row.created_at)}  {terminal_safe(row.worker) or 'unassigned'} "
+                             f"(by {terminal_safe(row.assigned_by)})")
     print("\n".join(lines))
     return 0
 
 
-def cmd_enquiry_close(args) -> int:
+def _staff_name() -> str:
+    return os.environ.get("USER") or "staff (msp)"
+
+
+def _change_enquiry(reference: str, change) -> str:
+    """Run ``change(session, enquiry_id)`` on the enquiry with this reference, in one transaction."""
     from bot.records import session_scope
-    from bot.records.enquiries import close_enquiry, require_enquiry_by_reference
+    from bot.records.enquiries import require_enquiry_by_reference
 
     with session_scope() as session:
-        enquiry = require_enquiry_by_reference(session, args.reference)
-        close_enquiry(session, enquiry.id)
-        reference = enquiry.reference
+        enquiry = require_enquiry_by_reference(session, reference)
+        change(session, enquiry.id)
+        return enquiry.reference
+
+
+def cmd_enquiry_contact(args) -> int:
+    from bot.records.enquiries import set_contact_preferences
+
+    changes = {name: getattr(args, name) for name in ("safe_to_text", "safe_number", "safe_times",
+                                                       "preferred_contact", "sms_name_allowed")
+               if getattr(args, name) is not None}
+    if not changes:
+        raise CommandError("say what changes (--safe-to-text, --safe-number, --safe-times, --contact, "
+                           "--sms-council-name)")
+    reference = _change_enquiry(args.reference, lambda session, enquiry_id: set_contact_preferences(
+        session, enquiry_id, recorded_by=_staff_name(), **changes))
+    print(f"Contact preferences of enquiry {terminal_safe(reference)} changed (the earlier ones are kept).")
+    return 0
+
+
+def cmd_enquiry_assign(args) -> int:
+    from bot.records.enquiries import assign_enquiry
+
+    reference = _change_enquiry(args.reference, lambda session, enquiry_id: assign_enquiry(
+        session, enquiry_id, args.worker, assigned_by=_staff_name()))
+    print(f"Enquiry {terminal_safe(reference)} assigned to {terminal_safe(args.worker) or 'nobody'}.")
+    return 0
+
+
+def cmd_enquiry_close(args) -> int:
+    from bot.records.enquiries import close_enquiry
+
+    reference = _change_enquiry(args.reference, close_enquiry)
     print(f"Closed enquiry {terminal_safe(reference)}.")
     return 0
 
@@ -335,7 +367,7 @@ def cmd_enquiry_feedback(args) -> int:
     with session_scope() as session:
         enquiry = require_enquiry_by_reference(session, args.reference)
         result = request_feedback(session, enquiry.id, channel=args.by, participant_id=args.participant,
-                                  requested_by=os.environ.get("USER") or "staff (msp)")
+                                  requested_by=_staff_name())
         reference = enquiry.reference
     if not result.ok:
         # Recorded (status refused, with the reason); nothing was sent.
@@ -419,7 +451,7 @@ def cmd_user_list(args) -> int:
 
 def cmd_report_sg4a(args) -> int:
     from bot.records import session_scope
-    from bot.records.reporting import format_published, publish_count, sg4a_figures
+    from bot.records.reporting import publication_rule, sg4a_figures
 
     if args.date_from and args.date_to and args.date_from >= args.date_to:
         raise CommandError("--from must be before --to")
@@ -427,12 +459,13 @@ def cmd_report_sg4a(args) -> int:
         figures = sg4a_figures(
             session, concluded_from=args.date_from, concluded_to=args.date_to
         )
+    rule = publication_rule()
     period = f"{args.date_from or 'start'} to {args.date_to or 'now'}"
     print(f"SG4a, concluded enquiries, {period}"
-          + (" (published: <5 suppressed, others to nearest 5)" if args.published else ""))
+          + (f" (published: {rule.describe()})" if args.published else ""))
 
     def show(n: int) -> str:
-        return format_published(publish_count(n)) if args.published else str(n)
+        return rule.show(n) if args.published else str(n)
 
     print("Was the person asked about their desired outcomes?")
     for label, n in figures.asked.items():
@@ -448,18 +481,19 @@ def cmd_report_sg4a(args) -> int:
 
 def cmd_report_feedback(args) -> int:
     from bot.records import session_scope
-    from bot.records.reporting import FEEDBACK_QUESTION_LABELS, feedback_figures, format_published, publish_count
+    from bot.records.reporting import FEEDBACK_QUESTION_LABELS, feedback_figures, publication_rule
 
     if args.date_from and args.date_to and args.date_from >= args.date_to:
         raise CommandError("--from must be before --to")
     with session_scope(read_only=True) as session:
         figures = feedback_figures(session, concluded_from=args.date_from, concluded_to=args.date_to)
+    rule = publication_rule()
     period = f"{args.date_from or 'start'} to {args.date_to or 'now'}"
     print(f"End-of-enquiry feedback, concluded enquiries, {period}"
-          + (" (published: <5 suppressed, others to nearest 5)" if args.published else ""))
+          + (f" (published: {rule.describe()})" if args.published else ""))
 
     def show(n: int) -> str:
-        return format_published(publish_count(n)) if args.published else str(n)
+        return rule.show(n) if args.published else str(n)
 
     print("Surveys:")
     for status, n in figures.statuses.items():
@@ -479,6 +513,54 @@ def cmd_report_feedback(args) -> int:
 # --- parser -----------------------------------------------------------------
 
 
+def cmd_retention_purge(args) -> int:
+    from bot.records import retention
+
+    result = retention.purge(dry_run=args.dry_run, recorded_by="msp")
+    if result.lock_busy:
+        raise CommandError("another purge is running now (the scheduler?); try again when it has finished")
+    print(f"Retention: conversations whose last event is before {retention.day(result.cutoff)} "
+          f"({(result.now - result.cutoff).days} days ago).")
+    if args.dry_run:
+        for c in result.to_delete:
+            print(f"  would delete {terminal_safe(c.sender_id)}  last event {retention.day(c.last_event_at)}, "
+                  f"{c.events} events")
+        if result.resumed:
+            print(f"  and first finish {result.resumed} removal(s) that an earlier run or erasure left unfinished")
+        print(f"Would delete {len(result.to_delete)} conversation(s), "
+              f"{sum(c.events for c in result.to_delete)} event(s). Nothing was deleted.")
+    else:
+        print(f"Deleted {len(result.removed)} conversation(s), {result.events_removed} event(s).")
+    open_kept = sum(1 for c in result.kept if c.decision == retention.KEEP_OPEN)
+    print(f"Kept {open_kept} linked to an open enquiry and {len(result.kept) - open_kept} within a closed "
+          "enquiry's retention.")
+    if result.came_back:
+        print(f"Kept {result.came_back} that had a new message while the purge ran.")
+    return 0
+
+
+def cmd_retention_erase(args) -> int:
+    from bot.records import retention
+
+    found = retention.facts(args.sender_id)
+    if found is None:
+        raise CommandError("there is no conversation with that id")
+    print(f"Conversation {terminal_safe(found.sender_id)}: {found.events} events, last "
+          f"{retention.day(found.last_event_at)}"
+          + ("; linked to an OPEN enquiry" if found.linked_open else "")
+          + ("; linked to a closed enquiry" if found.linked_closed else "") + ".")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CommandError("no terminal to confirm on: add --yes")
+        if input("Erase it for good? Type yes: ").strip().lower() != "yes":
+            print("Nothing erased.")
+            return 1
+    removed = retention.erase(args.sender_id, reason=args.reason, username=os.environ.get("USER") or "msp")
+    print(f"Erased: {removed.events} events and {removed.links + removed.code_failures} tied record(s). "
+          "Outcomes and feedback recorded for an enquiry stay with the enquiry. The audit log has the reason.")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, then usage hint, exit 2
         self.print_usage(sys.stderr)
@@ -489,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.records.models import CONTACT_METHODS
 
     parser = _Parser(prog=PROG, description="Staff tools for MSP records.")
-    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,report}", parser_class=_Parser)
+    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,report,retention}", parser_class=_Parser)
     areas.required = True
 
     db = areas.add_parser("db", help="the records database")
@@ -504,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     enquiry = areas.add_parser("enquiry", help="enquiries and invitations")
     enq_cmds = enquiry.add_subparsers(
-        dest="command", metavar="{create,invite,show,close,feedback}", parser_class=_Parser
+        dest="command", metavar="{create,contact,assign,invite,show,close,feedback}", parser_class=_Parser
     )
     enq_cmds.required = True
 
@@ -523,6 +605,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="may texts name the council? (default: no, a neutral sender name)",
     )
     create.set_defaults(func=cmd_enquiry_create)
+
+    contact = enq_cmds.add_parser("contact", help="change contact preferences (the earlier ones are kept)")
+    contact.add_argument("reference", help="the council's reference")
+    contact.add_argument("--safe-to-text", type=_yes_no, metavar="yes|no")
+    contact.add_argument("--safe-number", help="a number that is safe to contact ('' to clear)")
+    contact.add_argument("--safe-times", help="when it is safe to contact ('' to clear)")
+    contact.add_argument("--contact", dest="preferred_contact", choices=CONTACT_METHODS)
+    contact.add_argument("--sms-council-name", dest="sms_name_allowed", type=_yes_no, metavar="yes|no")
+    contact.set_defaults(func=cmd_enquiry_contact)
+
+    assign = enq_cmds.add_parser("assign", help="assign an enquiry to a worker (the portal username)")
+    assign.add_argument("reference", help="the council's reference")
+    assign.add_argument("--worker", required=True, help="the worker's portal username ('' to unassign)")
+    assign.set_defaults(func=cmd_enquiry_assign)
 
     invite = enq_cmds.add_parser("invite", help="issue a single-use link and short code")
     invite.add_argument("reference", help="the council's reference")
@@ -575,6 +671,19 @@ def build_parser() -> argparse.ArgumentParser:
     fbr.add_argument("--to", dest="date_to", type=_date, help="concluded before (YYYY-MM-DD)")
     fbr.add_argument("--published", action="store_true", help="apply the publication rule")
     fbr.set_defaults(func=cmd_report_feedback)
+
+    ret = areas.add_parser("retention", help="deleting conversations past their retention, erasure on request")
+    ret_cmds = ret.add_subparsers(dest="command", metavar="{purge,erase}", parser_class=_Parser)
+    ret_cmds.required = True
+    purge = ret_cmds.add_parser("purge", help="delete conversations past their retention (the scheduler does "
+                                              "this every hour)")
+    purge.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    purge.set_defaults(func=cmd_retention_purge)
+    erase = ret_cmds.add_parser("erase", help="erase one conversation now, on request (audited)", allow_abbrev=False)
+    erase.add_argument("sender_id", help="the conversation id (as the portal shows it)")
+    erase.add_argument("--reason", required=True, help="the request it answers (kept in the audit log)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(func=cmd_retention_erase)
     return parser
 
 
@@ -603,8 +712,12 @@ def _describe(error: Exception) -> str:
     from bot.records.db import safe_url
     from bot.records.errors import RecordsError
 
+    from bot.records.transcripts import TrackerUnavailable
+
     if isinstance(error, (RecordsError, CommandError)):
         return str(error)
+    if isinstance(error, TrackerUnavailable):
+        return f"cannot read the conversations (Rasa's tracker store, MSP_TRACKER_DB or MSP_TRACKER_URL): {error}"
     if isinstance(error, (OperationalError, ProgrammingError)) and _is_missing_schema(error):
         return "the records database has no MSP tables yet. Run: msp db upgrade"
     if isinstance(error, OperationalError):

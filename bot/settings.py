@@ -61,8 +61,19 @@ class Settings:
     council_timezone: str = "Europe/London"
     feedback_minutes: str = "5"
 
-    # What is kept, and for how long
+    # Published figures (reports): counts below report_suppress_below are
+    # suppressed, the others rounded to the nearest report_round_to (the
+    # national rule: 5 and 5; 0 and 1 switch both off).
+    report_suppress_below: str = "5"
+    report_round_to: str = "5"
+
+    # What is kept, and for how long (bot/records/retention.py). A conversation
+    # is deleted retention_days after its last event, unless an invitation
+    # linked it to an enquiry: then it is kept while the enquiry is open and
+    # for enquiry_retention_days after it closes (6 years here, a common
+    # council schedule for safeguarding records: set the council's own).
     retention_days: str = "90"
+    enquiry_retention_days: str = "2190"
 
     # Emergency and national numbers (UK)
     emergency_number: str = "999"
@@ -95,6 +106,20 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         if value is not None and value.strip():
             overrides[f.name] = value.strip()
     return Settings(**overrides)
+
+
+def int_setting(settings: Settings, name: str, *, minimum: int = 0, error=ValueError) -> int:
+    """A setting that is a whole number of at least ``minimum``; ``error`` (a message for staff) if not."""
+    raw = getattr(settings, name)
+    label = f"{ENV_PREFIX}{name.upper()}"
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise error(f"The setting {label} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise error(f"The setting {label} must not be negative." if minimum == 0 else
+                    f"The setting {label} must be at least {minimum}.")
+    return value
 
 
 @lru_cache(maxsize=1)

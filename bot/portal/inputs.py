@@ -6,11 +6,16 @@ what was wrong (``bot.portal.errors``), never a stack trace.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, List, Mapping, Optional, Sequence
 
 from flask import request
+
+
+#: A conversation (Rasa sender) id as the portal accepts it in a path or a form.
+SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,255}$")
 
 
 class BadInput(Exception):
@@ -37,13 +42,13 @@ def clean_text(value: object, *, label: str, max_chars: int, multiline: bool = F
 
 
 def text(name: str, *, label: str, max_chars: int = 200, form: bool = False,
-         required: bool = False, strip: bool = True) -> Optional[str]:
+         required: bool = False, strip: bool = True, multiline: bool = False) -> Optional[str]:
     raw = _source(form).get(name)
     if raw is None or (strip and not raw.strip()):
         if required:
             raise BadInput(f"{label} is missing.")
         return None
-    value = clean_text(raw, label=label, max_chars=max_chars)
+    value = clean_text(raw, label=label, max_chars=max_chars, multiline=multiline)
     return value.strip() if strip else value
 
 
@@ -107,3 +112,12 @@ def day(name: str, *, label: str, end: bool = False) -> Optional[datetime]:
         raise BadInput(f"{label} must be a year from 2000 to 2200.")
     moment = datetime(parsed.year, parsed.month, parsed.day, tzinfo=timezone.utc)
     return moment + timedelta(days=1) if end else moment
+
+
+def sender_id(name: str, *, label: str, form: bool = False) -> str:
+    """A conversation id (required), as the conversations list shows it."""
+    value = text(name, label=label, max_chars=255, form=form, required=True)
+    if not SENDER_ID.match(value):
+        raise BadInput(f"{label}: a conversation id has only letters, digits and _ . : @ -, "
+                       "for example web-3f2a9c.")
+    return value

@@ -69,9 +69,9 @@ def search(session: Session, *, username: Optional[str] = None, action: Optional
     if username:
         conditions.append(AuditEvent.username == username.strip().lower())
     if action:
-        conditions.append(AuditEvent.action.like(_escape_like(action) + "%", escape="\\"))
+        conditions.append(AuditEvent.action.like(escape_like(action) + "%", escape="\\"))
     if target:
-        conditions.append(AuditEvent.target.like("%" + _escape_like(target) + "%", escape="\\"))
+        conditions.append(AuditEvent.target.like("%" + escape_like(target) + "%", escape="\\"))
     if since is not None:
         conditions.append(AuditEvent.at >= since)
     if until is not None:
@@ -83,5 +83,5 @@ def search(session: Session, *, username: Optional[str] = None, action: Optional
     return AuditPage(rows, total)
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

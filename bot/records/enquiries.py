@@ -1,24 +1,35 @@
-"""Enquiries, their contact preferences, and the people who speak in them.
+"""Enquiries, their contact preferences, who they are assigned to, and the people who speak in them.
 
 Every function takes a session and leaves committing to the caller (use
-``bot.records.db.session_scope``).
+``bot.records.db.session_scope``). The ``msp`` command and the staff portal
+call the same functions here.
+
+The enquiry row holds the current contact preferences and worker; every
+change (and the first values, at creation) is also appended to
+``contact_preference_versions`` or ``enquiry_assignments``, so the history is
+never overwritten.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from datetime import datetime
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import Iterable, List, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .audit import escape_like
 from .errors import AlreadyExists, InvalidValue, NotFound
 from .models import (
     CONTACT_METHODS,
+    ENQUIRY_STATUSES,
     PARTICIPANT_ROLES,
+    ContactPreferenceVersion,
     Enquiry,
+    EnquiryAssignment,
     Participant,
     utcnow,
 )
@@ -95,18 +106,20 @@ def create_enquiry(
     preferred_contact: Optional[str] = None,
     opened_at: Optional[datetime] = None,
     sms_name_allowed: bool = False,
+    recorded_by: str = "staff",
 ) -> Enquiry:
     """Create an open enquiry. Refuses a reference that is already in use.
 
     ``sms_name_allowed``: texts to the safe number may name the council
-    (otherwise they carry a neutral sender name)."""
-    if not isinstance(sms_name_allowed, bool):
-        raise InvalidValue("sms_name_allowed must be True or False.")
+    (otherwise they carry a neutral sender name). ``recorded_by``: who made
+    it (the first rows of the contact and assignment histories say so)."""
+    recorded_by = _check_by(recorded_by)
     reference = normalise_reference(reference)
     if get_enquiry_by_reference(session, reference) is not None:
         raise AlreadyExists(f"An enquiry with reference {reference!r} already exists.")
-    enquiry = Enquiry(reference=reference, status="open", opened_at=opened_at or utcnow(),
-                      sms_name_allowed=sms_name_allowed)
+    now = utcnow()
+    enquiry = Enquiry(reference=reference, status="open", opened_at=opened_at or now, created_at=now,
+                      safe_to_text=False, sms_name_allowed=False)
     enquiry.assigned_worker = _clean_optional(assigned_worker, "The worker's name", 200)
     _apply_contact(
         enquiry,
@@ -114,6 +127,7 @@ def create_enquiry(
         safe_number=safe_number,
         safe_times=safe_times,
         preferred_contact=preferred_contact,
+        sms_name_allowed=sms_name_allowed,
     )
     try:
         with session.begin_nested():
@@ -121,21 +135,45 @@ def create_enquiry(
             session.flush()
     except IntegrityError:
         raise AlreadyExists(f"An enquiry with reference {reference!r} already exists.") from None
+    _append_contact_version(session, enquiry, recorded_by, now)
+    if enquiry.assigned_worker is not None:
+        session.add(EnquiryAssignment(enquiry_id=enquiry.id, worker=enquiry.assigned_worker,
+                                      assigned_by=recorded_by, created_at=now))
+        session.flush()
     return enquiry
 
 
-def _apply_contact(enquiry: Enquiry, *, safe_to_text, safe_number, safe_times, preferred_contact):
-    """Validate everything first, then change the enquiry (all or nothing)."""
-    values = {
-        "safe_to_text": enquiry.safe_to_text,
-        "safe_number": enquiry.safe_number,
-        "safe_times": enquiry.safe_times,
-        "preferred_contact": enquiry.preferred_contact,
-    }
+def _check_by(who) -> str:
+    if not isinstance(who, str) or not who.strip():
+        raise InvalidValue("Say who is making this change.")
+    return who.strip()[:200]
+
+
+CONTACT_FIELDS = ("safe_to_text", "safe_number", "safe_times", "preferred_contact", "sms_name_allowed")
+
+
+def _append_contact_version(session: Session, enquiry: Enquiry, recorded_by: str,
+                            now: datetime) -> ContactPreferenceVersion:
+    row = ContactPreferenceVersion(enquiry_id=enquiry.id, recorded_by=recorded_by, created_at=now,
+                                   **{name: getattr(enquiry, name) for name in CONTACT_FIELDS})
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _apply_contact(enquiry: Enquiry, *, safe_to_text, safe_number, safe_times, preferred_contact,
+                   sms_name_allowed=_UNSET) -> bool:
+    """Validate everything first, then change the enquiry (all or nothing). True if anything changed."""
+    values = {name: getattr(enquiry, name) for name in CONTACT_FIELDS}
+    before = dict(values)
     if safe_to_text is not _UNSET:
         if not isinstance(safe_to_text, bool):
             raise InvalidValue("safe_to_text must be True or False.")
         values["safe_to_text"] = safe_to_text
+    if sms_name_allowed is not _UNSET:
+        if not isinstance(sms_name_allowed, bool):
+            raise InvalidValue("sms_name_allowed must be True or False.")
+        values["sms_name_allowed"] = sms_name_allowed
     if safe_number is not _UNSET:
         values["safe_number"] = normalise_phone(safe_number) if safe_number else None
     if safe_times is not _UNSET:
@@ -156,6 +194,7 @@ def _apply_contact(enquiry: Enquiry, *, safe_to_text, safe_number, safe_times, p
         )
     for key, value in values.items():
         setattr(enquiry, key, value)
+    return values != before
 
 
 def set_contact_preferences(
@@ -166,18 +205,60 @@ def set_contact_preferences(
     safe_number=_UNSET,
     safe_times=_UNSET,
     preferred_contact=_UNSET,
+    sms_name_allowed=_UNSET,
+    recorded_by: str = "staff",
+    now: Optional[datetime] = None,
 ) -> Enquiry:
-    """Update how (and whether) the person may be contacted. Leave out what does not change."""
+    """Update how (and whether) the person may be contacted. Leave out what does not change.
+
+    The new position is appended to the history; a change that changes
+    nothing is refused (``InvalidValue``), so the history holds only changes.
+    """
+    recorded_by = _check_by(recorded_by)
     enquiry = require_enquiry(session, enquiry_id)
-    _apply_contact(
+    changed = _apply_contact(
         enquiry,
         safe_to_text=safe_to_text,
         safe_number=safe_number,
         safe_times=safe_times,
         preferred_contact=preferred_contact,
+        sms_name_allowed=sms_name_allowed,
     )
+    if not changed:
+        raise InvalidValue("Nothing to change: the contact preferences are already as given.")
+    session.flush()
+    _append_contact_version(session, enquiry, recorded_by, now or utcnow())
+    return enquiry
+
+
+def contact_history(session: Session, enquiry_id: int) -> List[ContactPreferenceVersion]:
+    """Every version of the enquiry's contact preferences, oldest first."""
+    return list(session.execute(
+        select(ContactPreferenceVersion).where(ContactPreferenceVersion.enquiry_id == enquiry_id)
+        .order_by(ContactPreferenceVersion.id)
+    ).scalars())
+
+
+def assign_enquiry(session: Session, enquiry_id: int, worker: Optional[str], *, assigned_by: str,
+                   now: Optional[datetime] = None) -> Enquiry:
+    """Assign the enquiry to ``worker`` (a portal username, or None to unassign); appended to the history."""
+    assigned_by = _check_by(assigned_by)
+    enquiry = require_enquiry(session, enquiry_id)
+    worker = _clean_optional(worker, "The worker's name", 200)
+    if worker == enquiry.assigned_worker:
+        raise InvalidValue("Nothing to change: the enquiry is already assigned that way.")
+    enquiry.assigned_worker = worker
+    session.add(EnquiryAssignment(enquiry_id=enquiry.id, worker=worker, assigned_by=assigned_by,
+                                  created_at=now or utcnow()))
     session.flush()
     return enquiry
+
+
+def assignment_history(session: Session, enquiry_id: int) -> List[EnquiryAssignment]:
+    """Every assignment of the enquiry, oldest first."""
+    return list(session.execute(
+        select(EnquiryAssignment).where(EnquiryAssignment.enquiry_id == enquiry_id).order_by(EnquiryAssignment.id)
+    ).scalars())
 
 
 def can_text(enquiry: Enquiry) -> bool:
@@ -276,19 +357,54 @@ def require_participant(session: Session, enquiry_id: int, participant_id: int) 
     return participant
 
 
+def _worker_names(workers) -> List[str]:
+    return sorted({w.strip().lower() for w in workers if isinstance(w, str) and w.strip()})
+
+
 def enquiries_assigned_to(session: Session, workers) -> List[Enquiry]:
     """Enquiries whose assigned worker is one of ``workers`` (portal usernames; any case).
 
-    Until enquiries are assigned in the portal (issue 12, part 2) the link
-    between an enquiry and a member of staff is this text: ``msp enquiry
-    create --worker USERNAME``.
+    The link between an enquiry and a member of staff is this text: assigned
+    in the portal, or ``msp enquiry create --worker USERNAME``.
     """
-    names = sorted({w.strip().lower() for w in workers if isinstance(w, str) and w.strip()})
+    names = _worker_names(workers)
     if not names:
         return []
     return list(session.execute(
         select(Enquiry).where(func.lower(Enquiry.assigned_worker).in_(names)).order_by(Enquiry.id)
     ).scalars())
+
+
+def is_assigned_to(enquiry: Enquiry, workers) -> bool:
+    return bool(enquiry.assigned_worker) and enquiry.assigned_worker.strip().lower() in _worker_names(workers)
+
+
+@dataclass(frozen=True)
+class EnquiryPage:
+    rows: List[Enquiry]
+    total: int
+
+
+def list_enquiries(session: Session, *, workers: Optional[Iterable[str]] = None, status: Optional[str] = None,
+                   reference: Optional[str] = None, limit: int = 50, offset: int = 0) -> EnquiryPage:
+    """Enquiries, newest first. ``workers``: only those assigned to these usernames (None: every
+    enquiry); ``status``: open or closed; ``reference``: part of the council's reference."""
+    conditions = []
+    if workers is not None:
+        names = _worker_names(workers)
+        if not names:
+            return EnquiryPage([], 0)
+        conditions.append(func.lower(Enquiry.assigned_worker).in_(names))
+    if status is not None:
+        if status not in ENQUIRY_STATUSES:
+            raise InvalidValue(f"Unknown status {status!r}; use one of {', '.join(ENQUIRY_STATUSES)}.")
+        conditions.append(Enquiry.status == status)
+    if reference:
+        conditions.append(Enquiry.reference.like(f"%{escape_like(reference)}%", escape="\\"))
+    total = session.execute(select(func.count()).select_from(Enquiry).where(*conditions)).scalar_one()
+    rows = list(session.execute(
+        select(Enquiry).where(*conditions).order_by(Enquiry.id.desc()).limit(limit).offset(offset)).scalars())
+    return EnquiryPage(rows, total)
 
 
 def enquiry_references(session: Session, enquiry_ids) -> dict:

@@ -154,8 +154,10 @@ Base = declarative_base(metadata=metadata)
 class Enquiry(Base):
     """A council's safeguarding enquiry, known here by the council's reference.
 
-    Contact preferences live here and may be updated (they are instructions,
-    not evidence). ``safe_to_text`` is False until someone confirms it is safe.
+    Contact preferences and the assigned worker live here as the current
+    position; every change is also appended to ``contact_preference_versions``
+    or ``enquiry_assignments`` (the history). ``safe_to_text`` is False until
+    someone confirms it is safe.
     """
 
     __tablename__ = "enquiries"
@@ -190,6 +192,52 @@ class Enquiry(Base):
 
     def __repr__(self) -> str:
         return f"<Enquiry {self.id} {self.reference!r} {self.status}>"
+
+
+class ContactPreferenceVersion(Base):
+    """One version of an enquiry's contact preferences, as they stood after a change. Append-only.
+
+    The enquiry row holds the current position (what the survey sender reads);
+    these rows are the history: who set what, when. The first is written when
+    the enquiry is created.
+    """
+
+    __tablename__ = "contact_preference_versions"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(
+            "preferred_contact IS NULL OR " + _in("preferred_contact", CONTACT_METHODS),
+            name="preferred_contact",
+        ),
+        Index("ix_contact_preference_versions_enquiry_id_id", "enquiry_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    safe_to_text = Column(Boolean(create_constraint=False), nullable=False)
+    safe_number = Column(String(32), nullable=True)
+    safe_times = Column(String(200), nullable=True)
+    preferred_contact = Column(String(32), nullable=True)
+    sms_name_allowed = Column(Boolean(create_constraint=False), nullable=False)
+    recorded_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class EnquiryAssignment(Base):
+    """One assignment of an enquiry to a worker (a portal username), or its unassignment. Append-only.
+
+    ``Enquiry.assigned_worker`` is the current worker; these rows are the history.
+    """
+
+    __tablename__ = "enquiry_assignments"
+    __append_only__ = True
+    __table_args__ = (Index("ix_enquiry_assignments_enquiry_id_id", "enquiry_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=False)
+    worker = Column(String(200), nullable=True)
+    assigned_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class Participant(Base):
@@ -885,8 +933,81 @@ class AuditEvent(Base):
     client = Column(String(64), nullable=True)
 
 
+# --- Retention (bot/records/retention.py) ------------------------------------
+
+RETENTION_KINDS = ("purge", "erasure")
+
+
+class RetentionLog(Base):
+    """What a purge or an erasure removed: one row per conversation. Append-only.
+
+    Never the conversation id or anything typed: ``conversation_hash`` is the
+    keyed hash the records already use for it (``InvitationLink``), and the
+    rest are counts. Who asked for an erasure, when and why is in the audit log.
+    """
+
+    __tablename__ = "retention_log"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("kind", RETENTION_KINDS), name="kind"),
+        Index("ix_retention_log_at", "at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    kind = Column(String(16), nullable=False)
+    conversation_hash = Column(String(64), nullable=False)
+    events = Column(Integer, nullable=False)
+    links = Column(Integer, nullable=False)
+    code_failures = Column(Integer, nullable=False)
+    #: The day (UTC) of the conversation's last event, for "how old was it".
+    last_event_day = Column(String(10), nullable=True)
+    #: ``scheduler``, ``msp`` or the portal username of the administrator.
+    recorded_by = Column(String(200), nullable=False)
+
+
+class RetentionPending(Base):
+    """A conversation a purge or erasure has started to remove and not yet finished.
+
+    Written before anything is deleted and removed, with the log row written,
+    once the conversation and the rows tied to it are gone; a run that stops in
+    between leaves it here, and the next run finishes it. The only place the
+    id itself is kept, and only for that time.
+    """
+
+    __tablename__ = "retention_pending"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RETENTION_KINDS), name="kind"),
+        UniqueConstraint("sender_id", name="uq_retention_pending_sender_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False)
+    kind = Column(String(16), nullable=False)
+    events_found = Column(Integer, nullable=False, default=0)
+    last_event_at = Column(UTCDateTime, nullable=True)
+    #: For a purge: the cut-off it was decided with (events newer than this keep the conversation).
+    cutoff = Column(UTCDateTime, nullable=True)
+    recorded_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class RetentionLock(Base):
+    """At most one purge at a time: the row ``purge`` is held by one run until ``expires_at``.
+
+    A run renews it as it goes; a run that died lets it lapse, and the next one takes it.
+    """
+
+    __tablename__ = "retention_locks"
+
+    name = Column(String(32), primary_key=True)
+    holder = Column(String(64), nullable=True)
+    expires_at = Column(UTCDateTime, nullable=True)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
-                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent)
+                      SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
+                      EnquiryAssignment, RetentionLog)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

@@ -367,6 +367,13 @@ def record_asked(
     return row
 
 
+def asked_history(session: Session, enquiry_id: int) -> List[AskedRecord]:
+    """Every "were they asked" record of the enquiry, oldest first (the latest counts)."""
+    return list(session.execute(
+        select(AskedRecord).where(AskedRecord.enquiry_id == enquiry_id).order_by(AskedRecord.id)
+    ).scalars())
+
+
 def latest_asked(session: Session, enquiry_id: int) -> Optional[AskedRecord]:
     return session.execute(
         select(AskedRecord)

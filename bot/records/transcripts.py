@@ -6,7 +6,9 @@ written by ``bot.components.tracker_store``): one row per event, with
 ``intent_name``, ``action_name`` and ``data`` (the event as JSON,
 ``json.dumps(event.as_dict())``). Nothing here writes to it or changes its
 schema. On SQLite the file is opened read-only (``mode=ro``); on PostgreSQL
-each transaction is ``READ ONLY``.
+each transaction is ``READ ONLY``. The one writer besides Rasa is the
+retention purge (``bot.records.retention``), through
+``get_tracker_write_engine``: it deletes whole conversations, nothing else.
 
 What a list row says is derived from the stored events alone:
 
@@ -77,6 +79,7 @@ class TrackerUnavailable(Exception):
 
 _lock = threading.Lock()
 _engines: Dict[str, Engine] = {}
+_write_engines: Dict[str, Engine] = {}
 
 
 def tracker_url(url: Optional[str] = None) -> str:
@@ -92,47 +95,71 @@ def tracker_url(url: Optional[str] = None) -> str:
     return f"sqlite:///{path}"
 
 
+def store_arguments(url: str) -> Dict[str, Any]:
+    """Keyword arguments for Rasa's ``SQLTrackerStore`` (or ours) on the database at ``url``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return {"dialect": "sqlite", "db": parsed.database}
+    return {"dialect": parsed.get_backend_name(), "host": parsed.host, "port": parsed.port, "db": parsed.database,
+            "username": parsed.username, "password": parsed.password}
+
+
 def get_tracker_engine(url: Optional[str] = None) -> Engine:
-    resolved = tracker_url(url)
+    """The read-only engine on the tracker store (the portal's)."""
+    return _cached(_engines, tracker_url(url), writable=False)
+
+
+def get_tracker_write_engine(url: Optional[str] = None) -> Engine:
+    """A writable engine on the tracker store, for the retention purge only.
+
+    On SQLite it never creates the file (Rasa does) and waits up to 30 s for
+    Rasa's write lock; the file is already in WAL mode (Rasa's store sets it).
+    """
+    return _cached(_write_engines, tracker_url(url), writable=True)
+
+
+def _cached(cache: Dict[str, Engine], resolved: str, *, writable: bool) -> Engine:
     with _lock:
-        engine = _engines.get(resolved)
+        engine = cache.get(resolved)
         if engine is None:
-            engine = _make_engine(resolved)
-            _engines[resolved] = engine
+            engine = _make_engine(resolved, writable)
+            cache[resolved] = engine
         return engine
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, writable: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:"):
             raise TrackerUnavailable("the tracker store must be a file or a server")
-        # Read-only at the SQLite level: this process cannot write to Rasa's file.
+        # Read-only at the SQLite level unless writable: the portal cannot write to Rasa's file.
         return sa.create_engine(
             "sqlite://", future=True, hide_parameters=True,
-            creator=lambda: _sqlite_ro(database),
+            creator=lambda: _sqlite(database, "rw" if writable else "ro", 30 if writable else 10),
         )
     engine = sa.create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
-    return engine.execution_options(postgresql_readonly=True) if parsed.get_backend_name() == "postgresql" \
-        else engine
+    if parsed.get_backend_name() == "postgresql" and not writable:
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
 
 
-def _sqlite_ro(path: str):
+def _sqlite(path: str, mode: str, timeout: int):
     import sqlite3
 
     if not Path(path).exists():
         raise sqlite3.OperationalError("no tracker database yet")
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout=10000")
+    connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=timeout, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout={timeout * 1000:d}")
     return connection
 
 
 def dispose_tracker_engines() -> None:
     with _lock:
-        for engine in _engines.values():
+        for engine in list(_engines.values()) + list(_write_engines.values()):
             engine.dispose()
         _engines.clear()
+        _write_engines.clear()
 
 
 def connect(url: Optional[str] = None) -> Connection:
@@ -247,6 +274,19 @@ def matching_senders(connection: Connection, term: str, *, within: Optional[Set[
     return found
 
 
+def _flag_senders(name: str):
+    """The conversations with flag ``name``: a subquery over the events that set it."""
+    t = events.c
+    condition = {
+        "danger": t.action_name.in_(DANGER_ACTIONS),
+        "person": sa.or_(t.intent_name == PERSON_INTENT, t.action_name.in_(PERSON_ACTIONS)),
+        "outcomes": sa.and_(t.type_name == "slot",
+                            t.data.like("%" + _escape_like(OUTCOME_SAVED_JSON) + "%", escape="\\")),
+        "unreadable": t.action_name == UNREADABLE_ACTION,
+    }[name]
+    return sa.select(t.sender_id).where(condition)
+
+
 def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = None,
                        channel: Optional[str] = None, since: Optional[datetime] = None,
                        until: Optional[datetime] = None, flags: Sequence[str] = (),
@@ -256,19 +296,20 @@ def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = 
     ``senders`` limits the list to those conversations (a practitioner's, or
     the result of a search); ``since``/``until`` keep conversations with any
     event in that period; every flag in ``flags`` must be set.
+
+    Two queries, so that a million stored events stay quick to page through:
+    the first orders every conversation by its last event using only
+    ``sender_id`` and ``timestamp`` (the index ``bot.records.tracker_index``
+    answers it without reading the events' JSON) and counts them; the second
+    reads the events of the conversations on this page only, for their
+    message counts and flags.
     """
     if senders is not None and not senders:
         return ConversationPage([], 0)
     t = events.c
-    flag_columns = _flag_columns()
     started = sa.func.min(t.timestamp).label("started")
     last = sa.func.max(t.timestamp).label("last")
-    user_messages = sa.func.sum(sa.case((t.type_name == "user", sa.literal(1)), else_=sa.literal(0)))
-    grouped = (
-        sa.select(t.sender_id, started, last, user_messages.label("user_messages"),
-                  *[column.label(name) for name, column in flag_columns.items()])
-        .group_by(t.sender_id)
-    )
+    grouped = sa.select(t.sender_id, started, last).group_by(t.sender_id)
     if senders is not None:
         grouped = grouped.where(t.sender_id.in_(sorted(senders)))
     if channel in CHANNEL_PREFIXES:
@@ -281,22 +322,41 @@ def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = 
     if until is not None:
         grouped = grouped.having(sa.func.min(t.timestamp) < until.timestamp())
     for name in flags:
-        if name in flag_columns:
-            grouped = grouped.having(flag_columns[name] == 1)
+        if name in FLAGS:
+            grouped = grouped.where(t.sender_id.in_(_flag_senders(name)))
     subquery = grouped.subquery()
-    total = connection.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one()
-    result = connection.execute(
-        sa.select(subquery).order_by(subquery.c.last.desc(), subquery.c.sender_id).limit(limit).offset(offset)
-    )
-    rows = [
-        ConversationRow(
+    page = connection.execute(
+        sa.select(subquery, sa.func.count().over().label("total"))
+        .order_by(subquery.c.last.desc(), subquery.c.sender_id).limit(limit).offset(offset)
+    ).all()
+    if page:
+        total = page[0].total
+    else:
+        total = connection.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one()
+    details = _page_details(connection, [r.sender_id for r in page])
+    rows = []
+    for r in page:
+        user_messages, flag_values = details.get(r.sender_id, (0, {}))
+        rows.append(ConversationRow(
             sender_id=r.sender_id, channel=channel_of(r.sender_id), started=when(r.started), last=when(r.last),
-            user_messages=int(r.user_messages or 0),
-            flags=tuple(name for name in FLAGS if getattr(r, name)),
-        )
-        for r in result
-    ]
+            user_messages=user_messages, flags=tuple(name for name in FLAGS if flag_values.get(name)),
+        ))
     return ConversationPage(rows, total)
+
+
+def _page_details(connection: Connection, sender_ids: List[str]) -> Dict[str, Tuple[int, Dict[str, Any]]]:
+    """Messages from the person and the flags, for these conversations only."""
+    if not sender_ids:
+        return {}
+    t = events.c
+    flag_columns = _flag_columns()
+    user_messages = sa.func.sum(sa.case((t.type_name == "user", sa.literal(1)), else_=sa.literal(0)))
+    result = connection.execute(
+        sa.select(t.sender_id, user_messages.label("user_messages"),
+                  *[column.label(name) for name, column in flag_columns.items()])
+        .where(t.sender_id.in_(sender_ids)).group_by(t.sender_id)
+    )
+    return {r.sender_id: (int(r.user_messages or 0), {name: getattr(r, name) for name in FLAGS}) for r in result}
 
 
 # --- one transcript -------------------------------------------------------------------

@@ -38,7 +38,7 @@ from bot.records.enquiries import add_participant, list_participants, require_en
 from bot.records.errors import InvalidValue
 from bot.records.invitations import MAX_DAYS, create_invitation, invitation_link
 from bot.records.models import FeedbackSurvey, utcnow
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, int_setting
 from bot.surveys import safe_times, texts
 
 CHANNELS = ("web", "sms")
@@ -59,14 +59,7 @@ class FeedbackRequest:
 
 
 def _int_setting(settings: Settings, name: str) -> int:
-    raw = getattr(settings, name)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidValue(f"The setting {name} must be a whole number, not {raw!r}.") from None
-    if value < 0:
-        raise InvalidValue(f"The setting {name} must not be negative.")
-    return value
+    return int_setting(settings, name, error=InvalidValue)
 
 
 def feedback_window(settings: Optional[Settings] = None) -> timedelta:

@@ -1,4 +1,9 @@
-"""The survey scheduler: sends reminders and expires surveys. ``python -m bot.surveys.scheduler``.
+"""The scheduler: survey reminders and expiry, and the retention purge. ``python -m bot.surveys.scheduler``.
+
+Every ``MSP_RETENTION_PURGE_MINUTES`` (default 60; the first soon after it
+starts) the same loop runs the retention purge (``bot.records.retention``:
+its own lock, so a second scheduler or ``msp retention purge`` never runs
+alongside it; restart-safe through its pending rows).
 
 Started by ``make run`` (``scripts/stack.py``). Every ``MSP_SURVEY_POLL_SECONDS``
 (default 60) it runs :func:`run_once`, which in one short transaction:
@@ -24,6 +29,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import List, Optional
@@ -98,11 +104,31 @@ def _now_from_env() -> Optional[datetime]:
     return value
 
 
+def purge_tick(now: Optional[datetime] = None) -> None:
+    """One retention purge, logged as counts (never ids or content)."""
+    from bot.records import retention
+    from bot.records.transcripts import TrackerUnavailable
+
+    try:
+        result = retention.purge(now=now, recorded_by="scheduler")
+    except TrackerUnavailable as error:
+        logger.info("retention purge skipped: %s", error)
+        return
+    if result.lock_busy:
+        logger.info("retention purge skipped: another purge holds the lock")
+    elif result.removed or result.came_back:
+        logger.info("retention purge: %d conversations (%d events) deleted, %d finished from an earlier run, "
+                    "%d kept for enquiries", len(result.removed), result.events_removed, result.resumed,
+                    len(result.kept))
+
+
 def main() -> int:
     from bot.records import session_scope
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s  %(message)s")
     poll = float(os.environ.get("MSP_SURVEY_POLL_SECONDS", "60") or 60)
+    purge_every = 60 * float(os.environ.get("MSP_RETENTION_PURGE_MINUTES", "60") or 60)
+    next_purge = time.monotonic() + min(purge_every, 30.0)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -115,6 +141,12 @@ def main() -> int:
                 logger.info("expired surveys %s; reminders queued for surveys %s", tick.expired, tick.reminded)
         except Exception:  # noqa: BLE001 - keep going; the next tick tries again
             logger.exception("survey scheduler tick failed")
+        if time.monotonic() >= next_purge:
+            next_purge = time.monotonic() + purge_every
+            try:
+                purge_tick(_now_from_env())
+            except Exception:  # noqa: BLE001 - pending rows let the next run finish the job
+                logger.exception("retention purge failed; the next run finishes what it left")
         stop.wait(poll)
     logger.info("survey scheduler stopped")
     return 0

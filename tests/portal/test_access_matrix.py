@@ -64,9 +64,25 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("admin.revoke", "POST"): staff_only((302, "/admin/users?done=revoked"), (D,)),
     ("admin.deactivate", "POST"): staff_only((302, "/admin/users?done=deactivated"), (D,)),
     ("admin.reset_second_factor", "POST"): staff_only((302, "/admin/users?done=reset"), (D,)),
+    ("admin.erase", "GET"): staff_only(200, (D,)),
+    ("admin.erase", "POST"): staff_only(200, (D,)),
+    ("admin.erase_confirm", "POST"): staff_only((302, "/admin/erase?done=1"), (D,)),
     ("conversations.index", "GET"): staff_only(200, (P, L, U)),
     ("conversations.show", "GET"): staff_only(200, (P, L, U)),
     ("audit.index", "GET"): staff_only(200, (U,)),
+    ("enquiries.index", "GET"): staff_only(200, (P, L, U)),
+    ("enquiries.create", "GET"): staff_only(200, (P, L)),
+    ("enquiries.create", "POST"): staff_only((302, None), (P, L)),  # the new enquiry's number is not known
+    ("enquiries.show", "GET"): staff_only(200, (P, L, U)),
+    ("enquiries.assign", "POST"): staff_only((302, "/enquiries/{enquiry_id}?done=assigned"), (L,)),
+    ("enquiries.contact", "POST"): staff_only((302, "/enquiries/{enquiry_id}?done=contact"), (P, L)),
+    ("enquiries.sg4a", "POST"): staff_only((302, "/enquiries/{enquiry_id}?done=sg4a"), (P, L)),
+    ("enquiries.close", "POST"): staff_only((302, "/enquiries/{enquiry_id}?done=closed"), (P, L)),
+    ("enquiries.invite", "POST"): staff_only(200, (P, L)),  # the link and code, shown once
+    ("enquiries.feedback", "POST"): staff_only(200, (P, L)),  # refused (still open), with the reason
+    ("reports.index", "GET"): staff_only(200, (L, U)),
+    ("reports.show", "GET"): staff_only(200, (L, U)),
+    ("reports.download", "GET"): staff_only(200, (L, U)),
 }
 
 # What a POST sends besides the CSRF token (enough for the view to answer, not to succeed at
@@ -78,6 +94,14 @@ FORMS = {
     "auth.password": {"current": "not the password", "new": "x", "repeat": "y"},
     "auth.accept_invitation": {"username": "x", "display_name": "X", "password": "a", "repeat": "b"},
     "admin.invite": {"role": "lead", "days": "2"},
+    "enquiries.create": {"reference": "SG-MATRIX-NEW", "safe_to_text": "no"},
+    "enquiries.assign": {"worker": "-"},
+    "enquiries.contact": {"safe_to_text": "yes", "safe_number": "07700 900123"},
+    "enquiries.sg4a": {"asked": "yes"},
+    "enquiries.invite": {"days": "2"},
+    "enquiries.feedback": {"by": "web"},
+    "admin.erase": {"sender_id": "web-matrix-erase", "reason": "asked by phone"},
+    "admin.erase_confirm": {"sender_id": "web-matrix-erase", "reason": "asked by phone", "confirm": "yes"},
 }
 
 
@@ -113,9 +137,12 @@ def world(make_account, enquiry_for, link_conversation, records_url, tracker):
     link_conversation("web-matrix", enquiry_for(owner.username, "SG-MATRIX"))
     from rasa.shared.core.events import UserUttered
 
-    write_events(tracker, "web-matrix", [UserUttered("hello", {"name": "greet", "confidence": 1.0},
-                                                     message_id="m1")])
-    return {"admin": admin}
+    for sender in ("web-matrix", "web-matrix-erase"):
+        write_events(tracker, sender, [UserUttered("hello", {"name": "greet", "confidence": 1.0},
+                                                   message_id=f"{sender}-m1")])
+    made = iter(range(1, 10 ** 6))
+    # A fresh open enquiry of the practitioners' team for each check (a check may close or change it).
+    return {"admin": admin, "enquiry": lambda: enquiry_for(owner.username, f"SG-MATRIX-{next(made)}")}
 
 
 def _invitation(records_url, world) -> Tuple[int, str]:
@@ -141,8 +168,12 @@ def _url(app, endpoint, records_url, world, make_account):
         values["user_id"] = make_account(L).id
     elif endpoint == "conversations.show":
         values["sender_id"] = "web-matrix"
+    elif endpoint.startswith("enquiries.") and endpoint not in ("enquiries.index", "enquiries.create"):
+        values["enquiry_id"] = world["enquiry"]()
+    elif endpoint in ("reports.show", "reports.download"):
+        values["report"] = "sg4a"
     with app.test_request_context():
-        return url_for(endpoint, **values)
+        return url_for(endpoint, **values), values
 
 
 def _client(app, who, auth, make_account):
@@ -168,12 +199,13 @@ def test_every_route_answers_as_the_matrix_says(app, who, auth, make_account, re
     failures = []
     for (endpoint, method), answers in sorted(MATRIX.items()):
         client, token = _client(app, who, auth, make_account)
-        url = _url(app, endpoint, records_url, world, make_account)
+        url, values = _url(app, endpoint, records_url, world, make_account)
         if method == "GET":
             response = client.get(url)
         else:
             response = client.post(url, data=dict(FORMS.get(endpoint, {}), csrf_token=token))
         status, location = _expected(answers[who])
+        location = location.format(**values) if location else location
         got_location = None
         if response.status_code in (301, 302, 303, 307, 308):
             parts = urlsplit(response.headers["Location"])

@@ -1,24 +1,29 @@
 """Real Chromium against the real portal process (``python -m bot.portal`` on a loopback port, as
 ``make run`` starts it): sign in with password and TOTP, then read a transcript that holds hostile
 HTML. The script must not run, the markup must show as text, and the page must break no CSP rule.
+Then open a report: its chart is drawn, and its CSV downloads with the figures of the records made here.
 
 The session cookie keeps ``Secure`` (and its ``__Host-`` name) here: Chromium stores Secure
 cookies from http://127.0.0.1, so the test runs the portal exactly as ``make run`` does.
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 import signal
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from bot.portal import credentials
 from bot.portal.config import Argon2Params
-from bot.records import session_scope, staff
+from bot.records import add_participant, close_enquiry, create_enquiry, record_outcome, session_scope, staff
+from bot.records.outcomes import record_asked
 from bot.records.schema import upgrade_to_head
 from scripts.stack import ROOT, UMASK, base_env, free_port, portal_command
 from tests.portal.helpers import PASSWORD, write_events
@@ -42,6 +47,15 @@ def portal(tmp_path, tracker_path, tracker):
         user = staff.create_user(db, "browser.lead", display_name="Browser Lead", role="lead",
                                  password_hash=credentials.hash_password(PASSWORD, Argon2Params()))
         staff.enrol_totp(db, user, secret, 0)
+        for n in range(3):  # for the reports: 2 enquiries with an outcome, 1 asked with nothing said
+            enquiry = create_enquiry(db, f"SG-BROWSER-{n}")
+            person = add_participant(db, enquiry.id, "person")
+            if n < 2:
+                record_outcome(db, enquiry.id, "To feel safe", participant_id=person.id, recorded_by="assistant",
+                               channel="web")
+            else:
+                record_asked(db, enquiry.id, "yes", recorded_by="w", channel="staff")
+            close_enquiry(db, enquiry.id)
     write_events(tracker, "web-hostile", [
         UserUttered(HOSTILE, {"name": "greet", "confidence": 1.0}, message_id="b1", input_channel="socketio"),
         ActionExecuted("utter_greet"),
@@ -129,6 +143,25 @@ def test_sign_in_with_totp_and_read_a_hostile_transcript(portal, browser):
     assert not dialogs, dialogs
     assert not problems, problems
     assert not outside, outside  # every asset from the portal itself
+
+    # A report: the chart is drawn (SVG from the portal, no script), and its CSV downloads.
+    page.get_by_role("link", name="Reports").first.click()
+    page.get_by_role("link", name="SG4a: Making Safeguarding Personal").click()
+    page.wait_for_url("**/reports/sg4a")
+    chart = page.locator("svg[role=img]").first
+    assert chart.is_visible() and chart.bounding_box()["width"] > 100
+    assert page.locator("svg[role=img] title").first.text_content() == \
+        "Was the person (or their representative) asked about their desired outcomes?"
+    assert page.locator("svg[role=img] rect").first.bounding_box()["width"] > 100  # the longest bar
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download these figures as CSV").click()
+    download = info.value
+    assert download.suggested_filename == "msp-sg4a-start-now-unsuppressed.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text("utf-8"))))
+    values = {r["Row"]: r["Value"] for r in rows}
+    assert values["Yes they were asked and outcomes were expressed"] == "2"
+    assert values["Yes they were asked but no outcomes were expressed"] == "1"
+    assert not dialogs and not problems and not outside, (dialogs, problems, outside)
 
     # Signing out ends the session: going back shows the sign-in page, not the transcript.
     page.get_by_role("button", name="Sign out").click()

@@ -29,10 +29,17 @@ HOSTILE: List[str] = [
     "2026-02-30", "9999-12-31", "0000-00-00", "2026-1-1", "2026-01-01T00:00:00", "2026/01/01",
     "web-danger", "web-" + "a" * 300, "sms-", "rest-x:y", "😀" * 50, "a" * 5000, "é" * 300,
     "practitioner", "lead", "auditor", "admin", "root", "web", "sms", "danger", "person",
+    "yes", "no", "open", "closed", "published", "unsuppressed", "fully", "dont_know", "07700 900123", "-",
+    "Mon-Fri 10:00-16:00", "daily 0:00-24:00", "25:00-26:00", "sms-1",
 ]
 KEYS = ["q", "channel", "from", "to", "flag", "page", "username", "action", "target", "signed_out", "lapsed",
         "code", "password", "current", "new", "repeat", "display_name", "role", "team", "note", "days",
         "csrf_token", "filename", "next", "__proto__", "x" * 200,
+        # the enquiry and report forms
+        "status", "reference", "worker", "safe_to_text", "safe_number", "safe_times", "preferred_contact",
+        "sms_name_allowed", "asked", "overall", "by", "participant", "figures", "report",
+        # the erasure form
+        "sender_id", "reason", "confirm",
         # url_for's own keyword names: a query string must never reach url_for as keywords.
         "endpoint", "_scheme", "_external", "_anchor", "_method", "values"]
 
@@ -103,11 +110,22 @@ def _check(response, what: str, seed: int) -> None:
 
 
 @pytest.mark.parametrize("who", ["not signed in", "password only", "practitioner", "lead", "auditor", "admin"])
-def test_no_route_answers_5xx_to_random_and_hostile_input(app, who, auth, make_account, tracker):
+def test_no_route_answers_5xx_to_random_and_hostile_input(app, who, auth, make_account, tracker, records_url):
     from rasa.shared.core.events import UserUttered
 
+    from bot.records import add_participant, close_enquiry, create_enquiry, record_outcome, session_scope
     from tests.portal.helpers import write_events
 
+    # Enquiries 1 to 3 exist (open, closed with an outcome, safe to text), so the fuzzed numbers reach them.
+    with session_scope(records_url) as db:
+        for n in range(3):
+            enquiry = create_enquiry(db, f"SG-FUZZ-{n}", safe_to_text=n == 2, safe_number="07700 900123",
+                                     safe_times="daily 0:00-24:00")
+            person = add_participant(db, enquiry.id, "person")
+            if n:
+                record_outcome(db, enquiry.id, "<b>fuzz</b>", participant_id=person.id, recorded_by="t",
+                               channel="web")
+                close_enquiry(db, enquiry.id)
     for n, sender in enumerate(("web-danger", "sms-1", "rest-x")):
         write_events(tracker, sender, [UserUttered(f"hello {n}", {"name": "greet", "confidence": 1.0},
                                                    message_id=f"f{n}")])
@@ -139,6 +157,12 @@ def test_malformed_requests(app, who, auth, make_account):
         ("GET", "/conversations/%ff%fe", {}),
         ("GET", "/conversations/?q=%ff%fe%00", {}),
         ("GET", "/audit/?from=%E0%80%80", {}),
+        ("GET", "/enquiries/?reference=%ff%fe%00", {}),
+        ("GET", "/enquiries/99999999999999999999", {}),
+        ("POST", "/enquiries/2147483647/close", {"data": {"csrf_token": token}}),
+        ("POST", "/enquiries/new", {"data": {"csrf_token": token, "reference": "a" * 100000}}),
+        ("GET", "/reports/sg4a.csv?from=%E0%80%80", {}),
+        ("GET", "/reports/../reports/sg4a", {}),
         ("GET", "/" + "a" * 10000, {}),
         ("GET", "/admin/users/99999999999999999999/deactivate", {}),
         ("POST", "/admin/users/99999999999999999999/deactivate", {"data": {"csrf_token": token}}),

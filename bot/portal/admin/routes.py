@@ -1,13 +1,15 @@
 """Accounts, for administrators: the list, invitations (a link shown once), deactivating an
-account, and resetting a lost second factor. No case content here."""
+account, and resetting a lost second factor; and erasing one conversation on request. No case
+content here: the erasure pages show a conversation's id, size and dates, never what was said."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from bot.records import staff
-from bot.records.errors import InvalidValue
+from bot.records import retention, staff
+from bot.records.errors import InvalidValue, NotFound
+from bot.records.transcripts import TrackerUnavailable
 from bot.records.models import STAFF_ROLES, StaffUser, utcnow
 
 from .. import credentials, inputs
@@ -115,3 +117,56 @@ def reset_second_factor(user_id: int):
         staff.end_user_sessions(db, live.id)
     audit("account.second_factor_reset", target=f"user:{account.id}")
     return redirect(url_for("admin.users", done="reset"))
+
+
+# --- erasure of one conversation, on request -----------------------------------------------
+
+
+def _erase_form(**values):
+    return render_template("admin/erase.html", max_reason=retention.MAX_REASON_CHARS, **values)
+
+
+@bp.route("/erase", methods=["GET", "POST"])
+@roles("admin")
+def erase():
+    """Step 1: the id and the reason. POST: check the conversation exists, then ask to confirm."""
+    if request.method == "GET":
+        return _erase_form(form={}, error=None, done=request.args.get("done") == "1")
+    form = {"sender_id": request.form.get("sender_id", "")[:255], "reason": request.form.get("reason", "")[:500]}
+    try:
+        sender = inputs.sender_id("sender_id", label="Conversation id", form=True)
+        reason = inputs.text("reason", label="Reason", max_chars=retention.MAX_REASON_CHARS, form=True,
+                             required=True)
+    except inputs.BadInput as error:
+        return _erase_form(form=form, error=str(error), done=False)
+    try:
+        found = retention.facts(sender, records_url=config().database_url, tracker_url=config().tracker_url)
+    except TrackerUnavailable:
+        found = None
+    audit("conversation.erase_checked", target=f"conversation:{sender}", detail={"found": found is not None})
+    if found is None:
+        return _erase_form(form=form, error="There is no conversation with that id.", done=False)
+    return render_template("admin/erase_confirm.html", found=found, reason=reason, error=None)
+
+
+@bp.route("/erase/confirm", methods=["POST"])
+@roles("admin")
+def erase_confirm():
+    """Step 2: erase, once the administrator has ticked the confirmation."""
+    sender = inputs.sender_id("sender_id", label="Conversation id", form=True)
+    reason = inputs.text("reason", label="Reason", max_chars=retention.MAX_REASON_CHARS, form=True, required=True)
+    if request.form.get("confirm") != "yes":
+        try:
+            found = retention.facts(sender, records_url=config().database_url, tracker_url=config().tracker_url)
+        except TrackerUnavailable:
+            found = None
+        if found is None:
+            abort(404, description="There is no conversation with that id.")
+        return render_template("admin/erase_confirm.html", found=found, reason=reason,
+                               error="Tick the box to confirm the erasure, or go back.")
+    try:
+        retention.erase(sender, reason=reason, user=g.user, client=g.client, records_url=config().database_url,
+                        tracker_url=config().tracker_url)
+    except (NotFound, TrackerUnavailable):
+        abort(404, description="There is no conversation with that id.")
+    return redirect(url_for("admin.erase", done="1"))

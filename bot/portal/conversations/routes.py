@@ -10,7 +10,6 @@ exist. Every list, search and transcript is audited before it is shown.
 """
 from __future__ import annotations
 
-import re
 from typing import Dict, Optional, Set
 
 from flask import Blueprint, abort, g, render_template, request, url_for
@@ -26,7 +25,6 @@ bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
 READERS = ("practitioner", "lead", "auditor")
 CHANNELS = ("web", "sms", "rest", "other")
-_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,255}$")
 MAX_PAGE = 100000
 
 
@@ -122,7 +120,7 @@ def index():
 @bp.route("/<sender_id>")
 @roles(*READERS)
 def show(sender_id: str):
-    if not _SENDER.match(sender_id):
+    if not inputs.SENDER_ID.match(sender_id):
         abort(404, description="There is no conversation with that id.")
     scope = _links_in_scope()
     if scope is not None and links.conversation_key_hash(sender_id) not in scope:
