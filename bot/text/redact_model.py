@@ -322,6 +322,31 @@ def _street_words() -> frozenset:
     return lex["street_suffixes"] | lex["house_kinds"] | {"cottage", "court", "flat"}
 
 
+_SENTENCE_END = {".", "!", "?", ";"}
+
+
+def _address_end(ent) -> int:
+    """Where an address the model found ends: not past the end of its sentence ("14 Mill Lane. Ring
+    me" is "14 Mill Lane"), nor over everyday words after a comma ("14 Mill Lane, ring me"; a town
+    stays: "14 Mill Lane, Leeds"), nor on punctuation."""
+    end = ent.end_char
+    plain, towns = redact_lexicon.plain_words(), redact_lexicon.lexicon()["towns"]
+    for i, token in enumerate(ent[1:], start=1):
+        if token.text in _SENTENCE_END:
+            end = token.idx
+            break
+        if token.text == ",":
+            rest = [t.lower_ for t in ent[i + 1:] if t.is_alpha]
+            if rest and all(w in plain for w in rest) and " ".join(rest) not in towns \
+                    and not any(w in towns for w in rest):
+                end = token.idx
+                break
+    text = ent.doc.text
+    while end > ent.start_char and not text[end - 1].isalnum():
+        end -= 1
+    return end
+
+
 def find(text: str) -> List[Span]:
     """Names and addresses the model finds in ``text``: ``(start, end, kind)``."""
     return find_all([text])[0]
@@ -346,7 +371,8 @@ def find_all(texts: Sequence[str], batch_size: int = 64) -> List[List[Span]]:
                 continue
             if ent.label_ == "ADDRESS" and not any(w.rstrip(".") in streets for w in words):
                 continue
-            found.append((ent.start_char, ent.end_char, KINDS[ent.label_]))
+            end = _address_end(ent) if ent.label_ == "ADDRESS" else ent.end_char
+            found.append((ent.start_char, end, KINDS[ent.label_]))
         out.append(found)
     return out
 

@@ -197,7 +197,9 @@ def _address_patterns():
                        rf"(?P<street>(?P<words>(?:[A-Z][a-z'’]+\s+){{1,3}})(?P<suffix>(?i:{suffix})))(?![\w'])")
     building = re.compile(r"\b(?:flat|apt|apartment)\s*\d+[a-z]?,?\s+(?:[A-Za-z][a-z'’]+\s+){1,3}"
                           r"(?:court|house|mansions|towers|tower|lodge|heights|point|building|buildings|place|view)\b", I)
-    town = re.compile(r",?\s+(?P<town>[A-Z][a-z]+(?: [A-Z][a-z]+)?|(?:" + "|".join(
+    # A capitalised word in its own case (the pattern is case-blind only for the known towns:
+    # "Grove, Leeds and ..." must not take "and").
+    town = re.compile(r",?\s+(?P<town>(?-i:[A-Z][a-z]+(?: [A-Z][a-z]+)?)|(?:" + "|".join(
         re.escape(t) for t in sorted(lexicon()["towns"], key=len, reverse=True)) + r"))\b", I)
     return with_number, named, building, town
 

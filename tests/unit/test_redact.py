@@ -83,6 +83,11 @@ def test_postcodes(given, expected):
     ("he moved her to his place on Beech Grove", "he moved her to his place on [address]"),
     ("my nan lives on holly close", "my nan lives on [address]"),
     ("the corner of Albert Road and Queens Drive", "the corner of [address] and [address]"),
+    # where an address ends: its town stays in, the next words do not
+    ("he lives at 14 Mill Lane, ring me on 07700 900123", "he lives at [address], ring me on [phone]"),
+    ("I live at 3 Beech Grove, Leeds and my number is 07700 900123",
+     "I live at [address] and my number is [phone]"),
+    ("she lives on beech grove, leeds", "she lives on [address]"),
 ])
 def test_addresses(given, expected):
     assert redact(given) == expected
