@@ -45,6 +45,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from bot.text.redact import redact, redact_all
+    from bot.text.redact_model import ensure
+
+    ensure()
 
     messages = transcript()
     started = time.perf_counter()

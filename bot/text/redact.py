@@ -23,10 +23,16 @@ Two parts, both deterministic at run time:
 When two findings overlap, the one with the clearer shape wins (email, NHS
 number, bank details, phone, date of birth, postcode, address, name); an
 address that runs into a postcode keeps the part before it.
+
+A page or an export that shows several texts takes ``redactor(texts)``: it
+reads them all at once and fails before anything is shown. There is no
+rules-only fallback: without the trained model every call raises
+``ModelMissing`` (``bot.text.redact_model``), because rules alone would show
+an auditor most names.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from bot.text import redact_rules as rules
 
@@ -99,3 +105,25 @@ def redact(text: Optional[str]) -> str:
 def redact_all(texts: Sequence[Optional[str]]) -> List[str]:
     """``redact`` of many texts at once (a transcript page)."""
     return [_replace(text, found) for text, found in zip(texts, spans_of_all(texts))]
+
+
+def redactor(texts: Iterable[Optional[str]]) -> Callable[[Optional[str]], Optional[str]]:
+    """``redact`` for one page: the ``texts`` it will show are redacted now, in batches.
+
+    The function returned gives each of them redacted (any other text is
+    redacted when asked; an empty text or ``None`` comes back as it is).
+    Raises ``ModelMissing`` here, before any of the page is made, when the
+    trained model is not on this machine.
+    """
+    from bot.text import redact_model
+
+    redact_model.get_nlp()
+    todo = list(dict.fromkeys(text for text in texts if text))
+    done = dict(zip(todo, redact_all(todo)))
+
+    def shown(text: Optional[str]) -> Optional[str]:
+        if not text:
+            return text
+        return done[text] if text in done else redact(text)
+
+    return shown

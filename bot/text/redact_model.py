@@ -18,8 +18,14 @@ no list are learned from context too ("my son X").
 Training is seeded and happens at set-up (``make train``), only when its
 inputs change: the model directory is named after a hash of them
 (``models/redaction-<hash>``; never committed). ``find()`` loads it once per
-process; if it is missing it is trained first (under a lock), so redaction
-never runs without it.
+process. It never trains: a server must not spend a minute training inside a
+request, and a deployed copy may not be able to write ``models/``. If the
+directory for the current inputs is missing, ``find()`` raises
+``ModelMissing`` (which says to run ``make train``) and redaction refuses
+rather than running on rules alone; the staff portal then withholds the
+redacted pages (``bot.portal.errors``). ``ensure()`` (``make train``,
+``python -m bot.text.redact_model``, the evaluation tool and the tests) is
+what trains it.
 """
 from __future__ import annotations
 
@@ -54,6 +60,10 @@ FILLS = {"with_details": 18, "word_uses": 6, "without_details": 5}
 HINT_DROPOUT = 0.25
 
 Span = Tuple[int, int, str]
+
+
+class ModelMissing(RuntimeError):
+    """The trained redaction model for the current code and data is not on this machine."""
 
 
 # --- fingerprint and storage ------------------------------------------------------------------
@@ -309,11 +319,32 @@ def train(examples, seed: int = SEED, epochs: int = EPOCHS):
 
 
 # --- prediction -------------------------------------------------------------------------------
+def missing_message(target: Path) -> str:
+    return (f"The redaction model is missing ({target.relative_to(ROOT)}, named after its code and data). "
+            "Run `make train` (or `.venv/bin/python -m bot.text.redact_model`) on this machine.")
+
+
 @lru_cache(maxsize=1)
 def get_nlp():
+    """The trained pipeline, loaded once per process; ``ModelMissing`` if it was never trained here.
+
+    Not cached while missing, so a model trained later is picked up without a restart.
+    """
     import spacy
 
-    return spacy.load(ensure(quiet=True))
+    target = model_dir()
+    if not (target / "meta.json").exists():
+        raise ModelMissing(missing_message(target))
+    return spacy.load(target)
+
+
+def available() -> bool:
+    """Whether ``find()`` will work (loads the model if it can)."""
+    try:
+        get_nlp()
+    except ModelMissing:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)

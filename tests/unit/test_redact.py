@@ -1,6 +1,7 @@
 """Redaction (bot/text/redact.py): each kind, tricky negatives, the evaluation tool, floors.
 
-The model is the one `make train` builds (trained here first if it is missing).
+The model is the one `make train` builds (trained here first if it is missing: the
+``redaction_model`` fixture).
 """
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.text import redact_eval, redact_model
-from bot.text.redact import LABELS, redact, spans
+from bot.text.redact import LABELS, redact, redactor, spans
 
 DEV_SET = Path(__file__).resolve().parents[1] / "data" / "redaction_dev.yml"
+
+pytestmark = pytest.mark.usefixtures("redaction_model")
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -187,6 +190,28 @@ def nlp_blank():
     import spacy
 
     return spacy.blank("en")
+
+
+def test_a_page_redactor_reads_its_texts_at_once_and_leaves_empty_ones_alone():
+    shown = redactor(["my son Darren rang", None, "", "my son Darren rang"])
+    assert shown("my son Darren rang") == "my son [name] rang"
+    assert shown("call 07700 900123") == "call [phone]"  # not given at first: redacted when asked
+    assert shown(None) is None and shown("") == ""
+
+
+def test_without_the_model_redaction_refuses_rather_than_using_rules_alone(monkeypatch):
+    redact_model.get_nlp.cache_clear()
+    monkeypatch.setattr(redact_model, "model_dir", lambda: redact_model.ROOT / "models" / "redaction-absent")
+    try:
+        with pytest.raises(redact_model.ModelMissing, match="make train"):
+            redact("my son Darren, 07700 900123")
+        with pytest.raises(redact_model.ModelMissing):
+            redactor([])
+        assert not redact_model.available()
+    finally:
+        monkeypatch.undo()
+        redact_model.get_nlp.cache_clear()
+    assert redact_model.available()  # a model trained later is picked up without a restart
 
 
 # --- the evaluation tool --------------------------------------------------------------------------
