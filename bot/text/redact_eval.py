@@ -1,25 +1,35 @@
 """Recall and precision of redaction, per kind, on labelled YAML sets.
 
-    python -m bot.text.redact_eval FILE... [--misses] [--json PATH]
+    python -m bot.text.redact_eval FILE... [--misses] [--json PATH] [--spans MODULE:FUNCTION]
 
 Each file holds ``messages:``, each with ``text`` and ``spans`` (``kind`` and
 ``text``, the words exactly as they appear; a text that appears twice is
 listed twice). Span level: a gold span is found when a predicted span of the
 same kind overlaps it; a predicted span is right when it overlaps a gold span
-of the same kind. Message text is printed only with ``--misses``.
+of the same kind. Only figures are printed: message text only with
+``--misses`` (never use it on a blind set), and a file that cannot be read
+is named with a line number, never quoted.
+
+``--spans`` measures another redactor with the same counting (default
+``bot.text.redact:spans``, whose model is trained first if it is missing);
+``scripts.redaction_before:spans`` is the regular expressions the portal used
+before issue 12's redaction, for "before" figures.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
 from bot.text.redact import KINDS, spans
+
+DEFAULT_SPANS = "bot.text.redact:spans"
 
 Span = Tuple[int, int, str]
 
@@ -30,16 +40,24 @@ class BadSet(ValueError):
 
 def load(path: Path) -> List[Tuple[str, List[Span]]]:
     """``(text, gold spans)`` for every message of a labelled file."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as error:  # its message would quote the file
+        mark = getattr(error, "problem_mark", None)
+        raise BadSet(f"{path}: not valid YAML" + (f" (line {mark.line + 1})" if mark else "")) from None
     out = []
     for number, message in enumerate(data.get("messages") or [], start=1):
+        if not isinstance(message, dict) or "text" not in message:
+            raise BadSet(f"{path}: message {number} has no text")
         text = str(message["text"])
         gold: List[Span] = []
         after: Dict[str, int] = {}
         for span in message.get("spans") or []:
+            if not isinstance(span, dict) or "kind" not in span or "text" not in span:
+                raise BadSet(f"{path}: message {number}: a span needs a kind and a text")
             kind, words = span["kind"], str(span["text"])
             if kind not in KINDS:
-                raise BadSet(f"{path}: message {number}: unknown kind {kind!r}")
+                raise BadSet(f"{path}: message {number}: unknown kind")
             start = text.find(words, after.get(words, 0))
             if start < 0:
                 raise BadSet(f"{path}: message {number}: a {kind} span is not in the text")
@@ -78,10 +96,12 @@ class Report:
     misses: List[str] = field(default_factory=list)
 
 
-def evaluate(messages: Sequence[Tuple[str, List[Span]]], keep_misses: bool = False) -> Report:
+def evaluate(messages: Sequence[Tuple[str, List[Span]]], keep_misses: bool = False,
+             find: Optional[Callable[[str], List[Span]]] = None) -> Report:
     report = Report()
+    find = find or spans
     for text, gold in messages:
-        predicted = spans(text)
+        predicted = find(text)
         report.messages += 1
         if not gold:
             report.clean += 1
@@ -122,15 +142,39 @@ def as_dict(report: Report) -> dict:
                       for k, s in report.kinds.items()}}
 
 
+def spans_function(name: str) -> Callable[[str], List[Span]]:
+    """``module:function`` -> the function (``bot.text.redact:spans`` has its model trained first if missing)."""
+    module, _, function = name.partition(":")
+    if name == DEFAULT_SPANS:
+        from bot.text import redact_model
+
+        redact_model.ensure(quiet=True)
+    return getattr(importlib.import_module(module), function or "spans")
+
+
 def main(argv: Sequence[str] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--misses", action="store_true", help="print missed and extra spans with their message")
+    parser.add_argument("--misses", action="store_true",
+                        help="also print missed and extra spans with their message (development sets only)")
     parser.add_argument("--json", type=Path, help="also write the counts as JSON here")
+    parser.add_argument("--spans", default=DEFAULT_SPANS, metavar="MODULE:FUNCTION",
+                        help=f"the redactor to measure (default {DEFAULT_SPANS})")
     args = parser.parse_args(argv)
+    find = spans_function(args.spans)
     results = {}
     for path in args.files:
-        report = evaluate(load(path), keep_misses=args.misses)
+        try:
+            messages = load(path)
+        except BadSet as error:
+            print(f"redact_eval: {error}", file=sys.stderr)
+            return 2
+        try:
+            report = evaluate(messages, keep_misses=args.misses, find=find)
+        except Exception as error:  # its message could quote a message of a blind set
+            print(f"redact_eval: {type(error).__name__} while measuring {path} (details withheld; "
+                  "reproduce on a development set)", file=sys.stderr)
+            return 3
         print(render(str(path), report))
         for line in report.misses:
             print("   ", line)

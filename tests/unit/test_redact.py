@@ -238,6 +238,30 @@ def test_eval_counts_overlaps_and_never_prints_text_unless_asked(tmp_path, capsy
     assert "Siobhan" in capsys.readouterr().out
 
 
+def test_eval_measures_the_old_regular_expressions_with_the_same_counting(tmp_path, capsys):
+    labelled = tmp_path / "set.yml"
+    labelled.write_text(
+        'messages:\n'
+        '- text: "my son Darren rang from 07700 900 123, LS6 2AB"\n'
+        '  spans: [{kind: name, text: "Darren"}, {kind: phone, text: "07700 900 123"},'
+        ' {kind: postcode, text: "LS6 2AB"}]\n')
+    assert redact_eval.main([str(labelled), "--spans", "scripts.redaction_before:spans"]) == 0
+    assert "Darren" not in capsys.readouterr().out
+    from scripts.redaction_before import spans as before
+
+    report = redact_eval.evaluate(redact_eval.load(labelled), find=before)
+    assert report.kinds["name"].found == 0 and report.kinds["phone"].found == 1
+    assert report.kinds["postcode"].found == 1
+
+
+def test_eval_never_quotes_a_file_it_cannot_read(tmp_path, capsys):
+    broken = tmp_path / "broken.yml"
+    broken.write_text('messages:\n- text: "my son Darren Secretname\n  spans: [\n')
+    assert redact_eval.main([str(broken)]) == 2
+    captured = capsys.readouterr()
+    assert "Secretname" not in captured.out + captured.err and "not valid YAML" in captured.err
+
+
 def test_eval_refuses_a_span_that_is_not_in_the_text(tmp_path):
     labelled = tmp_path / "bad.yml"
     labelled.write_text('messages:\n- text: "hello"\n  spans: [{kind: name, text: "Jean"}]\n')
