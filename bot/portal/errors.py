@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.records.errors import NotFound as RecordNotFound
 from bot.records.errors import RecordsError
+from bot.text.redact_model import ModelMissing
 
 from .inputs import BadInput
 
@@ -33,6 +34,9 @@ MESSAGES = {
                                   "happening, tell your administrator the error id below."),
     503: ("Not available just now", "The records database cannot be reached. Please try again in a minute."),
 }
+REDACTION_MISSING = ("This page is not shown: personal details cannot be hidden on this server just now "
+                     "(the redaction model is not installed), and your role sees them hidden. Nothing was shown. "
+                     "Please tell your administrator: the fix is to run `make train` on the portal's server.")
 
 
 def render_error(status: int, detail: str = None, error_id: str = None):
@@ -62,6 +66,12 @@ def install(app: Flask) -> None:
         if error.description and error.description != default_description:
             detail = error.description  # our own words, raised on purpose
         return render_error(status, detail)
+
+    @app.errorhandler(ModelMissing)
+    def _redaction_missing(error: ModelMissing):
+        # Fail closed: a page that must be redacted is not shown with rules alone (most names would show).
+        log.error("redacted page refused: %s", error)
+        return render_error(503, REDACTION_MISSING)
 
     @app.errorhandler(OperationalError)
     def _database_down(error):
