@@ -296,3 +296,44 @@ def test_development_set_floors(dev_report, kind):
 def test_development_set_messages_without_details_stay_as_they_are(dev_report):
     assert dev_report.clean >= 75
     assert dev_report.clean_touched <= 4
+
+
+# --- floors on the blind set (tests/data/redaction_blind.yml) ---------------------------------------
+# 400 chat messages written and labelled blind by a helper who saw no code or data, committed
+# unread (3eb0699) and measured once, at a211089 (model redaction-838294d1f2ae91b9), after all the
+# work; nothing was tuned on it and its messages are never printed (only these figures are read).
+# Measured recall / precision: name 0.929 / 0.944, phone 0.985 / 1.000, email 1.000 / 1.000,
+# address 0.953 / 0.976, postcode 1.000 / 1.000, dob 1.000 / 1.000, nhs 1.000 / 1.000,
+# bank 0.964 / 0.964; 3 of 104 messages without details changed. Floors sit a little under those
+# (one or two more misses fail), and never under issue 12's targets: recall >= 0.98 for phone,
+# email, postcode and NHS number, >= 0.90 for names and addresses.
+BLIND_SET = DEV_SET.with_name("redaction_blind.yml")
+BLIND_RECALL_FLOOR = {"name": 0.91, "phone": 0.98, "email": 0.98, "address": 0.94, "postcode": 0.98,
+                      "dob": 0.98, "nhs": 0.98, "bank": 0.95}
+BLIND_PRECISION_FLOOR = {"name": 0.93, "phone": 0.98, "email": 0.98, "address": 0.96, "postcode": 0.98,
+                         "dob": 0.98, "nhs": 0.98, "bank": 0.95}
+TARGETS = {"phone": 0.98, "email": 0.98, "postcode": 0.98, "nhs": 0.98, "name": 0.90, "address": 0.90}
+
+
+@pytest.fixture(scope="module")
+def blind_report():
+    messages = redact_eval.load(BLIND_SET)
+    assert len(messages) >= 300
+    return redact_eval.evaluate(messages)  # counts only: no message is kept or printed
+
+
+def test_blind_floors_are_not_under_the_issues_targets():
+    assert all(BLIND_RECALL_FLOOR[kind] >= target for kind, target in TARGETS.items())
+
+
+@pytest.mark.parametrize("kind", sorted(BLIND_RECALL_FLOOR))
+def test_blind_set_floors(blind_report, kind):
+    score = blind_report.kinds[kind]
+    assert score.gold >= 20
+    assert score.recall >= BLIND_RECALL_FLOOR[kind], f"{kind} recall {score.recall:.3f} on the blind set"
+    assert score.precision >= BLIND_PRECISION_FLOOR[kind], f"{kind} precision {score.precision:.3f} on the blind set"
+
+
+def test_blind_set_messages_without_details_stay_as_they_are(blind_report):
+    assert blind_report.clean >= 100
+    assert blind_report.clean_touched <= 5
