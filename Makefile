@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help system-deps setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report nlu-report outcomes-report bench clean
+.PHONY: help system-deps setup train validate run test test-unit test-conversation test-integration test-browser widget danger-report nlu-report outcomes-report redaction-model redaction-report bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,8 +32,11 @@ web_widget/dist/msp-widget.js: web_widget/node_modules/.package-lock.json $(WIDG
 
 widget: web_widget/dist/msp-widget.js ## Install the widget's npm packages and build web_widget/dist
 
-train: setup ## Train the model if config, domain or data changed (content hash)
+train: setup redaction-model ## Train the Rasa model and the redaction model if their data or code changed (content hash)
 	@$(PY) -m scripts.model
+
+redaction-model: setup ## Train only the redaction model, if its data or code changed (models/redaction-<hash>, about a minute)
+	@$(PY) -m bot.text.redact_model
 
 validate: setup ## Rasa's data validation, failing on any warning (scripts/validate.py: form questions count as used)
 	@$(PY) -m scripts.validate --config config.yml --domain domain.yml --data bot/data
@@ -47,7 +50,7 @@ system-deps: ## Install Chromium and Node.js with apt-get if missing (the tests 
 test: system-deps train widget ## Set everything up (Chromium and Node.js included) and run every test
 	$(PY) -m pytest
 
-test-unit: setup ## Only the fast unit tests
+test-unit: setup redaction-model ## Only the fast unit tests
 	$(PY) -m pytest tests/unit
 
 test-conversation: train ## Only the Rasa conversation tests (validate, stories, held-out NLU)
@@ -71,12 +74,16 @@ nlu-report: train ## First replies on every blind set: danger recall/false alarm
 outcomes-report: setup ## Accuracy of the outcome category suggestion on every labelled set
 	@$(PY) -m bot.text.outcome_eval tests/data/outcomes_labelled.yml tests/data/outcomes_blind2.yml
 
-bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md and PORTAL.md
+redaction-report: redaction-model ## Recall and precision of redaction per kind on the development set
+	@$(PY) -m bot.text.redact_eval tests/data/redaction_dev.yml --json results/redaction_report.json
+
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md, PORTAL.md and REDACTION.md
 	$(PY) -m bench.run
 	$(PY) -m bench.encoder
 	$(PY) -m bench.widget
 	$(PY) -m bench.sms_burst
 	$(PY) -m bench.portal
+	$(PY) -m bench.redaction
 
 clean: ## Remove trained models, test artefacts and local data (keeps .venv)
 	rm -rf models var results test-artifacts .pytest_cache web_widget/dist

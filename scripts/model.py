@@ -7,13 +7,13 @@ callers from training at the same time.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bot.build_once import build_once
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -69,29 +69,17 @@ def model_path(config: str = "config.yml", prefix: str = "msp") -> Path:
 
 def ensure_model(config: str = "config.yml", prefix: str = "msp", quiet: bool = False) -> Path:
     """Return the trained model for the current content, training it if needed."""
-    target = model_path(config, prefix)
-    if target.exists():
-        if not quiet:
-            print(f"Model is up to date: {target.relative_to(ROOT)}")
-        return target
-    MODELS.mkdir(exist_ok=True)
-    with open(MODELS / ".train.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.exists():
-            return target
-        print(f"Training {target.name} (config, domain or data changed) ...", flush=True)
-        started = time.monotonic()
-        env = training_env()
+
+    def train(target: Path) -> None:
         cmd = [
             str(Path(sys.executable).with_name("rasa")), "train",
             "--config", config, "--domain", "domain.yml", "--data", "bot/data",
             "--out", str(MODELS), "--fixed-model-name", target.name[: -len(".tar.gz")],
         ]
-        subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-        seconds = time.monotonic() - started
-        (MODELS / f"{target.name}.seconds").write_text(f"{seconds:.1f}\n")
-        print(f"Trained in {seconds:.0f} s: {target.relative_to(ROOT)}", flush=True)
-    return target
+        subprocess.run(cmd, cwd=ROOT, env=training_env(), check=True)
+
+    return build_once(model_path(config, prefix), train, what="Model", why="config, domain or data changed",
+                      lock=".train.lock", quiet=quiet)
 
 
 def training_env(**extra: str) -> dict:

@@ -28,6 +28,14 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def redaction_model() -> Path:
+    """The trained redaction model (``make train`` makes it; trained here, about a minute, if missing)."""
+    from bot.text.redact_model import ensure
+
+    return ensure(quiet=True)
+
+
+@pytest.fixture(scope="session")
 def domain():
     from rasa.shared.core.domain import Domain
 

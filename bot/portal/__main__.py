@@ -13,6 +13,24 @@ from typing import List
 from .config import ConfigError, PortalConfig
 
 
+def _load_redaction() -> None:
+    """Load the redaction model now, once for this process (not at an auditor's first page).
+
+    Without it the portal still starts, for everyone else; the pages that
+    must be redacted (an auditor's transcripts, enquiries and audit log) are
+    refused with a 503 that says why, and this is logged at start-up.
+    """
+    from bot.text import redact_model
+
+    log = logging.getLogger("bot.portal")
+    try:
+        redact_model.get_nlp()
+    except redact_model.ModelMissing as error:
+        log.error("%s Until then auditors' redacted pages are refused (503); nothing is shown unredacted.", error)
+    else:
+        log.info("redaction model loaded: %s", redact_model.model_dir().name)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.portal", description="Serve the MSP staff portal.")
     parser.add_argument("--port", type=int, help="port (default: PORTAL_PORT, else 8100)")
@@ -37,6 +55,7 @@ def main(argv=None) -> int:
     from . import create_app
 
     app = create_app(config)
+    _load_redaction()
     print(f"Staff portal on http://{config.host}:{config.port}/", flush=True)
     serve(app, host=config.host, port=config.port, threads=args.threads, ident="msp-portal",
           max_request_body_size=64 * 1024, expose_tracebacks=False, clear_untrusted_proxy_headers=True)

@@ -119,7 +119,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from bot.records.models import STAFF_ROLE_LABELS
-    from bot.text.redact import redact
 
     @app.context_processor
     def _helpers():
@@ -128,7 +127,6 @@ def register_template_helpers(app: Flask) -> None:
             "current_user": g.get("user"),
             "role_labels": STAFF_ROLE_LABELS,
             "portal": app.config["PORTAL"],
-            "redact": redact,
         }
 
     @app.template_filter("when")

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from bot.records.errors import NotFound as RecordNotFound
 from bot.records.errors import RecordsError
 from bot.records.totp_keys import TotpKeyError
+from bot.text.redact_model import ModelMissing
 
 from .inputs import BadInput
 
@@ -39,6 +40,9 @@ TOTP_KEY_DETAIL = ("The portal cannot read the second-factor secret of this acco
                    "with is not the key the portal has. Your code may well be right, and this try does not "
                    "count against you. Please tell your administrator (the portal's log says which key is "
                    "missing).")
+REDACTION_MISSING = ("This page is not shown: personal details cannot be hidden on this server just now "
+                     "(the redaction model is not installed), and your role sees them hidden. Nothing was shown. "
+                     "Please tell your administrator: the fix is to run `make train` on the portal's server.")
 
 
 def render_error(status: int, detail: str = None, error_id: str = None, title: str = None):
@@ -82,6 +86,12 @@ def install(app: Flask) -> None:
         if error.description and error.description != default_description:
             detail = error.description  # our own words, raised on purpose
         return render_error(status, detail)
+
+    @app.errorhandler(ModelMissing)
+    def _redaction_missing(error: ModelMissing):
+        # Fail closed: a page that must be redacted is not shown with rules alone (most names would show).
+        log.error("redacted page refused: %s", error)
+        return render_error(503, REDACTION_MISSING)
 
     @app.errorhandler(OperationalError)
     def _database_down(error):

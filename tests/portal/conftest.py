@@ -29,6 +29,12 @@ from bot.records.transcripts import dispose_tracker_engines  # noqa: E402
 from tests.portal.helpers import PASSWORD, csrf_of  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _redaction(redaction_model):
+    """Auditors' pages are redacted with the trained model (refused without it: test_redaction_missing)."""
+    return redaction_model
+
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused-default.db'}")

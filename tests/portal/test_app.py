@@ -1,5 +1,5 @@
 """The factory, security headers and CSP, templates without inline script or style, local assets only,
-the read-only tracker connection, redaction, and the `msp user` command."""
+the read-only tracker connection, and the `msp user` command (redaction: tests/unit/test_redact.py)."""
 from __future__ import annotations
 
 import re
@@ -83,23 +83,6 @@ def test_the_tracker_store_is_opened_read_only(tracker, tracker_path):
         assert connection.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
         with pytest.raises(Exception, match="readonly"):
             connection.execute(text("DELETE FROM events"))
-
-
-@pytest.mark.parametrize("given, expected", [
-    ("call me on 07700 900123 or +44 7700 900 123", "call me on [phone] or [phone]"),
-    ("landline (020) 7946 0000, abroad 0044 20 7946 0000", "landline [phone], abroad [phone]"),
-    ("email jo.bloggs+x@example.co.uk today", "email [email] today"),
-    ("I live at SW1A 1AA, or b1 1aa, or M1 1AE", "I live at [postcode], or [postcode], or [postcode]"),
-    ("NHS number 943 476 5919 or 9434765919", "NHS number [NHS number] or [NHS number]"),
-    ("call 999 or 101, or 116 123", "call 999 or 101, or 116 123"),
-    ("the enquiry SG-0001 on 2025-01-02 at 10:30", "the enquiry SG-0001 on 2025-01-02 at 10:30"),
-    ("1234567890 is not an NHS number (check digit)", "1234567890 is not an NHS number (check digit)"),
-    ("", ""),
-])
-def test_redaction(given, expected):
-    from bot.text.redact import redact
-
-    assert redact(given) == expected
 
 
 # --- msp user ---------------------------------------------------------------------------------

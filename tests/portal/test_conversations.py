@@ -49,7 +49,7 @@ def conversations(tracker):
         *bot("Sorry, I could not read that.", "utter_ask_rephrase", T0 + 86404),
     ])
     write_events(tracker, "sms-7", [
-        user("my grandson took my bank card, ring me on 07700 900123", "inform_financial", "m-s1", T0 + 2 * 86400),
+        user("my grandson Darren took my bank card, ring me on 07700 900123", "inform_financial", "m-s1", T0 + 2 * 86400),
         SlotSet("outcome_confirmed", True, timestamp=T0 + 2 * 86400 + 1),
         *bot("Thank you.", "utter_outcomes_done", T0 + 2 * 86400 + 2),
     ])
@@ -210,9 +210,11 @@ def test_a_practitioner_without_enquiries_sees_nothing(signed_in, conversations)
 def test_auditors_see_redacted_text(signed_in, conversations, make_account):
     auditor, _ = signed_in("auditor")
     page = auditor.get("/conversations/sms-7").get_data(as_text=True)
-    assert "07700 900123" not in page and "ring me on [phone]" in page
+    assert "07700 900123" not in page and "Darren" not in page
+    assert "my grandson [name] took my bank card, ring me on [phone]" in page
     lead, _ = signed_in("lead")
-    assert "07700 900123" in lead.get("/conversations/sms-7").get_data(as_text=True)
+    shown = lead.get("/conversations/sms-7").get_data(as_text=True)
+    assert "my grandson Darren took my bank card, ring me on 07700 900123" in shown
 
 
 def test_administrators_see_no_case_content(signed_in, conversations):

@@ -1,7 +1,8 @@
 """Conversations: the list (filters, search) and one transcript, read from Rasa's tracker store.
 
-Who sees what. Leads see every conversation; auditors too, with phone
-numbers, emails, postcodes and NHS numbers redacted (``bot.text.redact``);
+Who sees what. Leads see every conversation; auditors too, with personal
+details (names, phone numbers, emails, addresses, postcodes, dates of birth,
+NHS numbers, bank details) redacted (``bot.text.redact``);
 practitioners only the conversations an invitation linked to an enquiry
 assigned to them or to a member of their team (``bot.records.links``). A
 conversation outside a practitioner's reach is "not found", as if it did not
@@ -15,7 +16,7 @@ from flask import Blueprint, abort, g, render_template, request, url_for
 
 from bot.records import enquiries, feedback, links, outcomes, staff, transcripts
 from bot.records.models import OUTCOME_CATEGORY_LABELS
-from bot.text.redact import redact
+from bot.text.redact import redactor
 
 from .. import inputs
 from ..access import audit, config, reading, roles
@@ -29,6 +30,16 @@ MAX_PAGE = 100000
 
 def _redacting() -> bool:
     return g.user.role == "auditor"
+
+
+def _shown(transcript, recorded, answers):
+    """What the page calls on each text: as typed, or for auditors redacted (all at once, before
+    the view is audited: without the redaction model the page is refused, see ``bot.portal.errors``)."""
+    if not _redacting():
+        return lambda text: text
+    texts = [e.text for e in transcript.entries] + [b for e in transcript.entries for b in e.buttons]
+    texts += [o.text for o in recorded] + [a.text for a in answers]
+    return redactor(texts)
 
 
 def _links_in_scope() -> Optional[Dict[str, Set[int]]]:
@@ -129,10 +140,10 @@ def show(sender_id: str):
         answers = feedback.answers_from_messages(db, transcript.message_ids)
         refs = enquiries.enquiry_references(db, {o.enquiry_id for o in recorded})
     linked = _enquiry_refs([sender_id]).get(sender_id)
+    shown = _shown(transcript, recorded, answers)
     audit("conversation.view", target=f"conversation:{sender_id}",
           detail={"redacted": _redacting(), "outcomes": [o.id for o in recorded],
                   "answers": [a.id for a in answers]})
-    shown = redact if _redacting() else (lambda text: text)
     return render_template(
         "conversations/show.html", transcript=transcript, shown=shown, recorded=recorded, answers=answers,
         refs=refs, linked=linked, flag_labels=transcripts.FLAG_LABELS, redacting=_redacting(),

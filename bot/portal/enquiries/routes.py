@@ -31,7 +31,7 @@ from bot.records.models import (
     PARTICIPANT_ROLES,
 )
 from bot.surveys.request import REISSUABLE, reissue_web_invitation, request_feedback
-from bot.text.redact import redact
+from bot.text.redact import LABELS, redactor
 
 from .. import inputs
 from ..access import audit, config, reading, roles, writing
@@ -170,13 +170,27 @@ def create():
     return redirect(url_for("enquiries.show", enquiry_id=enquiry_id, done="created"))
 
 
+def _page_texts(detail: EnquiryDetail):
+    """Every free text the enquiry page shows: the person's words, reasons, notes, safe times, survey details."""
+    yield from (t for o in detail.history for t in (o.text, o.reason))
+    yield from (a.note for a in detail.asked)
+    yield from (r.note for r in detail.reviews)
+    yield from (c.safe_times for c in detail.contacts)
+    for survey in detail.surveys:
+        yield from (ev.detail for ev in survey.events)
+        yield from (a.text for a in survey.answers)
+
+
 def _show_page(detail: EnquiryDetail, *, error: Optional[str] = None, status: int = 200, form=None):
     redacting = _redacting()
+    # Redacted before the view is audited: without the redaction model the page is refused (bot.portal.errors).
+    shown = redactor(_page_texts(detail)) if redacting else (lambda text: text)
     audit("enquiry.view", target=f"enquiry:{detail.enquiry.id}",
           detail={"redacted": redacting, "outcomes": [o.id for o in detail.history]})
 
-    def shown(text):
-        return redact(text) if redacting and text else text
+    def safe_number(number):
+        """A field that holds only a phone number is hidden whole, whatever its layout."""
+        return LABELS["phone"] if redacting and number else number
 
     def person(participant_id) -> str:
         p = detail.who(participant_id)
@@ -188,7 +202,7 @@ def _show_page(detail: EnquiryDetail, *, error: Optional[str] = None, status: in
 
     editing = g.user.role in EDITORS
     return render_template(
-        "enquiries/show.html", d=detail, e=detail.enquiry, shown=shown, person=person, error=error,
+        "enquiries/show.html", d=detail, e=detail.enquiry, shown=shown, safe_number=safe_number, person=person, error=error,
         form=form or {}, notice=DONE.get(request.args.get("done", "")), redacting=redacting, editing=editing,
         can_assign=g.user.role == "lead", assignable=_assignable() if g.user.role == "lead" else {},
         outcome_action=outcome_action, category_labels=OUTCOME_CATEGORY_LABELS, asked_labels=ASKED_LABELS,

@@ -1,0 +1,93 @@
+"""Word lists for redaction: the lexicon (``data/redaction/lexicon.yml``) and the name lists.
+
+Used by the rules (``bot.text.redact_rules``) and by the trained model
+(``bot.text.redact_model``, which is trained again when this file changes).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, Set
+
+import yaml
+
+LEXICON = Path(__file__).parent / "data" / "redaction" / "lexicon.yml"
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Dict[str, FrozenSet[str]]:
+    data = yaml.safe_load(LEXICON.read_text())
+    return {key: frozenset(str(w).lower() for w in words) for key, words in data.items()}
+
+
+# --- name lists -------------------------------------------------------------------------------
+# Faker's person providers (a maintained package, pinned): names common in England and in the
+# languages of the people who live there. Ours are added from the lexicon.
+FIRST_NAME_LOCALES = ("en_GB", "en_IE", "en_US", "en_IN", "en_PK", "pl_PL", "ro_RO", "lt_LT", "pt_PT",
+                      "yo_NG", "tw_GH")
+LAST_NAME_LOCALES = ("en_GB", "en_IE", "en_IN", "en_PK", "yo_NG", "tw_GH")
+# Our own English: the assistant's training messages, its replies and the danger detector's
+# training data. A name written there in lower case at least this often is used as a word
+# by the people who write to us (or by us).
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_TEXT = ROOT / "bot" / "data" / "nlu"
+WORD_USES = 3
+
+
+def project_text_files() -> list:
+    return sorted(PROJECT_TEXT.glob("*.yml")) + [ROOT / "domain.yml"] \
+        + sorted((ROOT / "bot" / "text" / "data").glob("danger_train*.yml"))
+
+
+def _ascii(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+
+
+def _faker_names(attribute: str, locales: Iterable[str]) -> Set[str]:
+    import importlib
+
+    out: Set[str] = set()
+    for locale in locales:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for name in getattr(provider, attribute, ()) or ():
+            for part in re.split(r"[\s]+", str(name).lower()):
+                out.update({part, _ascii(part)})
+    return {n for n in out if len(n) > 1}
+
+
+def project_words() -> Counter:
+    """Lower-case words of our own English (``project_text_files``)."""
+    counts: Counter = Counter()
+    for path in project_text_files():
+        counts.update(re.findall(r"(?<![A-Za-z'])[a-z][a-z'-]*[a-z]", path.read_text()))
+    return counts
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Dict[str, FrozenSet[str]]:
+    """First names and surnames that are not also words, and the names that are."""
+    lex = lexicon()
+    first = _faker_names("first_names", FIRST_NAME_LOCALES) | _faker_names("first_names_female", ["en_GB"]) \
+        | _faker_names("first_names_male", ["en_GB"]) | set(lex["extra_first_names"])
+    last = _faker_names("last_names", LAST_NAME_LOCALES) | set(lex["extra_last_names"])
+    used = {w for w, n in project_words().items() if n >= WORD_USES}
+    ambiguous = set(lex["ambiguous_names"]) | ((first | last) & used) | lex["not_names"] | lex["stop_words"]
+    return {"first": frozenset(first - ambiguous), "last": frozenset(last - ambiguous - first),
+            "ambiguous": frozenset(ambiguous & (first | last | set(lex["ambiguous_names"])))}
+
+
+def english_first_names() -> Set[str]:
+    """First names common in England (Faker's en_GB and ours): most training names come from here."""
+    return _faker_names("first_names_female", ["en_GB"]) | _faker_names("first_names_male", ["en_GB"]) \
+        | set(lexicon()["extra_first_names"])
+
+
+@lru_cache(maxsize=1)
+def plain_words() -> FrozenSet[str]:
+    """Words our writers use as words, that no list calls a name ("very", "drunk", "takes")."""
+    names = gazetteer()
+    words = {w for w, n in project_words().items() if n >= WORD_USES}
+    return frozenset(words - names["first"] - names["last"] - lexicon()["ambiguous_names"])
