@@ -32,7 +32,8 @@ def _referral(**kwargs) -> tuple:
     with session_scope() as session:
         referral = advocacy.make_referral(session, ANSWERS, answered_by="person", consent_words="yes ok",
                                           recorded_by="assistant", channel="web", source="chat",
-                                          source_ref=kwargs.get("source_ref", "chat:test"))
+                                          source_ref=kwargs.get("source_ref", "chat:test"),
+                                          delivery_channel=kwargs.get("delivery_channel", "email"))
         return referral.id, referral.reference
 
 
