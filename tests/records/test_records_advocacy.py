@@ -115,3 +115,28 @@ def test_history_tables_are_append_only(db_session):
             db_session.execute(text(f"DELETE FROM {table}"))
         db_session.rollback()
     assert advocacy.referral_view(db_session, referral.id).answers
+
+
+def test_msp_advocacy_make_list_show_resend_ack(db_url, capsys, monkeypatch):
+    from bot.advocacy.config import get_advocacy_config
+    from bot.cli import main
+
+    get_advocacy_config.cache_clear()
+    monkeypatch.setenv("USER", "sam.worker")
+    assert main(["enquiry", "create", "--reference", "SG-0100"]) == 0
+    code = main(["advocacy", "make", "--consent", "She said yes on the phone", "--answered-by", "representative",
+                 "--enquiry", "SG-0100", "--understand", "she says the letters confuse her",
+                 "--support", "her daughter lives in Spain"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "queued for the provider" in out
+    assert main(["advocacy", "list"]) == 0
+    assert "queued" in capsys.readouterr().out
+    assert main(["advocacy", "resend", "1"]) == 0 and main(["advocacy", "ack", "1"]) == 0
+    capsys.readouterr()
+    assert main(["advocacy", "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "she says the letters confuse her" in out and "acknowledged" in out and "by sam.worker" in out
+    assert main(["advocacy", "make", "--consent", "yes", "--answered-by", "person", "--support", "none"]) == 1
+    assert "four difficulties" in capsys.readouterr().err
+    assert main(["advocacy", "show", "99"]) == 1
