@@ -100,6 +100,7 @@ def register_request_hooks(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin
+    from .advocacy.routes import bp as advocacy
     from .audit_log.routes import bp as audit_log
     from .auth.routes import bp as auth
     from .conversations.routes import bp as conversations
@@ -107,7 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from .home.routes import bp as home
     from .reports.routes import bp as reports
 
-    for blueprint in (auth, home, admin, conversations, enquiries, reports, audit_log):
+    for blueprint in (auth, home, admin, conversations, enquiries, advocacy, reports, audit_log):
         app.register_blueprint(blueprint)
 
 
