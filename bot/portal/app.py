@@ -3,7 +3,7 @@
     configure                settings, request size limits, proxy handling
     register_request_hooks   session, access rules and CSRF before each view;
                              cookie and security headers after
-    register_blueprints      one per area: auth, home, admin, conversations, enquiries, reports, audit
+    register_blueprints      one per area: auth, home, admin, conversations, enquiries, advocacy, reports, audit
     register_errorhandlers   a clear page for every error, never a stack trace
     register_template_helpers
 
