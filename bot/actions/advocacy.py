@@ -31,6 +31,8 @@ from bot.records.errors import RecordsError
 
 from .outcomes import (NOT_AN_ANSWER_AFTER, NOT_AN_ANSWER_INTENTS, action_before_latest_user_message,
                        answers_a_user_message, ask, channel_of, message_ref, visit_is_linked)
+from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
+
 from .parsing import answering_for, difficulty_said, support_is_clear, yes_or_no
 
 logger = logging.getLogger(__name__)
@@ -67,7 +69,11 @@ class ValidateAdvocacyForm(FormValidationAction):
         latest = tracker.latest_message or {}
         intent = (latest.get("intent") or {}).get("name")
         text = latest.get("text") or ""
-        if intent in NOT_AN_ANSWER_INTENTS:
+        if intent in NOT_AN_ANSWER_INTENTS and not (
+            # "A phone call please" may be guessed as asking for a person; in
+            # their own words it is an answer, unless they plainly ask for one.
+            intent == "ask_talk_to_person" and requested in FREE_TEXT_SLOTS and not asks_for_a_person(text)
+        ):
             return []  # the rules or the danger net answer; the form carries on
         if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
             return ask(requested, **{requested: None})

@@ -79,6 +79,12 @@ def test_danger_is_never_an_answer_and_the_question_comes_again():
     assert events == [SlotSet("adv_remember", None), SlotSet("requested_slot", "adv_remember")]
 
 
+def test_a_phone_call_guessed_as_asking_for_a_person_is_still_an_answer():
+    events = run(tracker("adv_contact", "a phone call please", intent="ask_talk_to_person"))
+    assert events[0] == SlotSet("adv_contact", "a phone call please")
+    assert run(tracker("adv_contact", "can I talk to a real person", intent="ask_talk_to_person")) == []
+
+
 def test_support_decides_whether_to_ask_for_consent():
     slots = {"adv_understand": "yes", "adv_remember": "no", "adv_weigh": "no", "adv_say": "no"}
     events = run(tracker("adv_support", "my son but he takes my money", slots=slots))
