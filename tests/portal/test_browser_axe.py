@@ -245,7 +245,8 @@ def _erase(w: Walk) -> None:
 def _advocacy_wrong(w: Walk) -> None:
     w.go("/advocacy/new")
     w.fill("The enquiry's reference", "SG-OPEN")
-    w.press("Make the referral")  # nothing said, no consent
+    w.fill("Their consent, in their words", "yes")
+    w.press("Make the referral")  # nothing said about the four difficulties
 
 
 def _advocacy(role: str) -> List[Visit]:
