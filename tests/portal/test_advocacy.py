@@ -64,3 +64,17 @@ def test_practitioners_see_only_their_teams_referrals_and_leads_see_all(signed_i
     assert "1 referral" in body(lead.get("/advocacy/"))
     auditor, _ = signed_in("auditor", username="aud.itor")
     assert auditor.get("/advocacy/").status_code == 403
+
+
+def test_leads_see_undelivered_referrals_on_the_start_page(signed_in, records_url):
+    with session_scope(records_url) as db:
+        referral = advocacy.make_referral(db, {"understand": "hard"}, answered_by="person", consent_words="yes",
+                                          recorded_by="x", channel="staff", source="staff", source_ref="f")
+        claimed = advocacy.claim_next(db, 30)
+        advocacy.mark_failed(db, claimed.delivery_id, "relay answered 451; gave up after 8 tries")
+    lead, _ = signed_in("lead", username="lena.lead")
+    page = body(lead.get("/"))
+    assert "1 advocacy referral could not be delivered" in page and "hard" not in page
+    assert f"/advocacy/{referral.id}" in body(lead.get("/advocacy/?state=failed"))
+    practitioner, _ = signed_in("practitioner", username="pat.worker", team="North")
+    assert "could not be delivered" not in body(practitioner.get("/"))
