@@ -37,6 +37,16 @@
     msp retention erase SENDER_ID --reason TEXT [--yes]
                                         erase one conversation now, on request (audited)
 
+    msp advocacy list [--state queued|sending|sent|failed|acknowledged]
+                                        advocacy referrals and where their delivery is
+    msp advocacy show ID                one referral: what was said, word for word, and its history
+    msp advocacy make --consent WORDS --answered-by person|representative|staff
+                      [--enquiry REF] [--understand T] [--remember T] [--weigh-up T]
+                      [--say-what-they-want T] [--support T] [--contact T] [--safe-times T]
+                                        a referral made by staff, with the person's consent
+    msp advocacy resend ID              send it again (same reference: the provider keeps one)
+    msp advocacy ack ID                 the provider has said it has the referral
+
 The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
 links start with ``MSP_PUBLIC_URL`` (default http://localhost:8000).
 
@@ -624,6 +634,82 @@ def cmd_retention_erase(args) -> int:
     return 0
 
 
+# --- advocacy referrals -------------------------------------------------------
+
+
+def cmd_advocacy_list(args) -> int:
+    from bot.records import advocacy, session_scope
+
+    with session_scope(read_only=True) as session:
+        rows = advocacy.list_referrals(session, args.state)
+    if not rows:
+        print("No advocacy referrals" + (f" {args.state}." if args.state else "."))
+        return 0
+    for row in rows:
+        print(f"{row.id:>5}  {_when(row.created_at)}  {row.state:<12}  tries {row.attempts}  "
+              f"enquiry {terminal_safe(row.enquiry_reference) or '-'}"
+              + (f"  last error: {terminal_safe(row.last_error)}" if row.last_error and row.state != "sent" else ""))
+    return 0
+
+
+def cmd_advocacy_show(args) -> int:
+    from bot.records import advocacy, session_scope
+
+    with session_scope(read_only=True) as session:
+        view = advocacy.referral_view(session, args.id)
+    print(f"Advocacy referral {view.id} (reference {view.reference}), made {_when(view.created_at)}")
+    print(f"  Enquiry: {terminal_safe(view.enquiry_reference) or 'none linked'}; answered by {view.answered_by}; "
+          f"recorded by {terminal_safe(view.recorded_by)}")
+    print(f"  Delivery: {view.state} ({view.attempts} tries)"
+          + (f"; last error: {terminal_safe(view.last_error)}" if view.last_error else ""))
+    for _key, label, words in view.answers:
+        print(f"  {label}:\n      {terminal_safe(words)}")
+    print("  History:")
+    for when, event, detail, by in view.events:
+        print(f"    {_when(when)}  {event}" + (f"  {terminal_safe(detail)}" if detail else "")
+              + (f"  by {terminal_safe(by)}" if by else ""))
+    return 0
+
+
+def cmd_advocacy_make(args) -> int:
+    import uuid
+
+    from bot.advocacy.config import get_advocacy_config
+    from bot.records import advocacy, session_scope
+    from bot.records.enquiries import require_enquiry_by_reference
+
+    answers = {key: getattr(args, key) for key in ("understand", "remember", "weigh_up", "say_what_they_want",
+                                                    "support", "contact", "safe_times") if getattr(args, key)}
+    with session_scope() as session:
+        enquiry_id = require_enquiry_by_reference(session, args.enquiry).id if args.enquiry else None
+        referral = advocacy.make_referral(session, answers, answered_by=args.answered_by, consent_words=args.consent,
+                                          recorded_by=_staff_name(), channel="staff", source="staff",
+                                          source_ref=f"msp:{uuid.uuid4().hex}", enquiry_id=enquiry_id,
+                                          delivery_channel=get_advocacy_config().delivery)
+        referral_id, reference = referral.id, referral.reference
+    print(f"Advocacy referral {referral_id} made (reference {reference}); it is queued for the provider.")
+    return 0
+
+
+def cmd_advocacy_resend(args) -> int:
+    from bot.records import advocacy, session_scope
+
+    with session_scope() as session:
+        advocacy.resend(session, args.id, _staff_name())
+    print(f"Advocacy referral {args.id} queued again (same reference).")
+    return 0
+
+
+def cmd_advocacy_ack(args) -> int:
+    from bot.records import advocacy, session_scope
+
+    with session_scope() as session:
+        reference = advocacy.get_referral(session, args.id).reference
+        advocacy.acknowledge(session, reference, _staff_name(), "recorded from the command line")
+    print(f"Advocacy referral {args.id} marked acknowledged by the provider.")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, then usage hint, exit 2
         self.print_usage(sys.stderr)
@@ -631,10 +717,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.records.models import CONTACT_METHODS
+    from bot.records.models import ADVOCACY_DELIVERY_STATES, CONTACT_METHODS
 
     parser = _Parser(prog=PROG, description="Staff tools for MSP records.")
-    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,totp,report,retention}", parser_class=_Parser)
+    areas = parser.add_subparsers(dest="area", metavar="{db,enquiry,user,totp,report,retention,advocacy}", parser_class=_Parser)
     areas.required = True
 
     db = areas.add_parser("db", help="the records database")
@@ -760,6 +846,29 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--reason", required=True, help="the request it answers (kept in the audit log)")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     erase.set_defaults(func=cmd_retention_erase)
+
+    adv = areas.add_parser("advocacy", help="independent advocacy referrals")
+    adv_cmds = adv.add_subparsers(dest="command", metavar="{list,show,make,resend,ack}", parser_class=_Parser)
+    adv_cmds.required = True
+    alist = adv_cmds.add_parser("list", help="referrals and where their delivery is")
+    alist.add_argument("--state", choices=ADVOCACY_DELIVERY_STATES)
+    alist.set_defaults(func=cmd_advocacy_list)
+    ashow = adv_cmds.add_parser("show", help="one referral, word for word, and its history")
+    ashow.add_argument("id", type=int)
+    ashow.set_defaults(func=cmd_advocacy_show)
+    amake = adv_cmds.add_parser("make", help="a referral made by staff, with the person's consent")
+    amake.add_argument("--consent", required=True, help="the person's (or representative's) words of consent")
+    amake.add_argument("--answered-by", required=True, choices=("person", "representative", "staff"))
+    amake.add_argument("--enquiry", help="the council reference of the enquiry, if any")
+    for flag in ("understand", "remember", "weigh-up", "say-what-they-want", "support", "contact", "safe-times"):
+        amake.add_argument(f"--{flag}", dest=flag.replace("-", "_"), help="what was said, word for word")
+    amake.set_defaults(func=cmd_advocacy_make)
+    aresend = adv_cmds.add_parser("resend", help="send again (same reference)")
+    aresend.add_argument("id", type=int)
+    aresend.set_defaults(func=cmd_advocacy_resend)
+    aack = adv_cmds.add_parser("ack", help="the provider has said it has the referral")
+    aack.add_argument("id", type=int)
+    aack.set_defaults(func=cmd_advocacy_ack)
     return parser
 
 

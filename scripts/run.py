@@ -64,10 +64,17 @@ def main() -> int:
     os.umask(UMASK)
     from bot.sms.config import load_sms_config
 
+    from bot.advocacy.config import load_advocacy_config
+
     try:
         load_sms_config()
     except ValueError as exc:
         print(f"SMS settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        advocacy = load_advocacy_config()
+    except ValueError as exc:
+        print(f"Advocacy settings: {exc}", file=sys.stderr)
         return 2
     var_dir = Path(os.environ.get("MSP_VAR_DIR", ROOT / "var")).resolve()
     secure_dir(var_dir)
@@ -85,6 +92,8 @@ def main() -> int:
         # The SMS outbox sender runs when Twilio is configured (bot/sms/config.py).
         sms_sender=bool(os.environ.get("TWILIO_AUTH_TOKEN", "").strip()),
         scheduler=True,
+        # The advocacy referral sender runs when a relay or webhook is configured (bot/advocacy/config.py).
+        advocacy_sender=advocacy.sending,
         portal_port=int(os.environ.get("PORTAL_PORT", "8100")),
     )
     stopping = False

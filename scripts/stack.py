@@ -31,7 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 UMASK = 0o077
 # Secrets that only the Rasa process may have, and only in its environment.
-SECRET_ENV = ("RASA_TOKEN", "RASA_TOKEN_FILE", "MSP_REST_TOKEN", "MSP_REST_TOKEN_FILE", "TWILIO_AUTH_TOKEN")
+SECRET_ENV = ("RASA_TOKEN", "RASA_TOKEN_FILE", "MSP_REST_TOKEN", "MSP_REST_TOKEN_FILE", "TWILIO_AUTH_TOKEN",
+              "MSP_ADVOCACY_SMTP_PASSWORD", "MSP_ADVOCACY_WEBHOOK_SECRET")
+#: Only the advocacy sender gets these (bot/advocacy/config.py).
+ADVOCACY_SECRET_ENV = ("MSP_ADVOCACY_SMTP_PASSWORD", "MSP_ADVOCACY_WEBHOOK_SECRET")
 # The keys of the portal's TOTP secrets: only the portal and the migration may have them.
 PORTAL_SECRET_ENV = ("MSP_TOTP_KEYS",)
 
@@ -119,6 +122,8 @@ class Stack:
     twilio_token: Optional[str] = None
     # Start the SMS outbox sender (python -m bot.sms.sender).
     sms_sender: bool = False
+    # Start the advocacy referral sender (python -m bot.advocacy.sender).
+    advocacy_sender: bool = False
     # Start the survey scheduler (python -m bot.surveys.scheduler): reminders, expiry.
     scheduler: bool = False
     # The staff portal (python -m bot.portal) on this port; None: not started.
@@ -225,6 +230,12 @@ class Stack:
     def start_sms_sender(self) -> None:
         self._spawn("sms", [str(BIN / "python"), "-m", "bot.sms.sender"], env=self.sender_env())
 
+    def start_advocacy_sender(self) -> None:
+        """The advocacy sender: the relay password or webhook secret, nothing else secret."""
+        env = self.env()
+        env.update({name: os.environ[name] for name in ADVOCACY_SECRET_ENV if os.environ.get(name)})
+        self._spawn("advocacy", [str(BIN / "python"), "-m", "bot.advocacy.sender"], env=env)
+
     def _spawn(self, name: str, cmd: List[str], env: Optional[Dict[str, str]] = None) -> None:
         out = None
         if self.log_dir is not None:
@@ -278,6 +289,8 @@ class Stack:
         self._spawn("rasa", rasa_cmd, env=self.rasa_env())
         if self.sms_sender:
             self.start_sms_sender()
+        if self.advocacy_sender:
+            self.start_advocacy_sender()
         if self.scheduler:
             # No secrets: it only writes to the records (the sender sends).
             self._spawn("scheduler", [str(BIN / "python"), "-m", "bot.surveys.scheduler"])

@@ -167,3 +167,38 @@ def pick_number(text: Optional[str], count: int) -> Optional[int]:
         return None
     number = found.pop()
     return number if 1 <= number <= count else None
+
+
+# --- advocacy screening (bot/actions/advocacy.py) ------------------------------
+# These only decide whether to *offer* a referral. They never decide anything
+# about the person: every answer is kept word for word, and the provider and
+# the worker decide. Anything unclear counts towards offering.
+
+_CLEAR_NO_DIFFICULTY = re.compile(
+    r"^\W*(no|nope|nah|not really|not at all|never|i'?m fine|i am fine|it'?s fine|fine|i can|i don'?t|"
+    r"i do not|no problem|no it'?s ok|no,? it is ok|n)\W*$",
+    re.IGNORECASE,
+)
+_HARM_OR_DOUBT = re.compile(
+    r"\b(but|hurt\w*|harm\w*|abus\w*|hit\w*|scared|afraid|the one|doing it|taking|not sure|maybe|don'?t know|"
+    r"dunno|away|abroad|busy|can'?t|cannot|won'?t|wouldn'?t|isn'?t|not able|too old|ill)\b",
+    re.IGNORECASE,
+)
+_NOBODY = re.compile(r"\b(no ?one|nobody|no body|not anyone|none|on my own|alone)\b", re.IGNORECASE)
+
+
+def difficulty_said(text: Optional[str]) -> bool:
+    """False only for a clear "no" ("no", "not really", "I'm fine"); any other answer counts."""
+    return not _CLEAR_NO_DIFFICULTY.match((text or "").strip())
+
+
+def support_is_clear(intent: Optional[str], text: Optional[str]) -> bool:
+    """True only for a plain yes with no doubt in it ("yes, my sister helps me").
+
+    "yes but he is the one hurting me", "my son, but he's abroad", "not sure",
+    "no one" and anything unclear are False: then a referral is offered.
+    """
+    text = (text or "").strip()
+    if _NOBODY.search(text) or _HARM_OR_DOUBT.search(text):
+        return False
+    return yes_or_no(intent, text) is True

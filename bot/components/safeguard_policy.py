@@ -57,7 +57,7 @@ FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
 SURVEY_FORM = "feedback_form"
-FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM)
+FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM, "advocacy_form")
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 
 

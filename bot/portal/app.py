@@ -3,7 +3,7 @@
     configure                settings, request size limits, proxy handling
     register_request_hooks   session, access rules and CSRF before each view;
                              cookie and security headers after
-    register_blueprints      one per area: auth, home, admin, conversations, enquiries, reports, audit
+    register_blueprints      one per area: auth, home, admin, conversations, enquiries, advocacy, reports, audit
     register_errorhandlers   a clear page for every error, never a stack trace
     register_template_helpers
 
@@ -100,6 +100,7 @@ def register_request_hooks(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin
+    from .advocacy.routes import bp as advocacy
     from .audit_log.routes import bp as audit_log
     from .auth.routes import bp as auth
     from .conversations.routes import bp as conversations
@@ -107,7 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from .home.routes import bp as home
     from .reports.routes import bp as reports
 
-    for blueprint in (auth, home, admin, conversations, enquiries, reports, audit_log):
+    for blueprint in (auth, home, admin, conversations, enquiries, advocacy, reports, audit_log):
         app.register_blueprint(blueprint)
 
 

@@ -1009,9 +1009,143 @@ class RetentionLock(Base):
     expires_at = Column(UTCDateTime, nullable=True)
 
 
+# --- Independent advocacy referrals (bot/records/advocacy.py, bot/advocacy) ---
+
+#: The four difficulties (Care Act s.67(4)), then the other questions, in the order asked.
+ADVOCACY_DIFFICULTIES = ("understand", "remember", "weigh_up", "say_what_they_want")
+ADVOCACY_QUESTIONS = ADVOCACY_DIFFICULTIES + ("support", "contact", "safe_times")
+ADVOCACY_ANSWERERS = ("person", "representative", "staff")
+ADVOCACY_SOURCES = ("chat", "staff")
+ADVOCACY_DELIVERY_STATES = ("queued", "sending", "sent", "failed", "acknowledged")
+ADVOCACY_CHANNELS = ("email", "webhook")
+
+
+class AdvocacyReferral(Base):
+    """A referral to the independent advocacy provider, made with consent. Append-only.
+
+    ``reference`` (random, 32 hex) is the idempotency key the provider sees: the
+    email's Message-ID and the webhook's ``Idempotency-Key``. ``source_ref`` is
+    unique, so whatever makes a referral (a chat turn, a portal form) makes it once.
+    What the person said is in ``advocacy_answers``, verbatim; never a judgement of capacity.
+    """
+
+    __tablename__ = "advocacy_referrals"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("source", ADVOCACY_SOURCES), name="source"),
+        CheckConstraint(_in("answered_by", ADVOCACY_ANSWERERS), name="answered_by"),
+        UniqueConstraint("reference", name="uq_advocacy_referrals_reference"),
+        UniqueConstraint("source_ref", name="uq_advocacy_referrals_source_ref"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, default=lambda: uuid.uuid4().hex)
+    source_ref = Column(String(200), nullable=False)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=True, index=True)
+    source = Column(String(16), nullable=False)
+    answered_by = Column(String(16), nullable=False)
+    recorded_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    enquiry = relationship(Enquiry)
+
+
+class AdvocacyAnswer(Base):
+    """One answer, exactly as given, to one screening question of one referral. Append-only."""
+
+    __tablename__ = "advocacy_answers"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("question", ADVOCACY_QUESTIONS), name="question"),
+        Index("ix_advocacy_answers_referral_id_id", "referral_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    referral_id = Column(ForeignKey("advocacy_referrals.id"), nullable=False)
+    question = Column(String(32), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AdvocacyConsent(Base):
+    """A decision about sending a referral to the provider. Append-only.
+
+    A refusal is recorded with no referral (``referral_id`` NULL) and nothing
+    of what was said; consent given is the referral's first consent row.
+    ``words`` is what the person (or representative) said, verbatim.
+    """
+
+    __tablename__ = "advocacy_consents"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("decision", CONSENT_DECISIONS), name="decision"),
+        CheckConstraint(_in("given_by", ADVOCACY_ANSWERERS), name="given_by"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    referral_id = Column(ForeignKey("advocacy_referrals.id"), nullable=True, index=True)
+    enquiry_id = Column(ForeignKey("enquiries.id"), nullable=True, index=True)
+    decision = Column(String(16), nullable=False)
+    given_by = Column(String(16), nullable=False)
+    words = Column(Text, nullable=True)
+    recorded_by = Column(String(200), nullable=False)
+    channel = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AdvocacyDelivery(Base):
+    """The durable outbox for one referral: one row per referral, its state the work queue.
+
+    queued -> sending -> sent | failed; sent -> acknowledged (the provider said
+    it has it); a resend puts a failed or sent row back to queued. Every step is
+    appended to ``advocacy_delivery_events``.
+    """
+
+    __tablename__ = "advocacy_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("state", ADVOCACY_DELIVERY_STATES), name="state"),
+        CheckConstraint(_in("channel", ADVOCACY_CHANNELS), name="channel"),
+        UniqueConstraint("referral_id", name="uq_advocacy_deliveries_referral_id"),
+        Index("ix_advocacy_deliveries_state_next", "state", "next_attempt_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    referral_id = Column(ForeignKey("advocacy_referrals.id"), nullable=False)
+    channel = Column(String(16), nullable=False)
+    state = Column(String(16), nullable=False, default="queued")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    lease_until = Column(UTCDateTime, nullable=True)
+    first_attempt_at = Column(UTCDateTime, nullable=True)
+    last_error = Column(String(200), nullable=True)
+    alerted = Column(Boolean, nullable=False, default=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    referral = relationship(AdvocacyReferral)
+
+
+class AdvocacyDeliveryEvent(Base):
+    """What happened to one delivery, in order. Append-only. Never what the person said.
+
+    ``event``: queued, attempt, sent, retry, failed, alerted, alert_failed, resend, acknowledged.
+    """
+
+    __tablename__ = "advocacy_delivery_events"
+    __append_only__ = True
+    __table_args__ = (Index("ix_advocacy_delivery_events_delivery_id_id", "delivery_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    delivery_id = Column(ForeignKey("advocacy_deliveries.id"), nullable=False)
+    event = Column(String(16), nullable=False)
+    detail = Column(String(200), nullable=True)
+    recorded_by = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
                       SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
-                      EnquiryAssignment, RetentionLog)
+                      EnquiryAssignment, RetentionLog, AdvocacyReferral, AdvocacyAnswer, AdvocacyConsent,
+                      AdvocacyDeliveryEvent)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

@@ -81,6 +81,12 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("enquiries.invite", "POST"): staff_only(200, (P, L)),  # the link and code, shown once
     ("enquiries.feedback", "POST"): staff_only(200, (P, L)),  # refused (still open), with the reason
     ("enquiries.feedback_reissue", "POST"): staff_only(200, (P, L)),  # refused (nothing asked yet), with the reason
+    ("advocacy.index", "GET"): staff_only(200, (P, L)),
+    ("advocacy.create", "GET"): staff_only(200, (P, L)),
+    ("advocacy.create", "POST"): staff_only((302, None), (P, L)),  # the new referral's number is not known
+    ("advocacy.show", "GET"): staff_only(200, (P, L)),
+    ("advocacy.resend", "POST"): staff_only((302, "/advocacy/{referral_id}?done=resent"), (P, L)),
+    ("advocacy.acknowledged", "POST"): staff_only((302, "/advocacy/{referral_id}?done=acknowledged"), (P, L)),
     ("reports.index", "GET"): staff_only(200, (L, U)),
     ("reports.show", "GET"): staff_only(200, (L, U)),
     ("reports.download", "GET"): staff_only(200, (L, U)),
@@ -101,6 +107,8 @@ FORMS = {
     "enquiries.sg4a": {"asked": "yes"},
     "enquiries.invite": {"days": "2"},
     "enquiries.feedback": {"by": "web"},
+    "advocacy.create": {"enquiry": "SG-MATRIX", "answered_by": "person", "consent": "yes",
+                        "understand": "the words are too long"},
     "admin.erase": {"sender_id": "web-matrix-erase", "reason": "asked by phone"},
     "admin.erase_confirm": {"sender_id": "web-matrix-erase", "reason": "asked by phone", "confirm": "yes"},
 }
@@ -143,7 +151,18 @@ def world(make_account, enquiry_for, link_conversation, records_url, tracker):
                                                    message_id=f"{sender}-m1")])
     made = iter(range(1, 10 ** 6))
     # A fresh open enquiry of the practitioners' team for each check (a check may close or change it).
-    return {"admin": admin, "enquiry": lambda: enquiry_for(owner.username, f"SG-MATRIX-{next(made)}")}
+
+    def referral() -> int:  # a fresh referral for an enquiry of the practitioners' team
+        from bot.records import advocacy
+
+        enquiry_id = enquiry_for(owner.username, f"SG-MATRIX-A{next(made)}")
+        with session_scope(records_url) as db:
+            return advocacy.make_referral(db, {"understand": "it is hard"}, answered_by="person", consent_words="yes",
+                                          recorded_by="matrix", channel="staff", source="staff",
+                                          source_ref=f"matrix:{enquiry_id}", enquiry_id=enquiry_id).id
+
+    return {"admin": admin, "enquiry": lambda: enquiry_for(owner.username, f"SG-MATRIX-{next(made)}"),
+            "referral": referral}
 
 
 def _invitation(records_url, world) -> Tuple[int, str]:
@@ -171,6 +190,8 @@ def _url(app, endpoint, records_url, world, make_account):
         values["sender_id"] = "web-matrix"
     elif endpoint.startswith("enquiries.") and endpoint not in ("enquiries.index", "enquiries.create"):
         values["enquiry_id"] = world["enquiry"]()
+    elif endpoint in ("advocacy.show", "advocacy.resend", "advocacy.acknowledged"):
+        values["referral_id"] = world["referral"]()
     elif endpoint in ("reports.show", "reports.download"):
         values["report"] = "sg4a"
     with app.test_request_context():

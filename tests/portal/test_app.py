@@ -18,10 +18,10 @@ TEMPLATES = sorted((PORTAL / "templates").rglob("*.html"))
 
 
 def test_factory_builds_one_blueprint_per_area(app):
-    assert set(app.blueprints) == {"auth", "home", "admin", "conversations", "enquiries", "reports", "audit"}
+    assert set(app.blueprints) == {"auth", "home", "admin", "conversations", "enquiries", "advocacy", "reports", "audit"}
     assert app.config["PORTAL"].testing is True
     assert not app.secret_key  # Flask's signed-cookie session is not used
-    for name in ("auth", "home", "admin", "conversations", "enquiries", "reports", "audit_log"):
+    for name in ("auth", "home", "admin", "conversations", "enquiries", "advocacy", "reports", "audit_log"):
         assert (PORTAL / "templates" / name).is_dir() and (PORTAL / name / "routes.py").exists()
 
 

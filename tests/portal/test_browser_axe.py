@@ -242,6 +242,21 @@ def _erase(w: Walk) -> None:
     w.press("Erase the conversation")
 
 
+def _advocacy_wrong(w: Walk) -> None:
+    w.go("/advocacy/new")
+    w.fill("The enquiry's reference", "SG-OPEN")
+    w.fill("Their consent, in their words", "yes")
+    w.press("Make the referral")  # nothing said about the four difficulties
+
+
+def _advocacy(role: str) -> List[Visit]:
+    return [
+        get("advocacy referrals", "advocacy.index", lambda w: "/advocacy/"),
+        get("an advocacy referral", "advocacy.show", lambda w: f"/advocacy/{w.ids['referral']}"),
+        get("make an advocacy referral", "advocacy.create", lambda w: "/advocacy/new"),
+    ]
+
+
 def _reports(*roles_figures: str) -> List[Visit]:
     visits = []
     for report in ("sg4a", "outcomes", "feedback"):
@@ -298,7 +313,8 @@ PLANS: Dict[str, List[Visit]] = {
         Visit("signed in with a recovery code", "auth.second_factor", _recovery, "POST"),
         Visit("password changed", "auth.password", _password_changed, "POST"),
     ],
-    P: _common_signed_in(P) + _case_reader(P) + [
+    P: _common_signed_in(P) + _case_reader(P) + _advocacy(P) + [
+        Visit("advocacy referral, nothing said", "advocacy.create", _advocacy_wrong, "POST", 400),
         Visit("contact preferences form opened", "enquiries.show", _open_contact_form),
         get("create an enquiry", "enquiries.create", lambda w: "/enquiries/new"),
         Visit("create, a reference in use", "enquiries.create", _create_wrong, "POST", 400),
@@ -311,7 +327,7 @@ PLANS: Dict[str, List[Visit]] = {
         error(403, "/reports/"),
         error(404, "/enquiries/2147483647"),
     ],
-    L: _common_signed_in(L) + _case_reader(L) + [
+    L: _common_signed_in(L) + _case_reader(L) + _advocacy(L) + [
         get("create an enquiry, choosing the worker", "enquiries.create", lambda w: "/enquiries/new"),
         Visit("assigned", "enquiries.show", _assign),
         get("transcript with outcomes recorded", "conversations.show", lambda w: "/conversations/sms-7"),

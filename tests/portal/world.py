@@ -191,4 +191,10 @@ def seed(records_url: str, tracker_path: Path, box: TotpBox) -> World:
         person = list_participants(db, world.ids["open"])[0]
         record_outcome(db, world.ids["open"], "For him to give my card back", participant_id=person.id,
                        recorded_by="assistant", channel="sms", source_ref="m-s1")
+        from bot.records import advocacy
+
+        world.ids["referral"] = advocacy.make_referral(
+            db, {"understand": "the letters are too hard <b>to read</b>", "support": "no one, only my son"},
+            answered_by="person", consent_words="yes", recorded_by="assistant", channel="web", source="chat",
+            source_ref="world:referral", enquiry_id=world.ids["open"]).id
     return world

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, render_template
 
-from ..access import public, roles
+from ..access import public, reading, roles
 
 bp = Blueprint("home", __name__)
 
@@ -11,7 +11,13 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @roles("practitioner", "lead", "auditor", "admin")
 def index():
-    return render_template("home/index.html", user=g.user)
+    undelivered = 0
+    if g.user.role == "lead":  # the duty lead sees every referral; the number only, no content
+        from bot.records import advocacy
+
+        with reading() as db:
+            undelivered = len(advocacy.list_referrals(db, "failed"))
+    return render_template("home/index.html", user=g.user, undelivered=undelivered)
 
 
 @bp.route("/healthz")
