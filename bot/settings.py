@@ -122,6 +122,31 @@ def int_setting(settings: Settings, name: str, *, minimum: int = 0, error=ValueE
     return value
 
 
+def env_text(env: Mapping[str, str], name: str) -> Optional[str]:
+    """An environment variable's value without surrounding spaces; None when unset or blank."""
+    value = (env.get(name) or "").strip()
+    return value or None
+
+
+def env_positive_number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number more than 0 from the environment (``default`` when unset); ValueError naming it if not."""
+    value = env_text(env, name)
+    if value is None:
+        return default
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+    if parsed <= 0:
+        raise ValueError(f"{name} must be more than 0")
+    return parsed
+
+
+def backoff_seconds(attempts: int, first: float, most: float) -> float:
+    """Seconds to wait after ``attempts`` tries: ``first``, doubling each try, never more than ``most``."""
+    return min(most, first * 2 ** max(0, attempts - 1))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once."""

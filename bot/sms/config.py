@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping, Optional
 
+from bot.settings import backoff_seconds, env_positive_number, env_text
+
 TWILIO_API_URL = "https://api.twilio.com"
 CHANNEL_PATH = "/webhooks/twilio"
 
@@ -65,27 +67,17 @@ class SmsConfig:
         return self.public(f"{CHANNEL_PATH}/status?o={int(outbox_id)}")
 
     def backoff(self, attempts: int) -> float:
-        return min(self.retry_max_seconds, self.retry_seconds * 2 ** max(0, attempts - 1))
+        return backoff_seconds(attempts, self.retry_seconds, self.retry_max_seconds)
 
 
 def load_sms_config(environ: Optional[Mapping[str, str]] = None) -> SmsConfig:
     env = os.environ if environ is None else environ
 
     def text(name: str) -> Optional[str]:
-        value = (env.get(name) or "").strip()
-        return value or None
+        return env_text(env, name)
 
     def number(name: str, default: float) -> float:
-        value = text(name)
-        if value is None:
-            return default
-        try:
-            parsed = float(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a number, not {value!r}") from None
-        if parsed <= 0:
-            raise ValueError(f"{name} must be more than 0")
-        return parsed
+        return env_positive_number(env, name, default)
 
     if text("TWILIO_AUTH_TOKEN") and not text("MSP_SMS_PUBLIC_URL"):
         # Twilio signs the address it calls; without it no message could be
