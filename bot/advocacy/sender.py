@@ -32,7 +32,6 @@ Logs carry referral and delivery ids, states and error codes, never what the per
 from __future__ import annotations
 
 import logging
-import signal
 import smtplib
 import socket
 import ssl
@@ -44,6 +43,7 @@ import requests
 
 from bot.records import session_scope
 from bot.records import advocacy as records
+from bot.worker import run_until_signalled
 
 from . import message, webhook
 from .config import AdvocacyConfig, get_advocacy_config
@@ -205,19 +205,7 @@ def run(stop: threading.Event, config: Optional[AdvocacyConfig] = None) -> None:
 
 
 def main() -> None:
-    import os
-
-    os.umask(0o077)
-    from bot import logsafe
-
-    logsafe.install()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    logger.info("Advocacy sender started.")
-    run(stop)
-    logger.info("Advocacy sender stopped.")
+    run_until_signalled("Advocacy sender", run, logger)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ Logs carry outbox ids, states and Twilio error codes, never a number or a text.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from datetime import timedelta
 from typing import Optional
@@ -33,6 +32,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.records import session_scope
 from bot.records import sms as records
+from bot.worker import run_until_signalled
 
 from .config import SmsConfig, get_sms_config
 from .twilio_api import get_client
@@ -135,19 +135,7 @@ def run(stop: threading.Event, config: Optional[SmsConfig] = None) -> None:
 
 
 def main() -> None:
-    import os
-
-    os.umask(0o077)
-    from bot import logsafe
-
-    logsafe.install()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    logger.info("SMS sender started.")
-    run(stop)
-    logger.info("SMS sender stopped.")
+    run_until_signalled("SMS sender", run, logger)
 
 
 if __name__ == "__main__":
