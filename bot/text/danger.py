@@ -278,6 +278,9 @@ QUESTION_MARKERS = [
     "risk assessment", "is self harm", "safeguarding issue", "what should i include", "is it safeguarding",
     "does self harm", "support group", "how do i help someone who", "how can i help someone who", "support someone who",
     "how do i report", "report a concern", "how do you", "a worry about",
+    # session 10: how to support someone, asked in general
+    "support a friend who", "support my friend who", "help a friend who", "support a family member who",
+    "support a relative who", "support a person who", "support people who",
     # development set (blind9): asking how, or what someone should say or do
     "how do i call", "how can i call", "how do i ring", "how can i ring", "is it possible to",
     "what would you do if", "what do you say to someone", "what would you say to someone",
@@ -656,6 +659,12 @@ IDIOM_MARKERS = [
     # development set (blind9): sayings, surprises, a nurse's needle
     "nearly broke my neck", "almost broke my neck", "nearly broke my back", "nearly broke my leg",
     "could've throttled", "could have throttled", "could've strangled", "could have strangled",
+    "killing myself laughing", "killing myself with laughter", "on fire at the", "end it with my",
+    "end it with him", "end it with her", "want to live with", "want to live in", "want to live at",
+    "want to live near", "want to live there", "hurt myself when i fell", "hurt myself falling",
+    "hurt myself when i slipped", "hurt myself when i tripped", "documentary about", "essay is about",
+    "essay about", "without help because of my", "because of my legs", "because of my knees",
+    "should i call the police about", "call 999 for a", "need to call 999 for",
     "could've killed him", "could have killed him", "could've killed her", "could have killed her",
     "for a surprise", "a surprise party", "wrapping presents", "wrapping my present", "hide and seek",
 ]
@@ -674,6 +683,10 @@ NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
     "fire alarm test", "fire alarm battery",
     "licence", "license", "fire drill", "fire safety", "fire risk",
+    # session 10: roles and occasions named after fire; knives that are blunt
+    "fire warden", "fire marshal", "firefighter", "fire fighter", "fire station", "fire brigade",
+    "fire officer", "fire engine", "fireworks", "bonfire night", "campfire", "are blunt", "is blunt",
+    "so blunt", "blunt as",
     "fire exit", "fire door", "fire extinguisher", "shooting at weekends", "clay pigeon",
     # everyday mentions (issue 9 development set)
     "sharpen", "sharpening", "sharpener for", "cut his own food", "cut her own food", "cut up his food",
@@ -714,6 +727,58 @@ MESSAGE_CONTEXT = [
     "did cooking", "cooking class", "cookery", "training course",
     "asleep on my lap", "sleeping on my lap", "asleep on me",
 ]
+
+
+# Session 10 (general shapes, not single phrases; found on the development
+# sets blind10 and blind11): games, toys and television anywhere in the
+# message make violent words play, not danger (suicide is never cancelled).
+MESSAGE_CONTEXT += [
+    "paintball", "paintballing", "airsoft", "nerf gun", "laser tag", "water pistol", "toy gun", "cap gun",
+    "it is a toy", "just a toy", "fake blood", "eastenders", "coronation street", "corrie", "emmerdale",
+    "hollyoaks", "holby", "storyline", "video game", "computer game", "call of duty", "fortnite",
+    "grand theft auto", "gta", "playstation", "xbox",
+    # it is over: nobody hurt, or the writer is well again
+    "no harm done", "nobody was hurt", "no one was hurt", "no one got hurt", "nobody got hurt",
+    "better place now", "much better place",
+]
+# A film, book, programme or game told in the same clause as the match ("the
+# lad got stabbed in the film", "a book where the woman is trapped"), a
+# childhood long past ("when she was a kid"), or harm seen many times as a
+# job ("see lots of overdoses"). Not for suicide matches.
+CLAUSE_NOT_NOW = [re.compile(p) for p in (
+    r"\b(in|on|from|watching|watched|watch|reading|read|playing|played) (the|a|an|this|that|my|our|his|her) "
+    r"(film|movie|book|novel|story|episode|series|programme|program|soap|game|drama|documentary|cartoon|"
+    r"podcast|audiobook|show|tv show)\b",
+    r"\b(film|movie|book|novel|episode|programme|program|game|story|show|soap|documentary) (had|has|where|was about|is about)\b",
+    r"\bwhen (i|he|she|they|we|my \w+) (was|were) (a kid|kids|a child|children|little|young|younger|a teenager|"
+    r"small|a baby|at school|a girl|a boy)\b",
+    r"\b(lots of|a lot of|loads of|so many|plenty of|hundreds of|dozens of|many) (overdose|overdoses|fires|stabbings|"
+    r"injuries|falls|suicides|deaths)\b",
+    r"^(casualty|holby|holby city|the bill|line of duty|happy valley|doctors) (had|has|was|is)\b",
+    r"(?<!at )(?<!all )\b(once|one time|once before)$",
+    # a dream, a simile, a crossword, a theatre, crime figures
+    r"\b(nightmare|dream|dreamt|dreamed) (that|about|where)\b",
+    r"\b(snores|snoring|snored) like (he|she|they|someone) (is|was|are)\b",
+    r"\bcrossword\b|\b(\d+|seven|six|five|eight) letters\b|\bat the theatre\b|\bcrime (stats|statistics|figures|rates?)\b",
+    r"\bbleeding (her|him|them|me|us) dry\b",
+    # threatening to do something that is not violence
+    r"\bthreatening to (stop|take away|cancel|report|leave|sell|move|put|sue|stop my|cut off|throw me out|evict|kick me out)\b",
+    r"\bsend someone (else|round|over|out) (tomorrow|next|on|later)\b",
+)]
+# Hyperbole about a trivial thing ("my mum will murder me if I'm late for
+# tea", "I'm going to die if I don't get a cuppa", "she'll throttle the next
+# person who mentions bingo"): only when the matched words are one of these
+# verbs, so a weapon, fire or collapse is never cancelled by it.
+TRIVIAL_REASON = re.compile(
+    r"\b(cuppa|cup of tea|late for (tea|dinner|lunch)|birthday cake|my cake|the cake|last biscuit|biscuits|"
+    r"chocolate|bingo|socks|the remote|telly remote|homework|the washing up|hoovering|flowers|"
+    r"(my|her|his|your) birthday)\b"
+    r"|\b(kill|murder|throttle|strangle|batter) the next (person|one|man|woman|bloke)\b"
+    r"|\bif i am late\b|\bthe state of my (hair|room|house|flat|kitchen)\b|\bsurprise party\b"
+)
+HYPERBOLE_WORDS = re.compile(r"\b(kill|murder|throttle|strangle|batter|die|dead)\b")
+NOT_IN_DANGER = ["do not feel in danger", "not feel in danger", "not feeling in danger", "not in any danger",
+                 "not in immediate danger", "no danger"]
 
 
 def _all_markers(clause: str, markers: Iterable[str]) -> List[str]:
@@ -762,7 +827,9 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
         return True
     if _has_marker(clause, IDIOM_MARKERS) or any(p.search(clause) for p in IDIOM_PATTERNS):
         return True
-    if label.startswith("NOW") and _marker_before(clause, NEGATED_DANGER, position):
+    if label.startswith("NOW") and _marker_before(clause, NEGATED_DANGER + NOT_IN_DANGER, position):
+        return True
+    if label != "SUICIDE" and any(p.search(clause) for p in CLAUSE_NOT_NOW):
         return True
     # Every hypothetical or idiom marker in the clause is considered, not only
     # the first one listed: "I'll strangle him if he leaves his socks out
@@ -840,6 +907,9 @@ def detect(text: str) -> DangerResult:
                 continue
             kept.append((label, words, clause))
         found = kept
+    if found and TRIVIAL_REASON.search(normalised):
+        found = [f for f in found
+                 if not (HYPERBOLE_WORDS.search(f[1]) and (f[0] != "SUICIDE" or "die" in f[1].split()))]
     if found:
         # "made my will" said with a solicitor, probate or power of attorney is paperwork.
         found = [f for f in found if not (f[1] == "my will" and _has_marker(normalised, WILL_PAPERWORK))]
