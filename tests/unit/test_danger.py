@@ -58,7 +58,7 @@ def test_labelled_sets_are_kept_apart_from_training_data():
     training = {_norm(m.get("text")) for m in load_data(str(ROOT / "bot" / "data" / "nlu")).training_examples}
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     learned_from = {Path(f).name for c in config["pipeline"] for f in c.get("training_files", [])}
-    assert not {"danger_blind12.yml", "danger_blind11.yml", "danger_blind10.yml", "danger_blind9.yml", "danger_blind4_dev.yml"} & learned_from
+    assert not {"danger_blind13.yml", "danger_blind12.yml", "danger_blind4_dev.yml"} & learned_from
     for path in DATA.glob("danger_*.yml"):
         if path.name in learned_from:
             continue  # measured once, training data since (tests/data/BLIND_SPEC.md)
@@ -114,6 +114,11 @@ def test_detects_danger_in_many_phrasings(text, kind):
     "my landlord is threatening to evict me",
     "I do not feel in danger now, I just want to know my options",
     "he snores like he is choking",
+    "I want to live in my own flat until I die",
+    "the carers keep forgetting my insulin all the time",
+    "my son is pushing me to sign the house over to him",
+    "she won't let me go out with my friends any more",
+    "my ex is threatening to post my photos online",
 ])
 def test_everyday_shapes_are_not_danger(text):
     assert detect(text).kind is None, detect(text)
@@ -132,6 +137,11 @@ def test_everyday_shapes_are_not_danger(text):
     "he is threatening to kill me",
     "I am in danger now",
     "my husband is choking and can not breathe",
+    "I want to die",
+    "he has given me all my insulin at once and I feel shaky",
+    "he pushed me to the floor and is kicking me",
+    "he won't let me go, he is standing over me with a belt",
+    "my ex is threatening to kill me tonight",
 ])
 def test_twins_of_everyday_shapes_are_still_danger(text):
     assert detect(text).kind is not None, text
