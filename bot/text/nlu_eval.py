@@ -40,13 +40,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind11.yml", "nlu_blind11.yml")
+HELD_OUT = ("danger_blind12.yml", "nlu_blind12.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
     "danger_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
     "nlu_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
-    "danger_blind11.yml": "held out: written blind in session 8 by a writer who saw only BLIND_SPEC.md, never tuned on, messages never printed",
-    "nlu_blind11.yml": "held out: written blind in session 8 by a writer who saw only BLIND_SPEC.md, never tuned on, messages never printed",
+    "danger_blind12.yml": "held out: written blind in session 9 by a writer who saw only BLIND_SPEC.md, never tuned on, messages never printed",
+    "nlu_blind12.yml": "held out: written blind in session 9 by a writer who saw only BLIND_SPEC.md, never tuned on, messages never printed",
+    "danger_blind11.yml": "development set since session 10 (session 9's honest figure, measured once; then its misses were read and the rules widened)",
+    "nlu_blind11.yml": "development set since session 10 (session 9's honest figure, measured once; then its misses were read)",
     "danger_blind10.yml": "development set since session 9 (session 7's honest figure, measured once; then its misses were read and thresholds chosen on it)",
     "nlu_blind10.yml": "development set since session 9 (session 7's honest figure, measured once; then thresholds chosen on it)",
     "danger_blind9.yml": "development set since session 7 (session 6's honest figure, measured once; then its misses were read)",
