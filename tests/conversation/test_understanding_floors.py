@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind11.yml", "nlu_blind11.yml", "danger_blind9.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
+    sets = ["danger_blind12.yml", "nlu_blind12.yml", "danger_blind4_dev.yml", "nlu_blind4_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
 
@@ -29,30 +29,29 @@ def figures(r):
 
 
 def test_danger_on_the_held_out_set(results):
-    # blind11: written blind in session 8, measured once at the end of session 9's work.
-    r = results["danger_blind11.yml"]
-    assert r["recall"] >= 0.95, figures(r)              # measured 0.967 (target 0.97: not met, one message)
-    assert r["recall_or_check"] >= 0.97, figures(r)     # measured 0.984
-    assert r["false_alarms"] <= 0.09, figures(r)        # measured 0.067 (target 0.05: not met)
-    assert r["negatives_checked"] <= 0.05, figures(r)   # measured 0.028
+    # blind12: written blind in session 9, committed unread, measured once at
+    # the end of session 10's understanding work (never tuned on).
+    r = results["danger_blind12.yml"]
+    assert r["recall"] >= 0.96, figures(r)              # measured 0.976 (target 0.97: met)
+    assert r["recall_or_check"] >= 0.97, figures(r)     # measured 0.982
+    assert r["false_alarms"] <= 0.09, figures(r)        # measured 0.068 (target 0.05: not met)
+    assert r["negatives_checked"] <= 0.03, figures(r)   # measured 0.000
 
 
 def test_intents_harm_carers_and_advocacy_on_the_held_out_set(results):
-    r = results["nlu_blind11.yml"]
+    r = results["nlu_blind12.yml"]
     assert r["n"] >= 500
-    assert r["classifier_accuracy"] >= 0.945, figures(r)   # measured 0.963
-    assert r["accuracy"] >= 0.89, figures(r)               # measured 0.908 (target 0.93: not met)
-    assert r["macro_f1"] >= 0.93, figures(r)               # measured 0.946
-    assert r["wrong_kind_rate"] <= 0.045, figures(r)       # measured 0.028 (target 0.02: not met)
+    assert r["classifier_accuracy"] >= 0.94, figures(r)    # measured 0.954
+    assert r["accuracy"] >= 0.90, figures(r)               # measured 0.919 (target 0.93: not met)
+    assert r["macro_f1"] >= 0.925, figures(r)              # measured 0.942
+    assert r["wrong_kind_rate"] <= 0.035, figures(r)       # measured 0.019
     assert r["harm_out_of_scope"] == 0, figures(r)
-    assert r["carer_advocate_right"] >= 0.94, figures(r)   # measured 0.974
-    assert r["false_alarms"] <= 0.05, figures(r)           # measured 0.031
+    assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 1.000
+    assert r["false_alarms"] <= 0.04, figures(r)           # measured 0.015
 
 
-def test_development_sets_stay_where_they_were_tuned(results):
-    b9 = results["danger_blind9.yml"]  # a development set since session 7
-    assert b9["recall"] >= 0.98 and b9["false_alarms"] <= 0.02, figures(b9)  # 0.995 / 0.005
-    d = results["danger_blind4_dev.yml"]
-    assert d["recall"] >= 0.94 and d["false_alarms"] <= 0.02, figures(d)    # 0.951 / 0.005
+def test_development_set_stays_where_it_was_tuned(results):
+    d = results["danger_blind4_dev.yml"]  # the one development set left (blind9-11 are training data)
+    assert d["recall"] >= 0.95 and d["false_alarms"] <= 0.02, figures(d)    # 0.967 / 0.005
     n = results["nlu_blind4_dev.yml"]
     assert n["classifier_accuracy"] >= 0.93 and n["wrong_kind_rate"] <= 0.05, figures(n)  # 0.952 / 0.035
