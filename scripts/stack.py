@@ -9,7 +9,9 @@ What other local users can see: ``var_dir`` is made 700 and every file in it
 creates (databases, WAL files, the spool, logs) is 600 from the start. The
 servers start through ``scripts/serve.py``: the Rasa API token and the REST
 token reach the Rasa process in its environment (readable only by the same
-user and root), never on a command line, and no other process gets them.
+user and root), never on a command line, and no other process gets them,
+except that the portal gets the Rasa API token too (the handoff console
+sends a worker's words into the conversation through Rasa's HTTP API).
 """
 from __future__ import annotations
 
@@ -196,11 +198,15 @@ class Stack:
         return env
 
     def portal_env(self) -> Dict[str, str]:
-        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS."""
+        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS, and
+        Rasa's API token and address: the live handoff console relays a worker's words through Rasa's
+        HTTP API (bot/handoff/rasa_api.py)."""
         env = self.env()
         for name in PORTAL_SECRET_ENV:
             if os.environ.get(name, "").strip():
                 env[name] = os.environ[name]
+        env["RASA_TOKEN"] = self.token
+        env["MSP_RASA_URL"] = self.rasa_url
         return env
 
     def ensure_totp_key(self) -> None:
