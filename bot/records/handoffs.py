@@ -110,6 +110,14 @@ def end(session: Session, handoff_id: int, status: str, *, user_id: Optional[int
     return result.rowcount == 1
 
 
+def person_left(session: Session, sender_id: str, now: Optional[datetime] = None) -> Optional[int]:
+    """The person left (quick exit, STOP): their live handoff, if any, ends as "left". Its id, or None."""
+    handoff = live_handoff(session, sender_id)
+    if handoff is None:
+        return None
+    return handoff.id if end(session, handoff.id, "left", now=now) else None
+
+
 def add_message(session: Session, handoff_id: int, author: str, text: str, *, staff_user_id: Optional[int] = None,
                 message_id: Optional[str] = None, now: Optional[datetime] = None) -> Optional[HandoffMessage]:
     """Append one message, exactly as written. None if ``message_id`` is already stored for this handoff."""

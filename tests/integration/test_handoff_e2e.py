@@ -215,3 +215,30 @@ def test_a_widget_user_asks_for_a_person_a_worker_claims_and_chats_then_hands_ba
     assert "what is financial abuse" in texts and "he's hitting me right now" in texts
     automatic = [t for a, t in messages if a == "automatic"]
     assert automatic and all("999" in t for t in automatic[:1])
+
+
+def test_the_worker_sees_that_the_person_left(system):
+    stack, origin = system
+    url = stack.env()["DATABASE_URL"]
+    secret = _account(stack, "cat.worker", "Cat Brown")
+    cat = _sign_in(stack, "cat.worker", secret)
+    base = stack.portal_url.rstrip("/")
+
+    async def scenario():
+        async with Client(stack.rasa_url, origin) as person:
+            await person.session()
+            await person.say("I want to talk to a person")
+            await person.drain()
+            with session_scope(url, read_only=True) as db:
+                [row] = [r for r in handoffs.queue(db) if r.status == "waiting"]
+            await person.emit("leave")  # "Leave this page" / Shift three times
+            await asyncio.wait_for(person.closed.wait(), 10)
+            return row.id
+
+    handoff_id = run(scenario, timeout=120)
+    deadline = time.monotonic() + 10
+    while _live(url, handoff_id)[0] != "left" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _live(url, handoff_id)[0] == "left"
+    page = cat.get(f"{base}/handoff/{handoff_id}")
+    assert "The person left" in page.text and "Claim this chat" not in page.text

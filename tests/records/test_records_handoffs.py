@@ -142,3 +142,13 @@ def test_the_marker_changes_with_the_queue_and_the_messages(db_url):
     with session_scope(db_url, read_only=True) as db:
         written = handoffs.state_marker(db)
     assert len({empty, queued, written}) == 3
+
+
+def test_when_the_person_leaves_their_live_handoff_ends_as_left(db_url):
+    with session_scope(db_url) as db:
+        assert handoffs.person_left(db, "web-a") is None  # nothing live: nothing to do
+        handoff, _ = handoffs.request_handoff(db, "web-a", "web")
+        assert handoffs.person_left(db, "web-a") == handoff.id
+        assert handoffs.person_left(db, "web-a") is None
+    with session_scope(db_url, read_only=True) as db:
+        assert handoffs.get_handoff(db, handoff.id).status == "left"
