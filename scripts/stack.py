@@ -197,16 +197,17 @@ class Stack:
         env.update(self.twilio_env())
         return env
 
-    def portal_env(self) -> Dict[str, str]:
-        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS, and
-        Rasa's API token and address: the live handoff console relays a worker's words through Rasa's
-        HTTP API (bot/handoff/rasa_api.py)."""
+    def portal_env(self, rasa_api: bool = False) -> Dict[str, str]:
+        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS.
+        ``rasa_api`` (the portal process only): Rasa's API token and address too, since the live handoff
+        console relays a worker's words through Rasa's HTTP API (bot/handoff/rasa_api.py)."""
         env = self.env()
         for name in PORTAL_SECRET_ENV:
             if os.environ.get(name, "").strip():
                 env[name] = os.environ[name]
-        env["RASA_TOKEN"] = self.token
-        env["MSP_RASA_URL"] = self.rasa_url
+        if rasa_api:
+            env["RASA_TOKEN"] = self.token
+            env["MSP_RASA_URL"] = self.rasa_url
         return env
 
     def ensure_totp_key(self) -> None:
@@ -303,7 +304,7 @@ class Stack:
         if self.portal_port is not None:
             # Only the TOTP keys (MSP_TOTP_KEYS, or the key file's path): it reads the tracker store
             # and the records.
-            self._spawn("portal", portal_command(self.portal_port), env=self.portal_env())
+            self._spawn("portal", portal_command(self.portal_port), env=self.portal_env(rasa_api=True))
         self.wait_ready(timeout)
         return self
 
