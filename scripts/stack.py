@@ -130,6 +130,8 @@ class Stack:
     scheduler: bool = False
     # The staff portal (python -m bot.portal) on this port; None: not started.
     portal_port: Optional[int] = None
+    # Tell people whose handoff nobody claimed in time (python -m bot.handoff.timeouts).
+    handoff_timeouts: bool = False
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     envs: Dict[str, Optional[Dict[str, str]]] = field(default_factory=dict, repr=False)
@@ -301,6 +303,11 @@ class Stack:
         if self.scheduler:
             # No secrets: it only writes to the records (the sender sends).
             self._spawn("scheduler", [str(BIN / "python"), "-m", "bot.surveys.scheduler"])
+        if self.handoff_timeouts:
+            # Rasa's API token: it sends the "nobody is free yet" notice into the conversation.
+            env = self.env()
+            env.update(RASA_TOKEN=self.token, MSP_RASA_URL=self.rasa_url)
+            self._spawn("handoff", [str(BIN / "python"), "-m", "bot.handoff.timeouts"], env=env)
         if self.portal_port is not None:
             # Only the TOTP keys (MSP_TOTP_KEYS, or the key file's path): it reads the tracker store
             # and the records.

@@ -103,7 +103,7 @@ class ActionHandoffRelay(Action):
                     handoffs.add_message(session, handoff.id, "person", user.get("text") or "",
                                          message_id=message_id)
                     for n, text in enumerate(automatic):
-                        handoffs.add_message(session, handoff.id, "automatic", text,
+                        handoffs.add_message(session, handoff.id, "automatic", text, kind="danger",
                                              message_id=f"{message_id}:automatic:{n}" if message_id else None)
                 status = handoff.status if handoff is not None else None
         except (SQLAlchemyError, RecordsError):

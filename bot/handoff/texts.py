@@ -61,3 +61,8 @@ def handed_back(channel: Optional[str]) -> List[Dict[str, Any]]:
 def closed(channel: Optional[str]) -> List[Dict[str, Any]]:
     # The same words: the assistant is there again either way.
     return handed_back(channel)
+
+
+def automatic(text: str) -> List[Dict[str, Any]]:
+    """Something the assistant says by itself during a handoff (plain text on every channel)."""
+    return [_bot(text)]

@@ -25,6 +25,7 @@ from .models import (
     CHANNELS,
     HANDOFF_ACTIVE_STATUSES,
     HANDOFF_AUTHORS,
+    HANDOFF_AUTOMATIC_KINDS,
     MAX_HANDOFF_TEXT_CHARS,
     Handoff,
     HandoffMessage,
@@ -110,6 +111,31 @@ def end(session: Session, handoff_id: int, status: str, *, user_id: Optional[int
     return result.rowcount == 1
 
 
+def overdue(session: Session, requested_before: datetime) -> List[Tuple[int, str]]:
+    """(id, sender id) of handoffs still waiting since before ``requested_before`` whose person was not told yet."""
+    return [tuple(row) for row in session.execute(
+        select(Handoff.id, Handoff.sender_id).where(Handoff.status == "waiting", Handoff.timeout_told_at.is_(None),
+                                                    Handoff.requested_at < requested_before)
+        .order_by(Handoff.requested_at)
+    ).all()]
+
+
+def mark_timeout_told(session: Session, handoff_id: int, now: Optional[datetime] = None) -> bool:
+    """Take the job of telling the person nobody has claimed it yet: True for one caller only."""
+    result = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "waiting",
+                              Handoff.timeout_told_at.is_(None))
+        .values(timeout_told_at=now or utcnow()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def unmark_timeout_told(session: Session, handoff_id: int) -> None:
+    """The person could not be told (Rasa did not answer): try again next time."""
+    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(timeout_told_at=None)
+                    .execution_options(synchronize_session=False))
+
+
 def person_left(session: Session, sender_id: str, now: Optional[datetime] = None) -> Optional[int]:
     """The person left (quick exit, STOP): their live handoff, if any, ends as "left". Its id, or None."""
     handoff = live_handoff(session, sender_id)
@@ -119,10 +145,16 @@ def person_left(session: Session, sender_id: str, now: Optional[datetime] = None
 
 
 def add_message(session: Session, handoff_id: int, author: str, text: str, *, staff_user_id: Optional[int] = None,
-                message_id: Optional[str] = None, now: Optional[datetime] = None) -> Optional[HandoffMessage]:
-    """Append one message, exactly as written. None if ``message_id`` is already stored for this handoff."""
+                message_id: Optional[str] = None, kind: Optional[str] = None,
+                now: Optional[datetime] = None) -> Optional[HandoffMessage]:
+    """Append one message, exactly as written. None if ``message_id`` is already stored for this handoff.
+
+    ``kind`` (automatic messages only): "danger" for the 999 reply (an alert), "timeout" for the notice.
+    """
     if author not in HANDOFF_AUTHORS:
         raise InvalidValue(f"Unknown author {author!r}.")
+    if kind is not None and (author != "automatic" or kind not in HANDOFF_AUTOMATIC_KINDS):
+        raise InvalidValue(f"Only an automatic message has a kind ({', '.join(HANDOFF_AUTOMATIC_KINDS)}).")
     if not isinstance(text, str):
         raise InvalidValue("A message must be text.")
     if len(text) > MAX_HANDOFF_TEXT_CHARS:
@@ -136,7 +168,7 @@ def add_message(session: Session, handoff_id: int, author: str, text: str, *, st
         if seen is not None:
             return None
     row = HandoffMessage(handoff_id=handoff_id, author=author, text=text, staff_user_id=staff_user_id,
-                         message_id=message_id, created_at=now or utcnow())
+                         message_id=message_id, kind=kind, created_at=now or utcnow())
     session.add(row)
     session.flush()
     return row
@@ -162,9 +194,9 @@ class QueueRow:
 
 
 def queue(session: Session) -> List[QueueRow]:
-    """Live handoffs, oldest request first, with message and alert (automatic reply) counts."""
+    """Live handoffs, oldest request first, with message and alert (automatic 999 reply) counts."""
     counts = (select(HandoffMessage.handoff_id, func.count().label("n"),
-                     func.sum(case((HandoffMessage.author == "automatic", 1), else_=0)).label("alerts"))
+                     func.sum(case((HandoffMessage.kind == "danger", 1), else_=0)).label("alerts"))
               .group_by(HandoffMessage.handoff_id).subquery())
     rows = session.execute(
         select(Handoff, StaffUser.display_name, counts.c.n, counts.c.alerts)

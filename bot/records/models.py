@@ -1147,6 +1147,8 @@ HANDOFF_STATUSES = ("waiting", "claimed", "handed_back", "closed", "left", "call
 #: A handoff in one of these is live: the assistant stays quiet and the console shows it.
 HANDOFF_ACTIVE_STATUSES = ("waiting", "claimed")
 HANDOFF_AUTHORS = ("person", "worker", "automatic")
+#: What an automatic message was: the danger reply (the console's alert) or the "nobody yet" notice.
+HANDOFF_AUTOMATIC_KINDS = ("danger", "timeout")
 MAX_HANDOFF_TEXT_CHARS = 20000
 LIVE_HANDOFF = "status IN ('waiting', 'claimed')"
 
@@ -1181,6 +1183,8 @@ class Handoff(Base):
     claimed_at = Column(UTCDateTime, nullable=True)
     ended_at = Column(UTCDateTime, nullable=True)
     claimed_by_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    # When the person was told that nobody has claimed it yet (bot/handoff/timeouts.py); once only.
+    timeout_told_at = Column(UTCDateTime, nullable=True)
 
     claimed_by = relationship("StaffUser")
 
@@ -1190,13 +1194,15 @@ class HandoffMessage(Base):
 
     ``author``: person (what they typed), worker (a member of staff, named by
     ``staff_user_id``) or automatic (what the assistant said by itself during
-    the handoff: the 999 reply to danger, which the console shows as an alert).
+    the handoff; ``kind`` danger: the 999 reply, which the console shows as an
+    alert; timeout: the notice that nobody has claimed it yet).
     """
 
     __tablename__ = "handoff_messages"
     __append_only__ = True
     __table_args__ = (
         CheckConstraint(_in("author", HANDOFF_AUTHORS), name="author"),
+        CheckConstraint("kind IS NULL OR " + _in("kind", HANDOFF_AUTOMATIC_KINDS), name="kind"),
         Index("ix_handoff_messages_handoff_id_id", "handoff_id", "id"),
     )
 
@@ -1207,6 +1213,7 @@ class HandoffMessage(Base):
     text = Column(Text, nullable=False)
     # The tracker's message id of a person's message: the same message is stored once.
     message_id = Column(String(255), nullable=True)
+    kind = Column(String(16), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 

@@ -36,7 +36,10 @@ def system(trained_model, tmp_path_factory):
     origin = f"http://127.0.0.1:{free_port()}"
     stack = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
                   token=new_token(), log_dir=var_dir / "logs", portal_port=free_port(), widget_origins=[origin],
-                  extra_env=dict(ALWAYS_STAFFED, MSP_PORTAL_COOKIE_SECURE="no"))
+                  handoff_timeouts=True,
+                  # Nobody claims in 15 s: the person is told (the first test claims within a few seconds).
+                  extra_env=dict(ALWAYS_STAFFED, MSP_PORTAL_COOKIE_SECURE="no",
+                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.25"))
     stack.start()
     try:
         yield stack, origin
@@ -242,3 +245,37 @@ def test_the_worker_sees_that_the_person_left(system):
     assert _live(url, handoff_id)[0] == "left"
     page = cat.get(f"{base}/handoff/{handoff_id}")
     assert "The person left" in page.text and "Claim this chat" not in page.text
+
+
+def test_nobody_claims_in_time_the_person_is_told_once_and_can_keep_waiting(system):
+    stack, origin = system
+    url = stack.env()["DATABASE_URL"]
+    secret = _account(stack, "dan.worker", "Dan Green")
+    dan = _sign_in(stack, "dan.worker", secret)
+    base = stack.portal_url.rstrip("/")
+
+    async def scenario():
+        async with Client(stack.rasa_url, origin) as person:
+            await person.session()
+            await person.say("can I speak to a human please")
+            await person.drain()
+            with session_scope(url, read_only=True) as db:
+                [row] = [r for r in handoffs.queue(db) if r.status == "waiting"]
+            started = time.monotonic()
+            notice, _ = await _wait_for(person, lambda m: "nobody from the team is free" in (m.get("text") or ""),
+                                        timeout=45)
+            waited = time.monotonic() - started
+            assert "keep waiting" in notice["text"] and "999" in notice["text"]
+            assert await person.drain(7) == []  # once only (the watcher looks every 5 s)
+            # Still in the queue: a worker can still claim it, and the person hears they joined.
+            claimed = await asyncio.to_thread(dan.post, f"{base}/handoff/{row.id}/claim",
+                                              data={"csrf_token": _csrf(stack, dan)}, allow_redirects=False)
+            assert claimed.headers["Location"].endswith("done=claimed")
+            await _wait_for(person, lambda m: (m.get("custom") or {}).get("handoff") == "joined")
+            return row.id, waited
+
+    handoff_id, waited = run(scenario, timeout=180)
+    assert waited < 40
+    status, messages = _live(url, handoff_id)
+    assert status == "claimed"
+    assert [a for a, t in messages if "nobody from the team is free" in t] == ["automatic"]

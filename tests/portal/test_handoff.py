@@ -28,7 +28,7 @@ def waiting(records_url, tracker):
     with session_scope(records_url) as db:
         handoff, _ = handoffs.request_handoff(db, "web-ask", "web")
         handoffs.add_message(db, handoff.id, "person", "can I talk to someone real", message_id="m-2")
-        handoffs.add_message(db, handoff.id, "automatic", "If you are in danger now, call 999.")
+        handoffs.add_message(db, handoff.id, "automatic", "If you are in danger now, call 999.", kind="danger")
         return handoff.id
 
 

@@ -97,7 +97,7 @@ def test_messages_are_kept_verbatim_once_and_cannot_be_changed(db_url):
         ann = _worker(db, "ann")
         assert handoffs.add_message(db, handoff.id, "person", words, message_id="m1") is not None
         assert handoffs.add_message(db, handoff.id, "person", words, message_id="m1") is None  # the same message
-        handoffs.add_message(db, handoff.id, "automatic", "Call 999 now.")
+        handoffs.add_message(db, handoff.id, "automatic", "Call 999 now.", kind="danger")
         handoffs.add_message(db, handoff.id, "worker", "Hello, I'm Ann.", staff_user_id=ann)
         with pytest.raises(InvalidValue):
             handoffs.add_message(db, handoff.id, "worker", "no name")
@@ -152,3 +152,33 @@ def test_when_the_person_leaves_their_live_handoff_ends_as_left(db_url):
         assert handoffs.person_left(db, "web-a") is None
     with session_scope(db_url, read_only=True) as db:
         assert handoffs.get_handoff(db, handoff.id).status == "left"
+
+
+def test_overdue_handoffs_are_told_once(db_url):
+    from datetime import timedelta
+
+    from bot.records.models import utcnow
+
+    with session_scope(db_url) as db:
+        old, _ = handoffs.request_handoff(db, "web-old", "web", now=utcnow() - timedelta(minutes=10))
+        handoffs.request_handoff(db, "web-new", "web")
+        claimed, _ = handoffs.request_handoff(db, "web-claimed", "web", now=utcnow() - timedelta(minutes=10))
+        assert handoffs.claim(db, claimed.id, _worker(db, "ann"))
+    cutoff = utcnow() - timedelta(minutes=3)
+    with session_scope(db_url, read_only=True) as db:
+        assert handoffs.overdue(db, cutoff) == [(old.id, "web-old")]
+    with session_scope(db_url) as db:
+        assert handoffs.mark_timeout_told(db, old.id)
+    with session_scope(db_url) as db:
+        assert not handoffs.mark_timeout_told(db, old.id)  # a second watcher does not tell them twice
+        assert handoffs.overdue(db, cutoff) == []
+        handoffs.unmark_timeout_told(db, old.id)  # Rasa did not answer: try again
+    with session_scope(db_url, read_only=True) as db:
+        assert handoffs.overdue(db, cutoff) == [(old.id, "web-old")]
+    with session_scope(db_url) as db:
+        with pytest.raises(InvalidValue):
+            handoffs.add_message(db, old.id, "person", "hi", kind="timeout")
+        handoffs.add_message(db, old.id, "automatic", "Sorry, nobody is free yet.", kind="timeout")
+    with session_scope(db_url, read_only=True) as db:
+        [row] = [r for r in handoffs.queue(db) if r.id == old.id]
+    assert (row.messages, row.alerts) == (1, 0)  # a notice is not an alert

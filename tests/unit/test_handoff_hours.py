@@ -57,3 +57,17 @@ def test_unreadable_settings_are_refused_with_the_setting_named():
     check(DEFAULT)
     with pytest.raises(ValueError):
         is_staffed(datetime(2026, 12, 29, 10, 0), DEFAULT)
+
+
+def test_the_claim_timeout_is_a_positive_number_of_minutes():
+    from datetime import timedelta
+
+    from bot.handoff.timeouts import TimeoutSettingError, claim_timeout, notice
+
+    assert claim_timeout(DEFAULT) == timedelta(minutes=3)
+    assert claim_timeout(load_settings({"MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES": "0.5"})) == timedelta(seconds=30)
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(TimeoutSettingError, match="MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES"):
+            claim_timeout(load_settings({"MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES": bad}))
+    words = notice(DEFAULT)
+    assert "keep waiting" in words and DEFAULT.council_phone in words and words.endswith("call 999.")

@@ -1,0 +1,100 @@
+"""Nobody has claimed a waiting handoff in time: tell the person, once, so nobody talks to a silent chat.
+
+``python -m bot.handoff.timeouts`` (started by ``make run`` with the portal)
+looks every ``CHECK_SECONDS`` for handoffs still waiting after
+``handoff_claim_timeout_minutes`` (a setting, default 3) and sends the person,
+through Rasa's HTTP API, an apology: they can keep waiting (the handoff stays
+in the queue and a worker can still claim it), call the team, and call 999 if
+anyone is in danger. It is stored as an automatic message of kind "timeout".
+Taking the job is a conditional UPDATE (``handoffs.mark_timeout_told``), so two
+of these processes never tell one person twice; if Rasa does not answer, the
+mark is taken back and the next round tries again.
+
+Not yet (a later slice): offering a call back at a safe number and time, and
+emailing the duty team through SMTP.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Optional
+
+from bot.records import handoffs, session_scope
+from bot.records.models import utcnow
+from bot.settings import Settings, get_settings
+
+from . import texts
+from .rasa_api import RasaApi, RasaUnavailable
+
+logger = logging.getLogger("bot.handoff.timeouts")
+CHECK_SECONDS = 5.0
+
+
+class TimeoutSettingError(ValueError):
+    pass
+
+
+def claim_timeout(settings: Optional[Settings] = None) -> timedelta:
+    """``handoff_claim_timeout_minutes`` as a time span (a number more than 0; fractions for tests)."""
+    raw = (settings or get_settings()).handoff_claim_timeout_minutes
+    try:
+        minutes = float(raw)
+    except (TypeError, ValueError):
+        raise TimeoutSettingError(f"MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES must be a number, not {raw!r}.") from None
+    if minutes <= 0:
+        raise TimeoutSettingError("MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES must be more than 0.")
+    return timedelta(minutes=minutes)
+
+
+def notice(settings: Optional[Settings] = None) -> str:
+    s = settings or get_settings()
+    return (f"Sorry, nobody from the team is free to chat yet. You can keep waiting here, and someone will "
+            f"join when they can. Or call {s.council_name} on {s.council_phone}. "
+            f"If anyone is in danger now, call {s.emergency_number}.")
+
+
+def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
+    """Tell every overdue person once; the number told."""
+    settings = settings or get_settings()
+    with session_scope(read_only=True) as db:
+        due = handoffs.overdue(db, utcnow() - claim_timeout(settings))
+    told = 0
+    for handoff_id, sender_id in due:
+        with session_scope() as db:
+            if not handoffs.mark_timeout_told(db, handoff_id):
+                continue  # claimed, ended or told meanwhile
+        words = notice(settings)
+        try:
+            api.append(sender_id, texts.automatic(words))
+        except RasaUnavailable as error:
+            logger.warning("handoff %s: the person could not be told nobody is free yet (%s)", handoff_id, error)
+            with session_scope() as db:
+                handoffs.unmark_timeout_told(db, handoff_id)
+            continue
+        with session_scope() as db:
+            handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
+        logger.info("handoff %s: nobody claimed it in time; the person was told", handoff_id)
+        told += 1
+    return told
+
+
+def run(stop: threading.Event) -> None:
+    claim_timeout()  # refuse to start on a bad setting
+    api = RasaApi.from_env()
+    while not stop.is_set():
+        try:
+            run_once(api)
+        except Exception:  # noqa: BLE001 - keep watching; the next round tries again
+            logger.exception("handoff timeouts: a round failed")
+        stop.wait(CHECK_SECONDS)
+
+
+def main() -> None:
+    from bot.worker import run_until_signalled
+
+    run_until_signalled("Handoff timeouts", run, logger)
+
+
+if __name__ == "__main__":
+    main()
