@@ -38,8 +38,9 @@ def system(trained_model, tmp_path_factory):
                   token=new_token(), log_dir=var_dir / "logs", portal_port=free_port(), widget_origins=[origin],
                   handoff_timeouts=True,
                   # Nobody claims in 15 s: the person is told (the first test claims within a few seconds).
+                  # A fixed widget secret: a session token stays good across a restart of the Rasa server.
                   extra_env=dict(ALWAYS_STAFFED, MSP_PORTAL_COOKIE_SECURE="no",
-                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.25"))
+                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.25", MSP_WIDGET_SECRET=new_token()))
     stack.start()
     try:
         yield stack, origin
@@ -279,3 +280,82 @@ def test_nobody_claims_in_time_the_person_is_told_once_and_can_keep_waiting(syst
     status, messages = _live(url, handoff_id)
     assert status == "claimed"
     assert [a for a, t in messages if "nobody from the team is free" in t] == ["automatic"]
+
+
+def _wait_rasa_ready(stack, timeout=180.0):
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{stack.rasa_url}/status?token={stack.token}", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the Rasa server did not come back")
+
+
+def _age_conversation(stack, sender_id, seconds):
+    """Make every stored event of the conversation ``seconds`` older (as if the person had been idle)."""
+    import sqlite3
+
+    with sqlite3.connect(stack.db_path, timeout=30) as db:
+        db.execute("UPDATE events SET timestamp = timestamp - ?, "
+                   "data = json_set(data, '$.timestamp', json_extract(data, '$.timestamp') - ?) "
+                   "WHERE sender_id = ?", (seconds, seconds, sender_id))
+
+
+def test_a_handoff_survives_a_restart_of_the_rasa_server_and_a_new_session(system):
+    stack, origin = system
+    url = stack.env()["DATABASE_URL"]
+    eve = _sign_in(stack, "eve.worker", _account(stack, "eve.worker", "Eve White"))
+    base = stack.portal_url.rstrip("/")
+    state = {}
+
+    async def before_restart():
+        async with Client(stack.rasa_url, origin) as person:
+            state["token"] = (await person.session())["session_id"]
+            await person.say("I need to talk to a real person")
+            await person.drain()
+            with session_scope(url, read_only=True) as db:
+                [row] = [r for r in handoffs.queue(db) if r.status == "waiting"]
+                state["id"], state["sender"] = row.id, handoffs.get_handoff(db, row.id).sender_id
+            claimed = await asyncio.to_thread(eve.post, f"{base}/handoff/{row.id}/claim",
+                                              data={"csrf_token": _csrf(stack, eve)}, allow_redirects=False)
+            assert claimed.headers["Location"].endswith("done=claimed")
+            await _wait_for(person, lambda m: (m.get("custom") or {}).get("handoff") == "joined")
+
+    async def silent_then_reached(words, reply):
+        async with Client(stack.rasa_url, origin) as person:
+            resumed = await person.session(session_id=state["token"])
+            assert resumed["resumed"] is True
+            await person.drain(1)
+            assert (await person.say(words))["ok"] is True
+            assert await person.drain(2) == []  # still with the worker: the assistant says nothing
+            sent = await asyncio.to_thread(eve.post, f"{base}/handoff/{state['id']}/send",
+                                           data={"csrf_token": _csrf(stack, eve), "message": reply},
+                                           allow_redirects=False)
+            assert sent.headers["Location"].endswith("done=sent")
+            message, _ = await _wait_for(person, lambda m: (m.get("custom") or {}).get("from") == "staff")
+            assert message["custom"]["text"] == reply
+
+    run(before_restart, timeout=120)
+    stack.procs["rasa"].terminate()
+    stack.procs["rasa"].wait(30)
+    stack.respawn("rasa")
+    _wait_rasa_ready(stack)
+    run(lambda: silent_then_reached("are you still there?", "Yes, I'm still here."), timeout=120)
+
+    # Two hours idle: Rasa starts a new session with empty slots; our action_session_start puts the
+    # handoff back from the records, so the assistant still does not butt in.
+    _age_conversation(stack, state["sender"], 2 * 3600)
+    run(lambda: silent_then_reached("sorry, I had to go out", "Welcome back."), timeout=120)
+    tracker = stack.tracker(state["sender"])
+    assert tracker["slots"]["handoff"] == "claimed"
+    assert [e["event"] for e in tracker["events"]].count("session_started") == 2  # the first, and the new one
+    status, messages = _live(url, state["id"])
+    assert status == "claimed"
+    person_words = [t for a, t in messages if a == "person"]
+    assert "are you still there?" in person_words and "sorry, I had to go out" in person_words
