@@ -307,6 +307,10 @@ class Stack:
             # Rasa's API token: it sends the "nobody is free yet" notice into the conversation.
             env = self.env()
             env.update(RASA_TOKEN=self.token, MSP_RASA_URL=self.rasa_url)
+            # The relay's password, if any: it emails the duty team that someone is waiting.
+            env.update({name: os.environ[name] for name in ADVOCACY_SECRET_ENV if os.environ.get(name)})
+            if self.portal_port is not None:
+                env.setdefault("PORTAL_PORT", str(self.portal_port))
             self._spawn("handoff", [str(BIN / "python"), "-m", "bot.handoff.timeouts"], env=env)
         if self.portal_port is not None:
             # Only the TOTP keys (MSP_TOTP_KEYS, or the key file's path): it reads the tracker store

@@ -10,8 +10,11 @@ Taking the job is a conditional UPDATE (``handoffs.mark_timeout_told``), so two
 of these processes never tell one person twice; if Rasa does not answer, the
 mark is taken back and the next round tries again.
 
-Not yet (a later slice): offering a call back at a safe number and time, and
-emailing the duty team through SMTP.
+It also emails the duty team, once per waiting handoff, with a link to the
+portal and no personal details (``bot/handoff/duty.py``), when a relay and an
+address are set.
+
+Not yet (a later slice): offering a call back at a safe number and time.
 """
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ from bot.records import handoffs, session_scope
 from bot.records.models import utcnow
 from bot.settings import Settings, get_settings
 
+from bot.advocacy.sender import DeliveryError
+
 from . import texts
+from .duty import DutyMail
 from .rasa_api import RasaApi, RasaUnavailable
 
 logger = logging.getLogger("bot.handoff.timeouts")
@@ -79,14 +85,42 @@ def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
     return told
 
 
+def notify_duty(mail: Optional[DutyMail]) -> int:
+    """Email the duty team about every waiting handoff not yet told; the number emailed."""
+    if mail is None:
+        return 0
+    with session_scope(read_only=True) as db:
+        waiting = handoffs.duty_not_told(db)
+    sent = 0
+    for handoff_id in waiting:
+        with session_scope() as db:
+            if not handoffs.mark_duty_told(db, handoff_id):
+                continue
+        try:
+            mail.send(handoff_id)
+        except DeliveryError as error:
+            logger.warning("handoff %s: the duty team could not be emailed (%s); trying again", handoff_id, error)
+            with session_scope() as db:
+                handoffs.unmark_duty_told(db, handoff_id)
+            continue
+        logger.info("handoff %s: the duty team was emailed", handoff_id)
+        sent += 1
+    return sent
+
+
 def run(stop: threading.Event) -> None:
     claim_timeout()  # refuse to start on a bad setting
     api = RasaApi.from_env()
+    mail = DutyMail.from_env()
+    if mail is None:
+        logger.warning("No duty email for waiting chats: set MSP_HANDOFF_DUTY_EMAIL (or MSP_ADVOCACY_DUTY_EMAIL), "
+                       "MSP_ADVOCACY_SMTP_HOST and MSP_ADVOCACY_FROM.")
     while not stop.is_set():
-        try:
-            run_once(api)
-        except Exception:  # noqa: BLE001 - keep watching; the next round tries again
-            logger.exception("handoff timeouts: a round failed")
+        for step in (lambda: notify_duty(mail), lambda: run_once(api)):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - keep watching; the next round tries again
+                logger.exception("handoff timeouts: a round failed")
         stop.wait(CHECK_SECONDS)
 
 

@@ -130,6 +130,28 @@ def mark_timeout_told(session: Session, handoff_id: int, now: Optional[datetime]
     return result.rowcount == 1
 
 
+def duty_not_told(session: Session) -> List[int]:
+    """Ids of waiting handoffs the duty team has not been emailed about, oldest first."""
+    return list(session.execute(
+        select(Handoff.id).where(Handoff.status == "waiting", Handoff.duty_told_at.is_(None))
+        .order_by(Handoff.requested_at)
+    ).scalars())
+
+
+def mark_duty_told(session: Session, handoff_id: int, now: Optional[datetime] = None) -> bool:
+    """Take the job of emailing the duty team about this handoff: True for one caller only."""
+    result = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.duty_told_at.is_(None))
+        .values(duty_told_at=now or utcnow()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def unmark_duty_told(session: Session, handoff_id: int) -> None:
+    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(duty_told_at=None)
+                    .execution_options(synchronize_session=False))
+
+
 def unmark_timeout_told(session: Session, handoff_id: int) -> None:
     """The person could not be told (Rasa did not answer): try again next time."""
     session.execute(update(Handoff).where(Handoff.id == handoff_id).values(timeout_told_at=None)

@@ -1185,6 +1185,8 @@ class Handoff(Base):
     claimed_by_id = Column(ForeignKey("staff_users.id"), nullable=True)
     # When the person was told that nobody has claimed it yet (bot/handoff/timeouts.py); once only.
     timeout_told_at = Column(UTCDateTime, nullable=True)
+    # When the duty team was emailed that someone is waiting (bot/handoff/timeouts.py); once only.
+    duty_told_at = Column(UTCDateTime, nullable=True)
 
     claimed_by = relationship("StaffUser")
 

@@ -28,22 +28,36 @@ ALWAYS_STAFFED = {"MSP_HANDOFF_DAYS": "Mon-Sun", "MSP_HANDOFF_HOURS": "00:00-24:
                   "MSP_HANDOFF_BANK_HOLIDAYS": "none"}
 PASSWORD = "a long enough password 7"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+DUTY = "duty@example.gov.uk"
 
 
 @pytest.fixture(scope="module")
-def system(trained_model, tmp_path_factory):
+def duty_relay():
+    """A local SMTP server (aiosmtpd) standing in for the council's relay."""
+    from tests.advocacy.provider_peer import SmtpProvider
+
+    peer = SmtpProvider().start()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="module")
+def system(trained_model, tmp_path_factory, duty_relay):
     var_dir = tmp_path_factory.mktemp("handoff-var")
     origin = f"http://127.0.0.1:{free_port()}"
+    relay = {"MSP_ADVOCACY_SMTP_HOST": "127.0.0.1", "MSP_ADVOCACY_SMTP_PORT": str(duty_relay.port),
+             "MSP_ADVOCACY_SMTP_STARTTLS": "no", "MSP_ADVOCACY_FROM": "msp@example.gov.uk",
+             "MSP_HANDOFF_DUTY_EMAIL": DUTY}
     stack = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
                   token=new_token(), log_dir=var_dir / "logs", portal_port=free_port(), widget_origins=[origin],
                   handoff_timeouts=True,
-                  # Nobody claims in 15 s: the person is told (the first test claims within a few seconds).
+                  # Nobody claims in 18 s: the person is told (the first test claims within a few seconds).
                   # A fixed widget secret: a session token stays good across a restart of the Rasa server.
                   extra_env=dict(ALWAYS_STAFFED, MSP_PORTAL_COOKIE_SECURE="no",
-                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.25", MSP_WIDGET_SECRET=new_token()))
+                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.3", MSP_WIDGET_SECRET=new_token(), **relay))
     stack.start()
     try:
-        yield stack, origin
+        yield stack, origin, duty_relay
     finally:
         stack.stop()
         dispose_engines()
@@ -118,7 +132,7 @@ async def _wait_for(client, predicate, timeout=20.0):
 
 
 def test_a_widget_user_asks_for_a_person_a_worker_claims_and_chats_then_hands_back(system):
-    stack, origin = system
+    stack, origin, relay = system
     url = stack.env()["DATABASE_URL"]
     ann_secret, bob_secret = _account(stack, "ann.worker", "Ann Smith"), _account(stack, "bob.worker", "Bob Jones")
     ann, bob = _sign_in(stack, "ann.worker", ann_secret), _sign_in(stack, "bob.worker", bob_secret)
@@ -139,6 +153,17 @@ def test_a_widget_user_asks_for_a_person_a_worker_claims_and_chats_then_hands_ba
                 [row] = handoffs.queue(db)
             state["id"] = row.id
             assert row.status == "waiting"
+
+            # The duty team is emailed: a link to the portal, nothing the person wrote, no conversation id.
+            deadline = time.monotonic() + 20
+            while not relay.to(DUTY) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            [mail] = relay.to(DUTY)
+            body = mail["message"].get_content()
+            assert f"{stack.portal_url}handoff/{row.id}" in body
+            with session_scope(url, read_only=True) as db:
+                sender_id = handoffs.get_handoff(db, row.id).sender_id
+            assert sender_id not in body and "person please" not in body
 
             # The console: the queue lists it, and its event stream says something changed.
             page = await asyncio.to_thread(ann.get, f"{base}/handoff/")
@@ -222,7 +247,7 @@ def test_a_widget_user_asks_for_a_person_a_worker_claims_and_chats_then_hands_ba
 
 
 def test_the_worker_sees_that_the_person_left(system):
-    stack, origin = system
+    stack, origin, relay = system
     url = stack.env()["DATABASE_URL"]
     secret = _account(stack, "cat.worker", "Cat Brown")
     cat = _sign_in(stack, "cat.worker", secret)
@@ -249,7 +274,7 @@ def test_the_worker_sees_that_the_person_left(system):
 
 
 def test_nobody_claims_in_time_the_person_is_told_once_and_can_keep_waiting(system):
-    stack, origin = system
+    stack, origin, relay = system
     url = stack.env()["DATABASE_URL"]
     secret = _account(stack, "dan.worker", "Dan Green")
     dan = _sign_in(stack, "dan.worker", secret)
@@ -308,7 +333,7 @@ def _age_conversation(stack, sender_id, seconds):
 
 
 def test_a_handoff_survives_a_restart_of_the_rasa_server_and_a_new_session(system):
-    stack, origin = system
+    stack, origin, relay = system
     url = stack.env()["DATABASE_URL"]
     eve = _sign_in(stack, "eve.worker", _account(stack, "eve.worker", "Eve White"))
     base = stack.portal_url.rstrip("/")

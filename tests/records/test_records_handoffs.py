@@ -182,3 +182,19 @@ def test_overdue_handoffs_are_told_once(db_url):
     with session_scope(db_url, read_only=True) as db:
         [row] = [r for r in handoffs.queue(db) if r.id == old.id]
     assert (row.messages, row.alerts) == (1, 0)  # a notice is not an alert
+
+
+def test_the_duty_team_is_told_about_each_waiting_handoff_once(db_url):
+    with session_scope(db_url) as db:
+        first, _ = handoffs.request_handoff(db, "web-a", "web")
+        second, _ = handoffs.request_handoff(db, "web-b", "web")
+        assert handoffs.end(db, second.id, "closed")
+    with session_scope(db_url) as db:
+        assert handoffs.duty_not_told(db) == [first.id]  # a closed one is not mailed about
+        assert handoffs.mark_duty_told(db, first.id)
+    with session_scope(db_url) as db:
+        assert not handoffs.mark_duty_told(db, first.id)
+        assert handoffs.duty_not_told(db) == []
+        handoffs.unmark_duty_told(db, first.id)  # the relay refused: try again
+    with session_scope(db_url, read_only=True) as db:
+        assert handoffs.duty_not_told(db) == [first.id]

@@ -45,6 +45,7 @@ def upgrade() -> None:
         _ts("ended_at", nullable=True),
         sa.Column("claimed_by_id", sa.Integer(), nullable=True),
         _ts("timeout_told_at", nullable=True),
+        _ts("duty_told_at", nullable=True),
         sa.CheckConstraint(_in("status", ("waiting", "claimed", "handed_back", "closed", "left",
                                           "callback_requested")), name="ck_handoffs_status"),
         sa.CheckConstraint(_in("channel", ("web", "sms", "phone", "staff")), name="ck_handoffs_channel"),
