@@ -12,7 +12,9 @@
   could not reach Rasa to say so), the slot is cleared and the assistant
   answers again.
 * ``action_session_start``: Rasa starts a new session after 60 idle minutes
-  with empty slots; a handoff still live in the records is put back in the slot.
+  with empty slots; a claimed handoff still live in the records is put back in
+  the slot (``handoffs.resume``: one still waiting after all that time, or
+  claimed but idle for 12 hours, is closed instead, so the person is answered).
 """
 from __future__ import annotations
 
@@ -125,9 +127,8 @@ class ActionSessionStart(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         try:
-            with session_scope(read_only=True) as session:
-                handoff = handoffs.live_handoff(session, tracker.sender_id)
-                status = handoff.status if handoff is not None else None
+            with session_scope() as session:
+                status = handoffs.resume(session, tracker.sender_id)
         except (SQLAlchemyError, RecordsError):
             logger.exception("handoff: could not look up a live handoff at session start")
             status = None

@@ -13,7 +13,7 @@ row lock and then re-check the condition). Ending a handoff works the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import List, Optional, Sequence, Tuple
 
 from sqlalchemy import case, func, select, update
@@ -156,6 +156,32 @@ def unmark_timeout_told(session: Session, handoff_id: int) -> None:
     """The person could not be told (Rasa did not answer): try again next time."""
     session.execute(update(Handoff).where(Handoff.id == handoff_id).values(timeout_told_at=None)
                     .execution_options(synchronize_session=False))
+
+
+#: A claimed handoff with nothing written or claimed for this long is over (see ``resume``).
+STALE_CLAIMED = timedelta(hours=12)
+
+
+def resume(session: Session, sender_id: str, now: Optional[datetime] = None) -> Optional[str]:
+    """At a new Rasa session (the person was idle an hour or more): the status to put back in the slot.
+
+    A claimed handoff comes back (a worker is there), unless nothing was written or claimed for
+    ``STALE_CLAIMED``: then it is closed. A handoff still waiting after all that time is closed
+    too: nobody claimed it, and a person who comes back must not talk to a silent assistant (they
+    can ask again). None: nothing live, the assistant answers.
+    """
+    now = now or utcnow()
+    handoff = live_handoff(session, sender_id)
+    if handoff is None:
+        return None
+    if handoff.status == "claimed":
+        latest = session.execute(select(func.max(HandoffMessage.created_at))
+                                 .where(HandoffMessage.handoff_id == handoff.id)).scalar()
+        active = max(t for t in (handoff.claimed_at, latest, handoff.requested_at) if t is not None)
+        if now - active < STALE_CLAIMED:
+            return "claimed"
+    end(session, handoff.id, "closed", now=now)
+    return None
 
 
 def person_left(session: Session, sender_id: str, now: Optional[datetime] = None) -> Optional[int]:

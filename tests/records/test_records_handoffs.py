@@ -198,3 +198,28 @@ def test_the_duty_team_is_told_about_each_waiting_handoff_once(db_url):
         handoffs.unmark_duty_told(db, first.id)  # the relay refused: try again
     with session_scope(db_url, read_only=True) as db:
         assert handoffs.duty_not_told(db) == [first.id]
+
+
+def test_at_a_new_session_only_a_recently_active_claimed_handoff_comes_back(db_url):
+    from datetime import timedelta
+
+    from bot.records.models import utcnow
+
+    now = utcnow()
+    with session_scope(db_url) as db:
+        ann = _worker(db, "ann")
+        waiting, _ = handoffs.request_handoff(db, "web-wait", "web", now=now - timedelta(hours=2))
+        fresh, _ = handoffs.request_handoff(db, "web-fresh", "web", now=now - timedelta(days=2))
+        assert handoffs.claim(db, fresh.id, ann, now=now - timedelta(days=2))
+        handoffs.add_message(db, fresh.id, "worker", "Are you still there?", staff_user_id=ann,
+                             now=now - timedelta(hours=1))
+        stale, _ = handoffs.request_handoff(db, "web-stale", "web", now=now - timedelta(days=2))
+        assert handoffs.claim(db, stale.id, ann, now=now - timedelta(days=2))
+    with session_scope(db_url) as db:
+        assert handoffs.resume(db, "web-none", now=now) is None
+        assert handoffs.resume(db, "web-fresh", now=now) == "claimed"  # a worker wrote an hour ago
+        assert handoffs.resume(db, "web-wait", now=now) is None  # nobody claimed it: closed
+        assert handoffs.resume(db, "web-stale", now=now) is None  # nothing for two days: closed
+    with session_scope(db_url, read_only=True) as db:
+        statuses = {h: handoffs.get_handoff(db, h).status for h in (waiting.id, fresh.id, stale.id)}
+    assert statuses == {waiting.id: "closed", fresh.id: "claimed", stale.id: "closed"}

@@ -128,12 +128,26 @@ def test_the_relay_follows_the_records_when_the_slot_is_out_of_date(hours):
     assert events == [SlotSet("handoff", None)] and said == ["utter_how_can_i_help"]
 
 
-def test_a_new_session_puts_a_live_handoff_back(hours):
+def test_a_new_session_puts_a_claimed_handoff_back(hours):
     hours(ALWAYS)
     events, _ = run(ActionSessionStart(), tracker("", sender="web-conv-a"))
     assert events == [SessionStarted(), ActionExecuted("action_listen")]
     run(ActionTalkToPerson(), tracker("a person please"))
+    with session_scope() as db:
+        from bot.records import staff
+
+        user = staff.create_user(db, "ann.worker", display_name="Ann", role="practitioner", password_hash="x")
+        db.flush()
+        assert handoffs.claim(db, handoffs.live_handoff(db, "web-conv-a").id, user.id)
     events, _ = run(ActionSessionStart(), tracker("", sender="web-conv-a"))
-    assert events == [SessionStarted(), SlotSet("handoff", "waiting"), ActionExecuted("action_listen")]
+    assert events == [SessionStarted(), SlotSet("handoff", "claimed"), ActionExecuted("action_listen")]
     events, _ = run(ActionSessionStart(), tracker("", sender="web-conv-other"))
     assert events == [SessionStarted(), ActionExecuted("action_listen")]
+
+
+def test_a_new_session_closes_a_handoff_nobody_claimed_so_the_person_is_answered(hours):
+    hours(ALWAYS)
+    run(ActionTalkToPerson(), tracker("a person please"))
+    events, _ = run(ActionSessionStart(), tracker("", sender="web-conv-a"))
+    assert events == [SessionStarted(), ActionExecuted("action_listen")]
+    assert stored() is None  # closed: no longer live
