@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -266,7 +266,3 @@ def state_marker(session: Session) -> Tuple:
     ended = session.execute(select(func.count()).select_from(Handoff)
                             .where(Handoff.status.notin_(HANDOFF_ACTIVE_STATUSES))).scalar()
     return (tuple((i, s) for i, s in live), newest or 0, ended or 0)
-
-
-def live_statuses() -> Sequence[str]:
-    return HANDOFF_ACTIVE_STATUSES

@@ -19,8 +19,6 @@ page reload.
 from __future__ import annotations
 
 import time
-from typing import Optional
-
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, \
     stream_with_context, url_for
 
