@@ -19,6 +19,7 @@ page reload.
 from __future__ import annotations
 
 import time
+
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, \
     stream_with_context, url_for
 
