@@ -87,6 +87,10 @@ class Settings:
     handoff_hours: str = "09:00-17:00"
     handoff_bank_holidays: str = "England"
     handoff_claim_timeout_minutes: str = "3"
+    # A claimed chat where the worker has not answered the person's last
+    # message in this long: the person is told they may have been called
+    # away, with the council's number and 999 (bot/handoff/timeouts.py).
+    handoff_answer_timeout_minutes: str = "5"
     handoff_worker_name: str = "first_name"
     handoff_worker_role: str = "A member of the adult safeguarding team"
 

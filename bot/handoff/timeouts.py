@@ -10,6 +10,11 @@ Taking the job is a conditional UPDATE (``handoffs.mark_timeout_told``), so two
 of these processes never tell one person twice; if Rasa does not answer, the
 mark is taken back and the next round tries again.
 
+A claimed chat whose worker has not answered the person's last message in
+``handoff_answer_timeout_minutes`` (default 5) gets one notice too: the
+worker may have been called away; the council's number; 999 (once per
+message of the person's: only when the person's is the newest message).
+
 It also emails the duty team, once per waiting handoff, with a link to the
 portal and no personal details (``bot/handoff/duty.py``), when a relay and an
 address are set.
@@ -41,16 +46,26 @@ class TimeoutSettingError(ValueError):
     pass
 
 
-def claim_timeout(settings: Optional[Settings] = None) -> timedelta:
-    """``handoff_claim_timeout_minutes`` as a time span (a number more than 0; fractions for tests)."""
-    raw = (settings or get_settings()).handoff_claim_timeout_minutes
+def _minutes(settings: Optional[Settings], name: str) -> timedelta:
+    raw = getattr(settings or get_settings(), name)
+    label = f"MSP_{name.upper()}"
     try:
         minutes = float(raw)
     except (TypeError, ValueError):
-        raise TimeoutSettingError(f"MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES must be a number, not {raw!r}.") from None
+        raise TimeoutSettingError(f"{label} must be a number, not {raw!r}.") from None
     if minutes <= 0:
-        raise TimeoutSettingError("MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES must be more than 0.")
+        raise TimeoutSettingError(f"{label} must be more than 0.")
     return timedelta(minutes=minutes)
+
+
+def claim_timeout(settings: Optional[Settings] = None) -> timedelta:
+    """``handoff_claim_timeout_minutes`` as a time span (a number more than 0; fractions for tests)."""
+    return _minutes(settings, "handoff_claim_timeout_minutes")
+
+
+def answer_timeout(settings: Optional[Settings] = None) -> timedelta:
+    """``handoff_answer_timeout_minutes``: how long a claimed chat may leave the person unanswered."""
+    return _minutes(settings, "handoff_answer_timeout_minutes")
 
 
 def notice(settings: Optional[Settings] = None) -> str:
@@ -58,6 +73,34 @@ def notice(settings: Optional[Settings] = None) -> str:
     return (f"Sorry, nobody from the team is free to chat yet. You can keep waiting here, and someone will "
             f"join when they can. Or call {s.council_name} on {s.council_phone}. "
             f"If anyone is in danger now, call {s.emergency_number}.")
+
+
+def unanswered_notice(settings: Optional[Settings] = None) -> str:
+    s = settings or get_settings()
+    return (f"Sorry, the member of staff has not answered yet. They may have been called away. You can keep "
+            f"writing here, or call {s.council_name} on {s.council_phone}. "
+            f"If anyone is in danger now, call {s.emergency_number}.")
+
+
+def remind_unanswered(api: RasaApi, settings: Optional[Settings] = None) -> int:
+    """Tell each person a claimed chat has left unanswered for too long, once per message of theirs."""
+    settings = settings or get_settings()
+    with session_scope(read_only=True) as db:
+        due = handoffs.unanswered(db, utcnow() - answer_timeout(settings))
+    told = 0
+    for handoff_id, sender_id, _message_id in due:
+        words = unanswered_notice(settings)
+        try:
+            api.append(sender_id, texts.automatic(words))
+        except RasaUnavailable as error:
+            logger.warning("handoff %s: the person could not be told the worker has not answered (%s)",
+                           handoff_id, error)
+            continue
+        with session_scope() as db:
+            handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
+        logger.info("handoff %s: the worker has not answered; the person was told", handoff_id)
+        told += 1
+    return told
 
 
 def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
@@ -110,13 +153,14 @@ def notify_duty(mail: Optional[DutyMail]) -> int:
 
 def run(stop: threading.Event) -> None:
     claim_timeout()  # refuse to start on a bad setting
+    answer_timeout()
     api = RasaApi.from_env()
     mail = DutyMail.from_env()
     if mail is None:
         logger.warning("No duty email for waiting chats: set MSP_HANDOFF_DUTY_EMAIL (or MSP_ADVOCACY_DUTY_EMAIL), "
                        "MSP_ADVOCACY_SMTP_HOST and MSP_ADVOCACY_FROM.")
     while not stop.is_set():
-        for step in (lambda: notify_duty(mail), lambda: run_once(api)):
+        for step in (lambda: notify_duty(mail), lambda: run_once(api), lambda: remind_unanswered(api)):
             try:
                 step()
             except Exception:  # noqa: BLE001 - keep watching; the next round tries again

@@ -130,6 +130,25 @@ def mark_timeout_told(session: Session, handoff_id: int, now: Optional[datetime]
     return result.rowcount == 1
 
 
+def unanswered(session: Session, written_before: datetime) -> List[Tuple[int, str, int]]:
+    """Claimed handoffs whose newest message is the person's, written (and claimed) before ``written_before``.
+
+    (id, sender id, that message's id): the worker has not answered for a while and nothing has been
+    said since. Once something is written after it (the worker, or the notice), it is not listed again.
+    """
+    newest = (select(HandoffMessage.handoff_id, func.max(HandoffMessage.id).label("last_id"))
+              .group_by(HandoffMessage.handoff_id).subquery())
+    rows = session.execute(
+        select(Handoff.id, Handoff.sender_id, HandoffMessage.id)
+        .join(newest, newest.c.handoff_id == Handoff.id)
+        .join(HandoffMessage, HandoffMessage.id == newest.c.last_id)
+        .where(Handoff.status == "claimed", HandoffMessage.author == "person",
+               HandoffMessage.created_at < written_before, Handoff.claimed_at < written_before)
+        .order_by(HandoffMessage.id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
 def duty_not_told(session: Session) -> List[int]:
     """Ids of waiting handoffs the duty team has not been emailed about, oldest first."""
     return list(session.execute(

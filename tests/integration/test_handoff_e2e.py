@@ -51,10 +51,12 @@ def system(trained_model, tmp_path_factory, duty_relay):
     stack = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
                   token=new_token(), log_dir=var_dir / "logs", portal_port=free_port(), widget_origins=[origin],
                   handoff_timeouts=True,
-                  # Nobody claims in 18 s: the person is told (the first test claims within a few seconds).
+                  # Nobody claims in 18 s, or a worker leaves the person unanswered 18 s: the person is told
+                  # (the other tests claim and answer within a few seconds).
                   # A fixed widget secret: a session token stays good across a restart of the Rasa server.
                   extra_env=dict(ALWAYS_STAFFED, MSP_PORTAL_COOKIE_SECURE="no",
-                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.3", MSP_WIDGET_SECRET=new_token(), **relay))
+                                 MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.3", MSP_HANDOFF_ANSWER_TIMEOUT_MINUTES="0.3",
+                                 MSP_WIDGET_SECRET=new_token(), **relay))
     stack.start()
     try:
         yield stack, origin, duty_relay
@@ -351,6 +353,11 @@ def test_a_handoff_survives_a_restart_of_the_rasa_server_and_a_new_session(syste
                                               data={"csrf_token": _csrf(stack, eve)}, allow_redirects=False)
             assert claimed.headers["Location"].endswith("done=claimed")
             await _wait_for(person, lambda m: (m.get("custom") or {}).get("handoff") == "joined")
+            sent = await asyncio.to_thread(eve.post, f"{base}/handoff/{row.id}/send",
+                                           data={"csrf_token": _csrf(stack, eve), "message": "Hello, I'm Eve."},
+                                           allow_redirects=False)
+            assert sent.headers["Location"].endswith("done=sent")
+            await _wait_for(person, lambda m: (m.get("custom") or {}).get("from") == "staff")
 
     async def silent_then_reached(words, reply):
         async with Client(stack.rasa_url, origin) as person:
@@ -384,3 +391,32 @@ def test_a_handoff_survives_a_restart_of_the_rasa_server_and_a_new_session(syste
     assert status == "claimed"
     person_words = [t for a, t in messages if a == "person"]
     assert "are you still there?" in person_words and "sorry, I had to go out" in person_words
+
+
+def test_a_worker_who_does_not_answer_leaves_the_person_told_not_ignored(system):
+    stack, origin, relay = system
+    url = stack.env()["DATABASE_URL"]
+    fay = _sign_in(stack, "fay.worker", _account(stack, "fay.worker", "Fay Black"))
+    base = stack.portal_url.rstrip("/")
+
+    async def scenario():
+        async with Client(stack.rasa_url, origin) as person:
+            await person.session()
+            await person.say("can I talk to a person")
+            await person.drain()
+            with session_scope(url, read_only=True) as db:
+                [row] = [r for r in handoffs.queue(db) if r.status == "waiting"]
+            await asyncio.to_thread(fay.post, f"{base}/handoff/{row.id}/claim", data={"csrf_token": _csrf(stack, fay)})
+            await asyncio.to_thread(fay.post, f"{base}/handoff/{row.id}/send",
+                                    data={"csrf_token": _csrf(stack, fay), "message": "Hello, I'm Fay."})
+            await _wait_for(person, lambda m: (m.get("custom") or {}).get("from") == "staff")
+            await person.say("my carer shouts at me")
+            notice, _ = await _wait_for(person, lambda m: "has not answered yet" in (m.get("text") or ""), timeout=45)
+            assert "999" in notice["text"]
+            assert await person.drain(7) == []  # once for that message
+            return row.id
+
+    handoff_id = run(scenario, timeout=180)
+    status, messages = _live(url, handoff_id)
+    assert status == "claimed"
+    assert [a for a, t in messages][-2:] == ["person", "automatic"]

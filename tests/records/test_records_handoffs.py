@@ -11,7 +11,7 @@ from sqlalchemy import text, update
 
 from bot.records import handoffs, session_scope
 from bot.records.errors import AppendOnlyError, InvalidValue
-from bot.records.models import HandoffMessage
+from bot.records.models import Handoff, HandoffMessage
 
 
 def _worker(session, name):
@@ -223,3 +223,35 @@ def test_at_a_new_session_only_a_recently_active_claimed_handoff_comes_back(db_u
     with session_scope(db_url, read_only=True) as db:
         statuses = {h: handoffs.get_handoff(db, h).status for h in (waiting.id, fresh.id, stale.id)}
     assert statuses == {waiting.id: "closed", fresh.id: "claimed", stale.id: "closed"}
+
+
+def test_a_claimed_chat_whose_worker_has_not_answered_is_listed_once_per_message(db_url):
+    from datetime import timedelta
+
+    from bot.records.models import utcnow
+
+    now = utcnow()
+    with session_scope(db_url) as db:
+        ann = _worker(db, "ann")
+        handoff, _ = handoffs.request_handoff(db, "web-a", "web", now=now - timedelta(minutes=30))
+        first = handoffs.add_message(db, handoff.id, "person", "hello?", now=now - timedelta(minutes=20)).id
+        waiting, _ = handoffs.request_handoff(db, "web-b", "web")
+        handoffs.add_message(db, waiting.id, "person", "anyone?", now=now - timedelta(minutes=20))
+    cutoff = now - timedelta(minutes=5)
+    with session_scope(db_url) as db:
+        assert handoffs.unanswered(db, cutoff) == []  # not claimed: the claim timeout's job
+        assert handoffs.claim(db, handoff.id, ann)
+    with session_scope(db_url) as db:
+        assert handoffs.unanswered(db, cutoff) == []  # just claimed: the worker is about to write
+        db.execute(update(Handoff).where(Handoff.id == handoff.id).values(claimed_at=now - timedelta(minutes=15)))
+    with session_scope(db_url) as db:
+        assert handoffs.unanswered(db, cutoff) == [(handoff.id, "web-a", first)]
+        handoffs.add_message(db, handoff.id, "automatic", "Sorry, not answered yet.", kind="timeout")
+    with session_scope(db_url) as db:
+        assert handoffs.unanswered(db, cutoff) == []  # told; not again for the same message
+        handoffs.add_message(db, handoff.id, "person", "still here", now=now - timedelta(minutes=10))
+    with session_scope(db_url) as db:
+        [(_, _, again)] = handoffs.unanswered(db, cutoff)
+        handoffs.add_message(db, handoff.id, "worker", "Sorry, I'm back.", staff_user_id=ann)
+    with session_scope(db_url, read_only=True) as db:
+        assert again != first and handoffs.unanswered(db, cutoff) == []
