@@ -77,13 +77,14 @@ outcomes-report: setup ## Accuracy of the outcome category suggestion on every l
 redaction-report: redaction-model ## Recall and precision of redaction per kind on the development set
 	@$(PY) -m bot.text.redact_eval tests/data/redaction_dev.yml --json results/redaction_report.json
 
-bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md, PORTAL.md and REDACTION.md
+bench: train widget ## Benchmarks (not in CI); writes bench/RESULTS.md, ENCODER.md, WIDGET.md, SMS.md, PORTAL.md, REDACTION.md and HANDOFF.md
 	$(PY) -m bench.run
 	$(PY) -m bench.encoder
 	$(PY) -m bench.widget
 	$(PY) -m bench.sms_burst
 	$(PY) -m bench.portal
 	$(PY) -m bench.redaction
+	$(PY) -m bench.handoff
 
 clean: ## Remove trained models, test artefacts and local data (keeps .venv)
 	rm -rf models var results test-artifacts .pytest_cache web_widget/dist

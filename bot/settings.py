@@ -75,6 +75,25 @@ class Settings:
     retention_days: str = "90"
     enquiry_retention_days: str = "2190"
 
+    # Live handoff to a member of staff (bot/handoff). Staffed days and hours
+    # ("Mon-Fri", "09:00-17:00", in council_timezone), minus the bank holidays
+    # of handoff_bank_holidays (England, Wales, Scotland or Northern Ireland,
+    # from the `holidays` library; "none" for no bank holidays). A waiting
+    # handoff nobody claims in handoff_claim_timeout_minutes is apologised
+    # for (the person is told roughly this long). Staff are named to the
+    # person by handoff_worker_name: "first_name" or "role" (the words of
+    # handoff_worker_role).
+    handoff_days: str = "Mon-Fri"
+    handoff_hours: str = "09:00-17:00"
+    handoff_bank_holidays: str = "England"
+    handoff_claim_timeout_minutes: str = "3"
+    # A claimed chat where the worker has not answered the person's last
+    # message in this long: the person is told they may have been called
+    # away, with the council's number and 999 (bot/handoff/timeouts.py).
+    handoff_answer_timeout_minutes: str = "5"
+    handoff_worker_name: str = "first_name"
+    handoff_worker_role: str = "A member of the adult safeguarding team"
+
     # Emergency and national numbers (UK)
     emergency_number: str = "999"
     emergency_bsl: str = "999 BSL (999bsl.co.uk)"

@@ -95,6 +95,7 @@ def main() -> int:
         # The advocacy referral sender runs when a relay or webhook is configured (bot/advocacy/config.py).
         advocacy_sender=advocacy.sending,
         portal_port=int(os.environ.get("PORTAL_PORT", "8100")),
+        handoff_timeouts=True,
     )
     stopping = False
 

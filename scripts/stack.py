@@ -9,7 +9,9 @@ What other local users can see: ``var_dir`` is made 700 and every file in it
 creates (databases, WAL files, the spool, logs) is 600 from the start. The
 servers start through ``scripts/serve.py``: the Rasa API token and the REST
 token reach the Rasa process in its environment (readable only by the same
-user and root), never on a command line, and no other process gets them.
+user and root), never on a command line, and no other process gets them,
+except that the portal gets the Rasa API token too (the handoff console
+sends a worker's words into the conversation through Rasa's HTTP API).
 """
 from __future__ import annotations
 
@@ -128,6 +130,8 @@ class Stack:
     scheduler: bool = False
     # The staff portal (python -m bot.portal) on this port; None: not started.
     portal_port: Optional[int] = None
+    # Tell people whose handoff nobody claimed in time (python -m bot.handoff.timeouts).
+    handoff_timeouts: bool = False
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     envs: Dict[str, Optional[Dict[str, str]]] = field(default_factory=dict, repr=False)
@@ -195,12 +199,17 @@ class Stack:
         env.update(self.twilio_env())
         return env
 
-    def portal_env(self) -> Dict[str, str]:
-        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS."""
+    def portal_env(self, rasa_api: bool = False) -> Dict[str, str]:
+        """The portal's (and the migration's) environment: the TOTP keys, if given in MSP_TOTP_KEYS.
+        ``rasa_api`` (the portal process only): Rasa's API token and address too, since the live handoff
+        console relays a worker's words through Rasa's HTTP API (bot/handoff/rasa_api.py)."""
         env = self.env()
         for name in PORTAL_SECRET_ENV:
             if os.environ.get(name, "").strip():
                 env[name] = os.environ[name]
+        if rasa_api:
+            env["RASA_TOKEN"] = self.token
+            env["MSP_RASA_URL"] = self.rasa_url
         return env
 
     def ensure_totp_key(self) -> None:
@@ -294,10 +303,19 @@ class Stack:
         if self.scheduler:
             # No secrets: it only writes to the records (the sender sends).
             self._spawn("scheduler", [str(BIN / "python"), "-m", "bot.surveys.scheduler"])
+        if self.handoff_timeouts:
+            # Rasa's API token: it sends the "nobody is free yet" notice into the conversation.
+            env = self.env()
+            env.update(RASA_TOKEN=self.token, MSP_RASA_URL=self.rasa_url)
+            # The relay's password, if any: it emails the duty team that someone is waiting.
+            env.update({name: os.environ[name] for name in ADVOCACY_SECRET_ENV if os.environ.get(name)})
+            if self.portal_port is not None:
+                env.setdefault("PORTAL_PORT", str(self.portal_port))
+            self._spawn("handoff", [str(BIN / "python"), "-m", "bot.handoff.timeouts"], env=env)
         if self.portal_port is not None:
             # Only the TOTP keys (MSP_TOTP_KEYS, or the key file's path): it reads the tracker store
             # and the records.
-            self._spawn("portal", portal_command(self.portal_port), env=self.portal_env())
+            self._spawn("portal", portal_command(self.portal_port), env=self.portal_env(rasa_api=True))
         self.wait_ready(timeout)
         return self
 

@@ -278,6 +278,15 @@ class RevocationStore:
         with session_scope(read_only=True) as session:
             return is_revoked(session, key)
 
+    def person_left(self, sender_id: str) -> None:
+        """A live handoff of this conversation ends as "left": the worker's console shows it at once."""
+        from bot.records import handoffs, session_scope
+
+        with session_scope() as session:
+            handoff_id = handoffs.person_left(session, sender_id)
+        if handoff_id is not None:
+            logger.info("handoff %s: the person left", handoff_id)
+
 
 class TokenBucket:
     """``burst`` at once, then ``per_minute``; ``take()`` gives 0 or the seconds to wait."""
@@ -685,6 +694,11 @@ class WidgetInput(SocketIOInput):
             if session.get("nonce"):
                 self.tokens.revoke(session["nonce"])
                 self.hub.forget(sender_id)
+                if self.tokens.store is not None and sender_id:
+                    try:
+                        self.tokens.store.person_left(sender_id)
+                    except Exception:  # noqa: BLE001 - the records database is unavailable; still leave
+                        logger.exception("Could not record that the person left a handoff.")
                 # Every socket joined to this session, on this server: a second tab, a
                 # second device, or someone else holding the token.
                 others = [other for other, _ in sio.manager.get_participants(ns or "/", sender_id)

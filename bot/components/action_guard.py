@@ -16,7 +16,10 @@ wrappers change that:
    turn listening, so nothing else is predicted on top of a half-done action. A
    form stays active on the same question: the person can send the same answer
    again once the action server is back, and nothing they typed is lost (the
-   message is already in the tracker store).
+   message is already in the tracker store). One exception: our custom
+   ``action_session_start`` (it restores a live handoff) failing starts the
+   session the way Rasa's built-in action does, silently, so a first message
+   still gets its own answer (the 999 reply first).
 
 Danger replies come from SafeguardPolicy and ``utter_`` responses, which never
 need the action server, so they are unaffected.
@@ -38,8 +41,9 @@ from contextvars import ContextVar
 from typing import Any, List, Optional
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.actions.action import ActionSessionStart as DefaultSessionStart
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered
 from rasa.shared.exceptions import RasaException
 
@@ -107,6 +111,15 @@ async def run_action(self: MessageProcessor, action: Any, tracker: Any, output_c
     finally:
         _FAILURES.reset(token)
     if not failures:
+        return predict_more
+    if action.name() == ACTION_SESSION_START_NAME:
+        # Our action_session_start (bot/actions/handoff.py) puts a live handoff back; without the
+        # action server, start the session as Rasa would by itself and say nothing: the person's
+        # message still gets its answer (the danger reply first), from the Rasa server alone.
+        logger.error("The action server could not answer action_session_start in conversation %s: "
+                     "started the session without it (a live handoff is not restored).", tracker.sender_id)
+        for event in await DefaultSessionStart().run(output_channel, nlg, tracker, self.domain):
+            tracker.update(event, self.domain)
         return predict_more
     logger.error("The action server could not answer (%s) in conversation %s: sent the "
                  "'action server down' reply and stopped the turn.", ", ".join(failures),

@@ -20,7 +20,20 @@ decision into the first reply:
   set, which picks the variation that says what was wrong (too long, empty,
   symbols only, another language)
 
-and then listens. Its priority is above RulePolicy and its predictions are
+and then listens. While a member of staff is in the chat, or one is awaited
+(the ``handoff`` slot, ``bot/actions/handoff.py``), the assistant is silent:
+
+* a danger reply (999, Samaritans) still comes first, then
+  ``action_handoff_relay`` stores the message and that reply (as automatic:
+  the worker sees an alert)
+* every other message goes to ``action_handoff_relay``, which stores it for
+  the worker and says nothing: no menus, fallbacks, danger question or form
+* "talk to a person" runs ``action_talk_to_person`` then
+  ``utter_talk_to_person`` (the rules say the same; in a form, the form looks
+  at the message first, as before), and once the handoff slot is set the
+  assistant listens: a form that was asking has been stopped by the action.
+
+Its priority is above RulePolicy and its predictions are
 marked as not depending on user featurisation, so they also win while a form
 is active (RulePolicy's own form predictions are marked that way and would
 otherwise overrule every other policy). After the reply the form, if any, is
@@ -59,6 +72,11 @@ DANGER_WHO_SLOT = "danger_who"
 SURVEY_FORM = "feedback_form"
 FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM, "advocacy_form")
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
+HANDOFF_SLOT = "handoff"
+PERSON_INTENT = "ask_talk_to_person"
+TALK_ACTION = "action_talk_to_person"
+TALK_RESPONSE = "utter_talk_to_person"
+RELAY_ACTION = "action_handoff_relay"
 
 
 @DefaultV1Recipe.register(
@@ -120,7 +138,11 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     problem = net.get("input")
     events: List[SlotSet] = []
 
+    in_handoff = bool(tracker.get_slot(HANDOFF_SLOT))
     if last_action == ACTION_LISTEN_NAME and latest is not None:
+        if in_handoff and intent not in DANGER_RESPONSES:
+            # A member of staff is there or coming: they answer, not the assistant.
+            return RELAY_ACTION, events
         if (intent in DANGER_RESPONSES and tracker.active_loop_name == SURVEY_FORM
                 and learned_danger_set_aside(latest.text, net)):
             # "I want to stop" while the survey asks: the learned detector
@@ -144,6 +166,10 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
             # or phones; the classifier's "talk to a person" guess must not
             # take it away from the form (only a plain request does).
             return tracker.active_loop_name, events
+        if intent == PERSON_INTENT and not problem and not tracker.active_loop_name:
+            # In a form the form looks first ("a phone call" may be its answer);
+            # its rule then runs action_talk_to_person if it was not.
+            return TALK_ACTION, events
         current_problem = tracker.get_slot(INPUT_PROBLEM_SLOT)
         if problem:
             if current_problem != problem:
@@ -155,6 +181,15 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
             events.append(SlotSet(INPUT_PROBLEM_SLOT, None))
         return None, events
 
+    if last_action == RELAY_ACTION:
+        return ACTION_LISTEN_NAME, events
+    if in_handoff and last_action in DANGER_RESPONSES.values():
+        # The 999 reply is given; the worker sees it, and what was said, as an alert.
+        return RELAY_ACTION, events
+    if last_action == TALK_ACTION:
+        return TALK_RESPONSE, events
+    if in_handoff and last_action == TALK_RESPONSE:
+        return ACTION_LISTEN_NAME, events
     follow_up = FOLLOW_UP_RESPONSES.get(net.get("follow_up") or "")
     if last_action in DANGER_RESPONSES.values() and DANGER_RESPONSES.get(intent or "") == last_action and follow_up:
         return follow_up, events

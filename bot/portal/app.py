@@ -3,7 +3,7 @@
     configure                settings, request size limits, proxy handling
     register_request_hooks   session, access rules and CSRF before each view;
                              cookie and security headers after
-    register_blueprints      one per area: auth, home, admin, conversations, enquiries, advocacy, reports, audit
+    register_blueprints      one per area: auth, home, admin, conversations, enquiries, handoff, advocacy, reports, audit
     register_errorhandlers   a clear page for every error, never a stack trace
     register_template_helpers
 
@@ -105,10 +105,11 @@ def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth
     from .conversations.routes import bp as conversations
     from .enquiries.routes import bp as enquiries
+    from .handoff.routes import bp as handoff
     from .home.routes import bp as home
     from .reports.routes import bp as reports
 
-    for blueprint in (auth, home, admin, conversations, enquiries, advocacy, reports, audit_log):
+    for blueprint in (auth, home, admin, conversations, enquiries, handoff, advocacy, reports, audit_log):
         app.register_blueprint(blueprint)
 
 

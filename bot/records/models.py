@@ -37,6 +37,7 @@ from sqlalchemy import (
     false,
     inspect,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, relationship, validates
 from sqlalchemy.sql.dml import Delete, Update
@@ -1142,10 +1143,86 @@ class AdvocacyDeliveryEvent(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+HANDOFF_STATUSES = ("waiting", "claimed", "handed_back", "closed", "left", "callback_requested")
+#: A handoff in one of these is live: the assistant stays quiet and the console shows it.
+HANDOFF_ACTIVE_STATUSES = ("waiting", "claimed")
+HANDOFF_AUTHORS = ("person", "worker", "automatic")
+#: What an automatic message was: the danger reply (the console's alert) or the "nobody yet" notice.
+HANDOFF_AUTOMATIC_KINDS = ("danger", "timeout")
+MAX_HANDOFF_TEXT_CHARS = 20000
+LIVE_HANDOFF = "status IN ('waiting', 'claimed')"
+
+
+class Handoff(Base):
+    """A conversation handed to a member of staff, from the request to its end.
+
+    ``status`` is the current position: waiting (in the queue) -> claimed (one
+    worker is in the chat) -> handed_back (the assistant carries on) or
+    closed; left (the person went) and callback_requested end it too. A claim
+    is one conditional UPDATE (``WHERE status = 'waiting'``), so of two
+    workers claiming at once exactly one wins (``bot.records.handoffs``).
+    ``sender_id`` is the tracker's conversation id; at most one handoff of a
+    conversation is live at a time (a partial unique index).
+    """
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        Index("ix_handoffs_sender_id", "sender_id"),
+        Index("ix_handoffs_status_requested_at", "status", "requested_at"),
+        Index("uq_handoffs_live_sender_id", "sender_id", unique=True,
+              sqlite_where=sql_text(LIVE_HANDOFF), postgresql_where=sql_text(LIVE_HANDOFF)),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False)
+    channel = Column(String(16), nullable=False)
+    status = Column(String(24), nullable=False, default="waiting")
+    requested_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_at = Column(UTCDateTime, nullable=True)
+    ended_at = Column(UTCDateTime, nullable=True)
+    claimed_by_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    # When the person was told that nobody has claimed it yet (bot/handoff/timeouts.py); once only.
+    timeout_told_at = Column(UTCDateTime, nullable=True)
+    # When the duty team was emailed that someone is waiting (bot/handoff/timeouts.py); once only.
+    duty_told_at = Column(UTCDateTime, nullable=True)
+
+    claimed_by = relationship("StaffUser")
+
+
+class HandoffMessage(Base):
+    """One message of a handoff, exactly as written, and who wrote it. Append-only.
+
+    ``author``: person (what they typed), worker (a member of staff, named by
+    ``staff_user_id``) or automatic (what the assistant said by itself during
+    the handoff; ``kind`` danger: the 999 reply, which the console shows as an
+    alert; timeout: the notice that nobody has claimed it yet).
+    """
+
+    __tablename__ = "handoff_messages"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("author", HANDOFF_AUTHORS), name="author"),
+        CheckConstraint("kind IS NULL OR " + _in("kind", HANDOFF_AUTOMATIC_KINDS), name="kind"),
+        Index("ix_handoff_messages_handoff_id_id", "handoff_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(ForeignKey("handoffs.id"), nullable=False)
+    author = Column(String(16), nullable=False)
+    staff_user_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    text = Column(Text, nullable=False)
+    # The tracker's message id of a person's message: the same message is stored once.
+    message_id = Column(String(255), nullable=True)
+    kind = Column(String(16), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
                       SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
                       EnquiryAssignment, RetentionLog, AdvocacyReferral, AdvocacyAnswer, AdvocacyConsent,
-                      AdvocacyDeliveryEvent)
+                      AdvocacyDeliveryEvent, HandoffMessage)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

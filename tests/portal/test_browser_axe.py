@@ -39,6 +39,9 @@ NOT_PAGES = {
     "home.health": "plain text for the process supervisor",
     "auth.enrol_qr": "the QR code image, shown on the set-up page as an <img> with alt text",
     "reports.download": "CSV files (test_browser_reports.py downloads and reads them)",
+    "handoff.events": "the console's Server-Sent Events stream (test_browser_handoff.py)",
+    "handoff.queue_fragment": "HTML put into the live chats page by its script (checked there)",
+    "handoff.messages_fragment": "HTML put into a chat's page by its script (checked there)",
 }
 ERROR_PAGES = {400, 403, 404, 405}
 
@@ -257,6 +260,13 @@ def _advocacy(role: str) -> List[Visit]:
     ]
 
 
+def _handoff() -> List[Visit]:
+    return [
+        get("live chats", "handoff.index", lambda w: "/handoff/"),
+        get("a waiting chat", "handoff.show", lambda w: f"/handoff/{w.ids['handoff']}"),
+    ]
+
+
 def _reports(*roles_figures: str) -> List[Visit]:
     visits = []
     for report in ("sg4a", "outcomes", "feedback"):
@@ -313,7 +323,7 @@ PLANS: Dict[str, List[Visit]] = {
         Visit("signed in with a recovery code", "auth.second_factor", _recovery, "POST"),
         Visit("password changed", "auth.password", _password_changed, "POST"),
     ],
-    P: _common_signed_in(P) + _case_reader(P) + _advocacy(P) + [
+    P: _common_signed_in(P) + _case_reader(P) + _advocacy(P) + _handoff() + [
         Visit("advocacy referral, nothing said", "advocacy.create", _advocacy_wrong, "POST", 400),
         Visit("contact preferences form opened", "enquiries.show", _open_contact_form),
         get("create an enquiry", "enquiries.create", lambda w: "/enquiries/new"),
@@ -327,7 +337,7 @@ PLANS: Dict[str, List[Visit]] = {
         error(403, "/reports/"),
         error(404, "/enquiries/2147483647"),
     ],
-    L: _common_signed_in(L) + _case_reader(L) + _advocacy(L) + [
+    L: _common_signed_in(L) + _case_reader(L) + _advocacy(L) + _handoff() + [
         get("create an enquiry, choosing the worker", "enquiries.create", lambda w: "/enquiries/new"),
         Visit("assigned", "enquiries.show", _assign),
         get("transcript with outcomes recorded", "conversations.show", lambda w: "/conversations/sms-7"),

@@ -197,4 +197,10 @@ def seed(records_url: str, tracker_path: Path, box: TotpBox) -> World:
             db, {"understand": "the letters are too hard <b>to read</b>", "support": "no one, only my son"},
             answered_by="person", consent_words="yes", recorded_by="assistant", channel="web", source="chat",
             source_ref="world:referral", enquiry_id=world.ids["open"]).id
+        from bot.records import handoffs
+
+        handoff, _ = handoffs.request_handoff(db, "web-danger", "web")
+        handoffs.add_message(db, handoff.id, "person", "can I talk to someone <b>real</b>", message_id="m-h1")
+        handoffs.add_message(db, handoff.id, "automatic", "If anyone is in danger now, call 999.", kind="danger")
+        world.ids["handoff"] = handoff.id
     return world

@@ -216,3 +216,72 @@ def test_outside_the_survey_the_learned_danger_reply_stays(domain):
     assert decide(_in_survey(domain, "I want to stop", LEARNED, form="outcomes_form"))[0] == "utter_danger_suicide"
     t = tracker(domain, user("I want to stop", "danger_suicide", LEARNED))
     assert decide(t)[0] == "utter_danger_suicide"
+
+
+# --- live handoff (bot/actions/handoff.py) ------------------------------------------------------
+
+DANGER = {"danger": "now", "who": "self", "input": None}
+
+
+def _in_handoff(domain, *events, status="waiting"):
+    return DialogueStateTracker.from_events(
+        "t", [SlotSet("handoff", status), ActionExecuted(ACTION_LISTEN_NAME), *events], slots=domain.slots)
+
+
+@pytest.mark.parametrize("text, intent, net", [
+    ("hello", "greet", {"input": None}),
+    ("what kinds of abuse are there", "ask_types_of_abuse", {"input": None}),
+    ("zzkx qqpl", "nlu_fallback", {"input": None}),
+    ("x" * 2500, "nlu_fallback", {"input": "too_long"}),  # no "too long" reply either: the worker reads it
+    ("is anyone there", "nlu_fallback", {"input": None, "check": True}),  # no danger question
+    ("can I talk to a real person", "ask_talk_to_person", {"input": None}),
+])
+def test_in_a_handoff_every_message_goes_to_the_worker_and_the_assistant_says_nothing(policy, domain, text,
+                                                                                        intent, net):
+    for status in ("waiting", "claimed"):
+        t = _in_handoff(domain, user(text, intent, net), status=status)
+        action, prediction = predicted(policy, domain, t)
+        assert action == "action_handoff_relay" and prediction.is_no_user_prediction
+        t.update(ActionExecuted("action_handoff_relay"))
+        assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_in_a_handoff_a_form_does_not_ask_its_questions(policy, domain):
+    t = DialogueStateTracker.from_events(
+        "t", [ActiveLoop("outcomes_form"), SlotSet("requested_slot", "outcome_text"), SlotSet("handoff", "claimed"),
+              ActionExecuted(ACTION_LISTEN_NAME), user("I want him to stop", "describe_financial", {"input": None})],
+        slots=domain.slots)
+    assert predicted(policy, domain, t)[0] == "action_handoff_relay"
+
+
+@pytest.mark.parametrize("intent, reply", [("danger_now", "utter_danger_now"),
+                                           ("danger_suicide", "utter_danger_suicide")])
+def test_danger_still_comes_first_in_a_handoff_then_the_worker_is_told(policy, domain, intent, reply):
+    t = _in_handoff(domain, user("he is hitting me now", intent, dict(DANGER, danger=intent[7:])))
+    assert predicted(policy, domain, t)[0] == reply
+    t.update(ActionExecuted(reply))
+    assert predicted(policy, domain, t)[0] == "action_handoff_relay"
+    t.update(ActionExecuted("action_handoff_relay"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_asking_for_a_person_runs_the_handoff_action_then_its_reply_then_listens(policy, domain):
+    t = tracker(domain, user("can I talk to a real person", "ask_talk_to_person", {"input": None}))
+    assert predicted(policy, domain, t)[0] == "action_talk_to_person"
+    t.update(ActionExecuted("action_talk_to_person"))
+    t.update(SlotSet("handoff", "waiting"))
+    assert predicted(policy, domain, t)[0] == "utter_talk_to_person"
+    t.update(ActionExecuted("utter_talk_to_person"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_out_of_hours_the_rules_carry_on_after_the_reply(domain):
+    t = tracker(domain, user("can I talk to a real person", "ask_talk_to_person", {"input": None}),
+                ActionExecuted("action_talk_to_person"), SlotSet("handoff_reply", "closed"),
+                ActionExecuted("utter_talk_to_person"))
+    assert decide(t)[0] is None
+
+
+def test_without_a_handoff_ordinary_messages_are_left_to_the_rules(domain):
+    t = tracker(domain, user("hello", "greet", {"input": None}))
+    assert decide(t)[0] is None

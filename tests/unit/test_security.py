@@ -185,6 +185,23 @@ def test_no_token_on_any_command_line_and_only_rasa_gets_it(tmp_path, monkeypatc
         assert cmd[1:4] == ["-m", "scripts.serve", "rasa" if name == "rasa" else "actions"]
 
 
+
+def test_the_portal_gets_the_rasa_api_token_for_the_handoff_console_and_the_action_server_does_not(
+        tmp_path, monkeypatch):
+    stack = Stack(model=tmp_path / "m.tar.gz", rasa_port=1, actions_port=2, var_dir=tmp_path,
+                  token="-api-token-0123456789", rest_token="rest-token-0123456789", portal_port=3)
+    spawned = {}
+    monkeypatch.setattr(Stack, "_spawn", lambda self, name, cmd, env=None: spawned.update({name: (cmd, env)}))
+    monkeypatch.setattr(Stack, "migrate", lambda self: None)
+    monkeypatch.setattr(Stack, "wait_ready", lambda self, timeout: None)
+    stack.start()
+    portal_env = spawned["portal"][1]
+    assert portal_env["RASA_TOKEN"] == "-api-token-0123456789" and portal_env["MSP_RASA_URL"] == stack.rasa_url
+    assert "MSP_REST_TOKEN" not in portal_env and "api-token" not in " ".join(spawned["portal"][0])
+    assert "RASA_TOKEN" not in (spawned["actions"][1] or stack.env())
+    assert "RASA_TOKEN" not in stack.portal_env()  # the migration
+
+
 def test_the_launcher_takes_the_token_from_the_environment_or_a_file(tmp_path):
     env = {"RASA_TOKEN": "-starts-with-a-dash", "OTHER": "x"}
     assert serve.api_token(env) == "-starts-with-a-dash" and "RASA_TOKEN" not in env

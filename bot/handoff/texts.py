@@ -1,0 +1,68 @@
+"""What the person sees when a member of staff joins, writes, hands back or closes, as Rasa events.
+
+On the web widget these are ``custom`` messages the widget shows in its own
+way (a banner with the worker's name, the worker's words marked as staff: see
+``web_widget/src/widget.js``); on other channels plain text. The worker is
+named by first name or by role, as the council chooses
+(``handoff_worker_name``: "first_name" or "role").
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from bot.settings import Settings, get_settings
+
+WIDGET_CHANNEL = "socketio"
+SLOT = "handoff"
+
+
+def worker_name(display_name: Optional[str], settings: Optional[Settings] = None) -> str:
+    """What the person is told the worker is called: their first name, or the council's words for the role."""
+    settings = settings or get_settings()
+    first = (display_name or "").split()
+    if settings.handoff_worker_name.strip().lower() == "first_name" and first:
+        return first[0]
+    return settings.handoff_worker_role
+
+
+def _bot(text: Optional[str] = None, custom: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    event: Dict[str, Any] = {"event": "bot", "text": text, "metadata": {"handoff": True}}
+    if custom is not None:
+        event["data"] = {"custom": custom}
+    return event
+
+
+def _slot(value: Optional[str]) -> Dict[str, Any]:
+    return {"event": "slot", "name": SLOT, "value": value}
+
+
+def joined(channel: Optional[str], name: str) -> List[Dict[str, Any]]:
+    if channel == WIDGET_CHANNEL:
+        message = _bot(custom={"handoff": "joined", "name": name})
+    else:
+        message = _bot(f"{name}, a member of staff, has joined the chat. You are now talking to a person.")
+    return [_slot("claimed"), message]
+
+
+def from_worker(channel: Optional[str], name: str, text: str) -> List[Dict[str, Any]]:
+    if channel == WIDGET_CHANNEL:
+        return [_bot(custom={"from": "staff", "name": name, "text": text})]
+    return [_bot(f"{name}: {text}")]
+
+
+def handed_back(channel: Optional[str]) -> List[Dict[str, Any]]:
+    if channel == WIDGET_CHANNEL:
+        message = _bot(custom={"handoff": "left"})
+    else:
+        message = _bot("The member of staff has left the chat. You are talking to the automated helper again.")
+    return [_slot(None), message]
+
+
+def closed(channel: Optional[str]) -> List[Dict[str, Any]]:
+    # The same words: the assistant is there again either way.
+    return handed_back(channel)
+
+
+def automatic(text: str) -> List[Dict[str, Any]]:
+    """Something the assistant says by itself during a handoff (plain text on every channel)."""
+    return [_bot(text)]

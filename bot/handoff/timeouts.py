@@ -1,0 +1,178 @@
+"""Nobody has claimed a waiting handoff in time: tell the person, once, so nobody talks to a silent chat.
+
+``python -m bot.handoff.timeouts`` (started by ``make run`` with the portal)
+looks every ``CHECK_SECONDS`` for handoffs still waiting after
+``handoff_claim_timeout_minutes`` (a setting, default 3) and sends the person,
+through Rasa's HTTP API, an apology: they can keep waiting (the handoff stays
+in the queue and a worker can still claim it), call the team, and call 999 if
+anyone is in danger. It is stored as an automatic message of kind "timeout".
+Taking the job is a conditional UPDATE (``handoffs.mark_timeout_told``), so two
+of these processes never tell one person twice; if Rasa does not answer, the
+mark is taken back and the next round tries again.
+
+A claimed chat whose worker has not answered the person's last message in
+``handoff_answer_timeout_minutes`` (default 5) gets one notice too: the
+worker may have been called away; the council's number; 999 (once per
+message of the person's: only when the person's is the newest message).
+
+It also emails the duty team, once per waiting handoff, with a link to the
+portal and no personal details (``bot/handoff/duty.py``), when a relay and an
+address are set.
+
+Not yet (a later slice): offering a call back at a safe number and time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Optional
+
+from bot.records import handoffs, session_scope
+from bot.records.models import utcnow
+from bot.settings import Settings, get_settings
+
+from bot.advocacy.sender import DeliveryError
+
+from . import texts
+from .duty import DutyMail
+from .rasa_api import RasaApi, RasaUnavailable
+
+logger = logging.getLogger("bot.handoff.timeouts")
+CHECK_SECONDS = 5.0
+
+
+class TimeoutSettingError(ValueError):
+    pass
+
+
+def _minutes(settings: Optional[Settings], name: str) -> timedelta:
+    raw = getattr(settings or get_settings(), name)
+    label = f"MSP_{name.upper()}"
+    try:
+        minutes = float(raw)
+    except (TypeError, ValueError):
+        raise TimeoutSettingError(f"{label} must be a number, not {raw!r}.") from None
+    if minutes <= 0:
+        raise TimeoutSettingError(f"{label} must be more than 0.")
+    return timedelta(minutes=minutes)
+
+
+def claim_timeout(settings: Optional[Settings] = None) -> timedelta:
+    """``handoff_claim_timeout_minutes`` as a time span (a number more than 0; fractions for tests)."""
+    return _minutes(settings, "handoff_claim_timeout_minutes")
+
+
+def answer_timeout(settings: Optional[Settings] = None) -> timedelta:
+    """``handoff_answer_timeout_minutes``: how long a claimed chat may leave the person unanswered."""
+    return _minutes(settings, "handoff_answer_timeout_minutes")
+
+
+def notice(settings: Optional[Settings] = None) -> str:
+    s = settings or get_settings()
+    return (f"Sorry, nobody from the team is free to chat yet. You can keep waiting here, and someone will "
+            f"join when they can. Or call {s.council_name} on {s.council_phone}. "
+            f"If anyone is in danger now, call {s.emergency_number}.")
+
+
+def unanswered_notice(settings: Optional[Settings] = None) -> str:
+    s = settings or get_settings()
+    return (f"Sorry, the member of staff has not answered yet. They may have been called away. You can keep "
+            f"writing here, or call {s.council_name} on {s.council_phone}. "
+            f"If anyone is in danger now, call {s.emergency_number}.")
+
+
+def remind_unanswered(api: RasaApi, settings: Optional[Settings] = None) -> int:
+    """Tell each person a claimed chat has left unanswered for too long, once per message of theirs."""
+    settings = settings or get_settings()
+    with session_scope(read_only=True) as db:
+        due = handoffs.unanswered(db, utcnow() - answer_timeout(settings))
+    told = 0
+    for handoff_id, sender_id, _message_id in due:
+        words = unanswered_notice(settings)
+        try:
+            api.append(sender_id, texts.automatic(words))
+        except RasaUnavailable as error:
+            logger.warning("handoff %s: the person could not be told the worker has not answered (%s)",
+                           handoff_id, error)
+            continue
+        with session_scope() as db:
+            handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
+        logger.info("handoff %s: the worker has not answered; the person was told", handoff_id)
+        told += 1
+    return told
+
+
+def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
+    """Tell every overdue person once; the number told."""
+    settings = settings or get_settings()
+    with session_scope(read_only=True) as db:
+        due = handoffs.overdue(db, utcnow() - claim_timeout(settings))
+    told = 0
+    for handoff_id, sender_id in due:
+        with session_scope() as db:
+            if not handoffs.mark_timeout_told(db, handoff_id):
+                continue  # claimed, ended or told meanwhile
+        words = notice(settings)
+        try:
+            api.append(sender_id, texts.automatic(words))
+        except RasaUnavailable as error:
+            logger.warning("handoff %s: the person could not be told nobody is free yet (%s)", handoff_id, error)
+            with session_scope() as db:
+                handoffs.unmark_timeout_told(db, handoff_id)
+            continue
+        with session_scope() as db:
+            handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
+        logger.info("handoff %s: nobody claimed it in time; the person was told", handoff_id)
+        told += 1
+    return told
+
+
+def notify_duty(mail: Optional[DutyMail]) -> int:
+    """Email the duty team about every waiting handoff not yet told; the number emailed."""
+    if mail is None:
+        return 0
+    with session_scope(read_only=True) as db:
+        waiting = handoffs.duty_not_told(db)
+    sent = 0
+    for handoff_id in waiting:
+        with session_scope() as db:
+            if not handoffs.mark_duty_told(db, handoff_id):
+                continue
+        try:
+            mail.send(handoff_id)
+        except DeliveryError as error:
+            logger.warning("handoff %s: the duty team could not be emailed (%s); trying again", handoff_id, error)
+            with session_scope() as db:
+                handoffs.unmark_duty_told(db, handoff_id)
+            continue
+        logger.info("handoff %s: the duty team was emailed", handoff_id)
+        sent += 1
+    return sent
+
+
+def run(stop: threading.Event) -> None:
+    claim_timeout()  # refuse to start on a bad setting
+    answer_timeout()
+    api = RasaApi.from_env()
+    mail = DutyMail.from_env()
+    if mail is None:
+        logger.warning("No duty email for waiting chats: set MSP_HANDOFF_DUTY_EMAIL (or MSP_ADVOCACY_DUTY_EMAIL), "
+                       "MSP_ADVOCACY_SMTP_HOST and MSP_ADVOCACY_FROM.")
+    while not stop.is_set():
+        for step in (lambda: notify_duty(mail), lambda: run_once(api), lambda: remind_unanswered(api)):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - keep watching; the next round tries again
+                logger.exception("handoff timeouts: a round failed")
+        stop.wait(CHECK_SECONDS)
+
+
+def main() -> None:
+    from bot.worker import run_until_signalled
+
+    run_until_signalled("Handoff timeouts", run, logger)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""The live handoff console: the queue (pushed to the page as it changes), one conversation, claim, write,
+hand back, close.
+
+Practitioners and leads on duty see every live handoff: a person waiting for
+a member of staff is nobody's case yet. Claim is one conditional UPDATE in
+``bot.records.handoffs``: of two workers pressing it at once, one gets the
+conversation and the other is told it was taken. A worker's words go into the
+conversation through Rasa's HTTP API (``bot.handoff.rasa_api``), which sends
+them to the person's channel, and are stored verbatim in ``handoff_messages``
+once Rasa has taken them. Every view, stream and change is audited.
+
+Server push: ``/handoff/events`` is a Server-Sent Events stream that says
+"changed" whenever the queue or a live handoff's messages change (it checks
+``handoffs.state_marker`` twice a second and ends after ``STREAM_SECONDS``;
+the browser's EventSource opens it again). ``static/handoff.js`` then fetches
+the queue and the open conversation as HTML fragments: no inline script, no
+page reload.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, \
+    stream_with_context, url_for
+
+from bot.handoff import texts
+from bot.handoff.rasa_api import RasaApi, RasaUnavailable
+from bot.records import handoffs, transcripts
+from bot.records.errors import RecordsError
+from bot.records.models import MAX_HANDOFF_TEXT_CHARS
+
+from .. import inputs
+from ..access import audit, config, reading, roles, writing
+
+bp = Blueprint("handoff", __name__, url_prefix="/handoff")
+
+WHO = ("practitioner", "lead")
+HANDOFF = "/<int(max=2147483647):handoff_id>"
+STREAM_SECONDS = 15.0
+POLL_SECONDS = 0.5
+MAX_MESSAGE_CHARS = 4000
+DONE = {"claimed": "You have joined the chat. The person has been told.",
+        "taken": "Someone else claimed this chat first.",
+        "sent": None,
+        "handed_back": "You have handed the chat back to the assistant. The person has been told.",
+        "closed": "The chat is closed. The person has been told.",
+        "untold": "Recorded, but the person could not be told: the assistant's server did not answer."}
+STATUS_LABELS = {"waiting": "Waiting", "claimed": "Claimed", "handed_back": "Handed back", "closed": "Closed",
+                 "left": "The person left", "callback_requested": "Call back asked for"}
+AUTHOR_LABELS = {"person": "Person", "worker": "Staff", "automatic": "Automatic reply"}
+
+
+def rasa() -> RasaApi:
+    api = current_app.config.get("HANDOFF_RASA_API")
+    if api is None:
+        api = current_app.config["HANDOFF_RASA_API"] = RasaApi.from_env()
+    return api
+
+
+def _load(handoff_id: int):
+    with reading() as db:
+        try:
+            handoff = handoffs.get_handoff(db, handoff_id)
+        except RecordsError:
+            abort(404, description="There is no handoff with that number.")
+        claimed_by = handoff.claimed_by.display_name if handoff.claimed_by is not None else None
+        messages = handoffs.messages(db, handoff_id)
+    return handoff, claimed_by, messages
+
+
+def _queue():
+    with reading() as db:
+        return handoffs.queue(db)
+
+
+def _transcript(sender_id: str):
+    try:
+        with transcripts.connect(config().tracker_url) as connection:
+            return transcripts.load_transcript(connection, sender_id)
+    except transcripts.TrackerUnavailable:
+        return None
+
+
+@bp.route("/")
+@roles(*WHO)
+def index():
+    rows = _queue()
+    audit("handoff.queue", target=",".join(f"handoff:{r.id}" for r in rows) or None)
+    return render_template("handoff/index.html", rows=rows, labels=STATUS_LABELS)
+
+
+@bp.route("/queue")
+@roles(*WHO)
+def queue_fragment():
+    rows = _queue()
+    audit("handoff.queue", target=",".join(f"handoff:{r.id}" for r in rows) or None)
+    return render_template("handoff/_queue.html", rows=rows, labels=STATUS_LABELS)
+
+
+@bp.route("/events")
+@roles(*WHO)
+def events():
+    """Server-Sent Events: "changed" whenever the queue or a live handoff's messages change."""
+    audit("handoff.watch")
+    url = config().database_url
+    seconds = 0.0 if config().testing else STREAM_SECONDS
+
+    def stream():
+        from bot.records.db import session_scope
+
+        yield "retry: 1000\n\n"
+        marker = None
+        deadline = time.monotonic() + seconds
+        while True:
+            with session_scope(url, read_only=True) as db:
+                now = handoffs.state_marker(db)
+            if now != marker:
+                marker = now
+                yield "event: changed\ndata: {}\n\n"
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(POLL_SECONDS)
+
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream")
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+@bp.route(HANDOFF)
+@roles(*WHO)
+def show(handoff_id: int):
+    handoff, claimed_by, messages = _load(handoff_id)
+    transcript = _transcript(handoff.sender_id)
+    audit("handoff.view", target=f"handoff:{handoff_id}", detail={"conversation": handoff.sender_id})
+    return render_template("handoff/show.html", h=handoff, claimed_by=claimed_by, messages=messages,
+                           transcript=transcript, labels=STATUS_LABELS, authors=AUTHOR_LABELS,
+                           mine=handoff.claimed_by_id == g.user.id, max_chars=MAX_MESSAGE_CHARS,
+                           notice=DONE.get(request.args.get("done", "")), error=None)
+
+
+@bp.route(HANDOFF + "/messages")
+@roles(*WHO)
+def messages_fragment(handoff_id: int):
+    handoff, claimed_by, messages = _load(handoff_id)
+    audit("handoff.view", target=f"handoff:{handoff_id}")
+    return render_template("handoff/_messages.html", h=handoff, messages=messages, authors=AUTHOR_LABELS,
+                           claimed_by=claimed_by, labels=STATUS_LABELS)
+
+
+def _tell(sender_id: str, make_events) -> bool:
+    """Send events to the person's conversation; False (and logged) if Rasa did not take them."""
+    try:
+        api = rasa()
+        channel = api.latest_channel(sender_id)
+        api.append(sender_id, make_events(channel))
+        return True
+    except RasaUnavailable as error:
+        current_app.logger.warning("handoff: %s", error)
+        return False
+
+
+def _page_error(handoff_id: int, message: str, status: int = 400):
+    handoff, claimed_by, messages = _load(handoff_id)
+    return render_template("handoff/show.html", h=handoff, claimed_by=claimed_by, messages=messages,
+                           transcript=_transcript(handoff.sender_id), labels=STATUS_LABELS, authors=AUTHOR_LABELS,
+                           mine=handoff.claimed_by_id == g.user.id, max_chars=MAX_MESSAGE_CHARS, notice=None,
+                           error=message), status
+
+
+@bp.route(HANDOFF + "/claim", methods=["POST"])
+@roles(*WHO)
+def claim(handoff_id: int):
+    handoff, _, _ = _load(handoff_id)
+    with writing() as db:
+        won = handoffs.claim(db, handoff_id, g.user.id)
+    audit("handoff.claim", target=f"handoff:{handoff_id}", outcome="ok" if won else "refused")
+    if not won:
+        return redirect(url_for("handoff.show", handoff_id=handoff_id, done="taken"))
+    told = _tell(handoff.sender_id, lambda channel: texts.joined(channel, texts.worker_name(g.user.display_name)))
+    return redirect(url_for("handoff.show", handoff_id=handoff_id, done="claimed" if told else "untold"))
+
+
+@bp.route(HANDOFF + "/send", methods=["POST"])
+@roles(*WHO)
+def send(handoff_id: int):
+    handoff, _, _ = _load(handoff_id)
+    if handoff.status != "claimed" or handoff.claimed_by_id != g.user.id:
+        audit("handoff.send", target=f"handoff:{handoff_id}", outcome="refused")
+        return _page_error(handoff_id, "Only the member of staff who claimed this chat can write in it.", 409)
+    try:
+        words = inputs.text("message", label="Your message", max_chars=MAX_MESSAGE_CHARS, form=True,
+                            required=True, strip=False, multiline=True)
+    except inputs.BadInput as error:
+        return _page_error(handoff_id, str(error))
+    name = texts.worker_name(g.user.display_name)
+    if not _tell(handoff.sender_id, lambda channel: texts.from_worker(channel, name, words)):
+        audit("handoff.send", target=f"handoff:{handoff_id}", outcome="failed")
+        return _page_error(handoff_id, "The message was not sent: the assistant's server did not answer. "
+                                       "Please try again, or phone the person if it is safe.", 503)
+    with writing() as db:
+        handoffs.add_message(db, handoff_id, "worker", words[:MAX_HANDOFF_TEXT_CHARS], staff_user_id=g.user.id)
+    audit("handoff.send", target=f"handoff:{handoff_id}")
+    return redirect(url_for("handoff.show", handoff_id=handoff_id, done="sent"))
+
+
+def _end(handoff_id: int, status: str, action: str, make_events):
+    handoff, _, _ = _load(handoff_id)
+    with writing() as db:
+        ended = handoffs.end(db, handoff_id, status, user_id=g.user.id if status == "handed_back" else None)
+    if not ended:
+        audit(action, target=f"handoff:{handoff_id}", outcome="refused")
+        reason = ("Only the member of staff who claimed this chat can hand it back."
+                  if status == "handed_back" else "This chat has already ended.")
+        return _page_error(handoff_id, reason, 409)
+    audit(action, target=f"handoff:{handoff_id}")
+    told = _tell(handoff.sender_id, make_events)
+    return redirect(url_for("handoff.show", handoff_id=handoff_id, done=status if told else "untold"))
+
+
+@bp.route(HANDOFF + "/hand-back", methods=["POST"])
+@roles(*WHO)
+def hand_back(handoff_id: int):
+    return _end(handoff_id, "handed_back", "handoff.hand_back", texts.handed_back)
+
+
+@bp.route(HANDOFF + "/close", methods=["POST"])
+@roles(*WHO)
+def close(handoff_id: int):
+    return _end(handoff_id, "closed", "handoff.close", texts.closed)
