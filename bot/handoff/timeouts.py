@@ -89,18 +89,22 @@ def remind_unanswered(api: RasaApi, settings: Optional[Settings] = None) -> int:
         due = handoffs.unanswered(db, utcnow() - answer_timeout(settings))
     told = 0
     for handoff_id, sender_id, _message_id in due:
-        words = unanswered_notice(settings)
-        try:
-            api.append(sender_id, texts.automatic(words))
-        except RasaUnavailable as error:
-            logger.warning("handoff %s: the person could not be told the worker has not answered (%s)",
-                           handoff_id, error)
-            continue
-        with session_scope() as db:
-            handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
-        logger.info("handoff %s: the worker has not answered; the person was told", handoff_id)
-        told += 1
+        if _tell(api, handoff_id, sender_id, unanswered_notice(settings), "the worker has not answered"):
+            told += 1
     return told
+
+
+def _tell(api: RasaApi, handoff_id: int, sender_id: str, words: str, what: str) -> bool:
+    """Send an automatic notice into the conversation and store it; False if Rasa could not take it."""
+    try:
+        api.append(sender_id, texts.automatic(words))
+    except RasaUnavailable as error:
+        logger.warning("handoff %s: the person could not be told %s (%s)", handoff_id, what, error)
+        return False
+    with session_scope() as db:
+        handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
+    logger.info("handoff %s: %s; the person was told", handoff_id, what)
+    return True
 
 
 def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
@@ -113,17 +117,10 @@ def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
         with session_scope() as db:
             if not handoffs.mark_timeout_told(db, handoff_id):
                 continue  # claimed, ended or told meanwhile
-        words = notice(settings)
-        try:
-            api.append(sender_id, texts.automatic(words))
-        except RasaUnavailable as error:
-            logger.warning("handoff %s: the person could not be told nobody is free yet (%s)", handoff_id, error)
+        if not _tell(api, handoff_id, sender_id, notice(settings), "nobody claimed it in time"):
             with session_scope() as db:
                 handoffs.unmark_timeout_told(db, handoff_id)
             continue
-        with session_scope() as db:
-            handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
-        logger.info("handoff %s: nobody claimed it in time; the person was told", handoff_id)
         told += 1
     return told
 

@@ -81,20 +81,23 @@ def _transcript(sender_id: str):
         return None
 
 
+def _render_queue(template: str):
+    """The queue, audited as one look at every handoff in it."""
+    rows = _queue()
+    audit("handoff.queue", target=",".join(f"handoff:{r.id}" for r in rows) or None)
+    return render_template(template, rows=rows, labels=STATUS_LABELS)
+
+
 @bp.route("/")
 @roles(*WHO)
 def index():
-    rows = _queue()
-    audit("handoff.queue", target=",".join(f"handoff:{r.id}" for r in rows) or None)
-    return render_template("handoff/index.html", rows=rows, labels=STATUS_LABELS)
+    return _render_queue("handoff/index.html")
 
 
 @bp.route("/queue")
 @roles(*WHO)
 def queue_fragment():
-    rows = _queue()
-    audit("handoff.queue", target=",".join(f"handoff:{r.id}" for r in rows) or None)
-    return render_template("handoff/_queue.html", rows=rows, labels=STATUS_LABELS)
+    return _render_queue("handoff/_queue.html")
 
 
 @bp.route("/events")
