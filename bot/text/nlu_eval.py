@@ -61,6 +61,8 @@ STATUS = {
     "nlu_blind7.yml": "training data since session 6 (session 5's honest figure; then its misses were read)",
     "danger_blind6.yml": "training data since session 5 (session 4's honest figure; then its misses were read and the rules fixed)",
     "nlu_blind6.yml": "training data since session 5 (session 4's honest figure; then added to the training data)",
+    "danger_blind14_dev.yml": "development set since session 11: written blind in session 11 (BLIND_SPEC.md only), read and used to widen the rules",
+    "nlu_blind14_dev.yml": "development set since session 11: written blind in session 11 (BLIND_SPEC.md only), read and used to choose settings",
     "danger_blind4_dev.yml": "development set: written blind, then used to choose thresholds and widen the rules",
     "nlu_blind4_dev.yml": "development set: written blind, then used to choose thresholds and the encoder weight",
     "nlu_heldout.yml": "earlier held-out set (issue 2), not tuned on in issue 9",

@@ -279,6 +279,48 @@ def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     assert detect(text).kind == kind
 
 
+# Session 11: more general shapes (written for this test, not copied from any
+# labelled set): a part in a play, a training exercise or scenario, a TV
+# drama being watched, harm seen as a job, a question about when to call,
+# "if there is a fire", a fright, insects, suicide as a topic or a title,
+# control that is not confinement. Each has a twin that still gets 999.
+@pytest.mark.parametrize("text", [
+    "my son plays a man who gets stabbed in the school play",
+    "we are doing a role play at college where a woman is held hostage",
+    "we had hostage training at work today",
+    "watching casualty, a man got stabbed in the car park",
+    "I'm a paramedic and we get overdoses every shift",
+    "should I call the police if my neighbour's shouting keeps me awake",
+    "what do we do if there is a fire in the care home at night",
+    "the dog barked and nearly gave me a heart attack",
+    "got a wasp nest in the shed, they are killing me",
+    "our vicar lost his son to suicide",
+    "the suicide rates in our town were in the paper",
+    "my carer won't let me go out alone because of my falls",
+    "it is not an emergency, but someone keeps breaking into the sheds on our allotment",
+])
+def test_more_everyday_shapes_are_not_danger(text):
+    assert detect(text).kind is None, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my son is being stabbed outside the school",
+    "a woman is being held hostage in the flat upstairs",
+    "my neighbour is not breathing, I am doing CPR",
+    "someone shot my husband, he is bleeding",
+    "my friend has taken an overdose and will not wake up",
+    "call the police, my neighbour is hitting his wife",
+    "there is a fire in the care home",
+    "my dad is having a heart attack",
+    "I want to kill myself tonight",
+    "my carer has locked me in and gone out",
+    "can you call an ambulance",
+    "I need someone help me now he is hitting me",
+])
+def test_twins_of_more_everyday_shapes_are_still_danger(text):
+    assert detect(text).kind is not None, text
+
+
 @pytest.mark.parametrize("text, resolved", [
     ("The man who was shouting has gone. I locked the door and I'm ok.", True),
     ("the police found her and she's asleep in bed now", True),
@@ -288,6 +330,14 @@ def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     ("sorry, I just needed a moan, my brother's taking over tonight", True),
     ("I keep telling people I'm fine. I'm not.", False),
     ("he's gone to get a knife", False),
+    # session 11: home and warm, nobody hurt, remanded, a joke, "fire my cleaner"
+    ("the police brought my mum back, she is home and warm in bed", True),
+    ("the kitchen caught fire but we are all outside and nobody is hurt", True),
+    ("he was remanded in custody this morning", True),
+    ("my sister says she will murder me if I'm late lol", True),
+    ("I have to fire my gardener, he never turns up", True),
+    ("he's back and he's drunk and he's already hit me", False),
+    ("someone has been found on the floor and is not breathing", False),
     ("mum has gone blue", False),
 ])
 def test_says_resolved(text, resolved):
