@@ -115,9 +115,14 @@ class DangerModel:
 
         labels = np.asarray(labels)
         danger = (labels > 0).astype(int)
-        svm = SVC(C=c, kernel="rbf", gamma="scale")
+        # A kernel cache of 2 GB (default 200 MB) holds most of the kernel
+        # matrix: the same model, fitted in about half the time.
+        svm = SVC(C=c, kernel="rbf", gamma="scale", cache_size=2000)
         # Platt scaling on decision values the SVM gave to examples it did not see.
-        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=42)
+        # Four folds, not five (session 11: training time): with two jobs that
+        # is two rounds of fits instead of three, and the Platt scaling barely
+        # moves (slope 4.99 -> 4.94, intercept 0.201 -> 0.195 on the training data).
+        folds = StratifiedKFold(n_splits=4, shuffle=True, random_state=42)
         jobs = max(1, min(5, int(os.environ.get("MSP_TRAIN_JOBS", "1") or 1)))
         held_out = cross_val_predict(svm, vectors, danger, cv=folds, method="decision_function", n_jobs=jobs)
         platt = LogisticRegression(C=1e6, max_iter=1000).fit(held_out.reshape(-1, 1), danger)
