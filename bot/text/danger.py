@@ -617,6 +617,7 @@ HABITUAL_MARKERS = [
 ]
 HABITUAL_THREAT_MARKERS = HABITUAL_MARKERS + ["keeps", "keep", "kept"]
 HABITUAL_LABELS = ("NOW_VIOLENCE_ONGOING", "NOW_VIOLENCE_THREAT")
+HABITUAL_INTIMIDATION = re.compile(r"^(standing over me|banging on (my|the|our) (door|window)s?|hammering on (my|the|our) (door|window)s?)$")
 WILL_PAPERWORK = ["power of attorney", "lasting power", "probate", "solicitor", "funeral plan", "will writing", "executor",
                   "will is in order", "make sure my will", "update my will", "change my will",
                   # development set (blind9): leaving the house to the grandchildren
@@ -966,6 +967,11 @@ def detect(text: str) -> DangerResult:
         for label, words, clause in found:
             markers = HABITUAL_THREAT_MARKERS if words.startswith("threatening") else HABITUAL_MARKERS
             if label in HABITUAL_LABELS and _has_marker(normalised, markers):
+                continue
+            # Session 11: intimidation told as a pattern ("my landlord keeps
+            # banging on my door", "keeps coming round and standing over me")
+            # is harm to talk about; a break-in or a weapon is never cancelled.
+            if HABITUAL_INTIMIDATION.search(words) and _has_marker(normalised, HABITUAL_THREAT_MARKERS):
                 continue
             kept.append((label, words, clause))
         found = kept

@@ -298,6 +298,8 @@ def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     "the suicide rates in our town were in the paper",
     "my carer won't let me go out alone because of my falls",
     "it is not an emergency, but someone keeps breaking into the sheds on our allotment",
+    "the man upstairs keeps banging on my door about the noise",
+    "my son keeps standing over me when I do my banking",
 ])
 def test_more_everyday_shapes_are_not_danger(text):
     assert detect(text).kind is None, detect(text)
@@ -316,6 +318,8 @@ def test_more_everyday_shapes_are_not_danger(text):
     "my carer has locked me in and gone out",
     "can you call an ambulance",
     "I need someone help me now he is hitting me",
+    "the man upstairs is banging on my door right now and shouting",
+    "my son is standing over me with a knife",
 ])
 def test_twins_of_more_everyday_shapes_are_still_danger(text):
     assert detect(text).kind is not None, text
