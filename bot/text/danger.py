@@ -813,6 +813,18 @@ CLAUSE_NOT_NOW = [re.compile(p) for p in (
     r"loads|weekly|daily|each)\b",
     r"\b(not|never) (let|lets|letting) (me|her|him|them) go (out |anywhere |out anywhere )?(without|on (my|her|his|their) own|"
     r"alone|unless)\b",
+    # session 11, shapes in the training data's harm descriptions: not let go
+    # to a place or an activity (control); "can't get out of it" (a debt, a
+    # deal); threatening to call the police; told to shut up; something that
+    # "has been broken in" a flat for weeks
+    r"\b(not|never) (let|lets|letting) (me|her|him|them) go to (the|a|my|her|his|their|church|college|work|school|mosque|"
+    r"temple|bingo|football)\b",
+    r"\b(can not|cannot|cant) get out of (it|this|that|the debt|debt|the deal|the contract|the loan|paying)\b",
+    r"\bthreat(en|ens|ened|ening)? to (call|ring|phone|get) (the )?(police|cops)\b",
+    r"\b(told|tells|telling|tell|said to) (me|him|her|them|us) to shut up\b",
+    r"\b(has|have|had) been broken in (my|her|his|their|the|our) \w+",
+    # marks told as the trace of harm ("bruises on my back from where he pushed me")
+    r"\b(bruise|bruises|bruised|bruising|marks|mark|scar|scars|scratches|grazes)\b.*\bfrom where\b",
 )]
 # Hyperbole about a trivial thing ("my mum will murder me if I'm late for
 # tea", "I'm going to die if I don't get a cuppa", "she'll throttle the next

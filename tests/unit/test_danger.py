@@ -300,6 +300,12 @@ def test_danger_still_caught_next_to_the_new_exceptions(text, kind):
     "it is not an emergency, but someone keeps breaking into the sheds on our allotment",
     "the man upstairs keeps banging on my door about the noise",
     "my son keeps standing over me when I do my banking",
+    "my daughter won't let me go to church any more",
+    "I borrowed from a loan shark and now I can't get out of it",
+    "the manager threatens to call the police on us if we complain",
+    "the night nurse told him to shut up and stop moaning",
+    "the boiler has been broken in my flat for a month",
+    "she has bruises on her arm from where the carer pushed her into the wardrobe",
 ])
 def test_more_everyday_shapes_are_not_danger(text):
     assert detect(text).kind is None, detect(text)
@@ -320,6 +326,12 @@ def test_more_everyday_shapes_are_not_danger(text):
     "I need someone help me now he is hitting me",
     "the man upstairs is banging on my door right now and shouting",
     "my son is standing over me with a knife",
+    "my daughter won't let me go, she has locked the door and taken my phone",
+    "I can not get out, the door is locked and there is smoke",
+    "call the police, he is breaking the door down",
+    "he told me to shut up and now he is hitting me",
+    "someone has broken in and is downstairs",
+    "she is bleeding a lot from where he cut her",
 ])
 def test_twins_of_more_everyday_shapes_are_still_danger(text):
     assert detect(text).kind is not None, text
