@@ -43,7 +43,7 @@ def test_intents_harm_carers_and_advocacy_on_the_newest_held_out_set(results):
     r = results["nlu_blind13.yml"]
     assert r["n"] >= 500
     assert r["classifier_accuracy"] >= 0.955, figures(r)   # measured 0.965
-    assert r["accuracy"] >= 0.90, figures(r)               # measured 0.915 (target 0.93: not met)
+    assert r["accuracy"] >= 0.90, figures(r)               # measured 0.915, 0.917 after two rule changes (target 0.93: not met)
     assert r["macro_f1"] >= 0.945, figures(r)              # measured 0.959
     assert r["wrong_kind_rate"] <= 0.035, figures(r)       # measured 0.017
     assert r["harm_out_of_scope"] == 0, figures(r)
@@ -65,8 +65,8 @@ def test_intents_harm_carers_and_advocacy_on_the_held_out_set(results):
     r = results["nlu_blind12.yml"]
     assert r["n"] >= 500
     assert r["classifier_accuracy"] >= 0.94, figures(r)    # measured 0.954 (0.953 in session 11)
-    assert r["accuracy"] >= 0.90, figures(r)               # measured 0.919, 0.921 in session 11 (target 0.93: not met)
-    assert r["macro_f1"] >= 0.925, figures(r)              # measured 0.942 (0.943)
+    assert r["accuracy"] >= 0.90, figures(r)               # measured 0.919, 0.923 in session 11 (target 0.93: not met)
+    assert r["macro_f1"] >= 0.925, figures(r)              # measured 0.942 (0.944)
     assert r["wrong_kind_rate"] <= 0.035, figures(r)       # measured 0.019
     assert r["harm_out_of_scope"] == 0, figures(r)
     assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 1.000
