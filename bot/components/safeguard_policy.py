@@ -33,6 +33,13 @@ and then listens. While a member of staff is in the chat, or one is awaited
   at the message first, as before), and once the handoff slot is set the
   assistant listens: a form that was asking has been stopped by the action.
 
+When nobody can chat it offers a call back: after ``utter_talk_to_person``
+said so (out of hours, or a channel a worker cannot reach; not inside a form)
+comes ``utter_callback_offer``; and a person still waiting who says yes to the
+timeout notice's "would you like a call back?" (``callback_offered``) goes to
+``action_callback_start``, which takes them out of the queue, and then to
+``callback_form`` (``bot/actions/callback.py``).
+
 Its priority is above RulePolicy and its predictions are
 marked as not depending on user featurisation, so they also win while a form
 is active (RulePolicy's own form predictions are marked that way and would
@@ -70,13 +77,22 @@ FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
 SURVEY_FORM = "feedback_form"
-FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM, "advocacy_form")
+CALLBACK_FORM = "callback_form"
+FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM, "advocacy_form", CALLBACK_FORM)
+#: Forms that a stop phrase ends even when only the learned detector read it as danger.
+STOP_PHRASE_FORMS = (SURVEY_FORM, CALLBACK_FORM)
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 HANDOFF_SLOT = "handoff"
 PERSON_INTENT = "ask_talk_to_person"
 TALK_ACTION = "action_talk_to_person"
 TALK_RESPONSE = "utter_talk_to_person"
 RELAY_ACTION = "action_handoff_relay"
+# The call back (bot/actions/callback.py): offered after the numbers when nobody can chat, and by the
+# timeouts process's notice to a person still waiting (it sets CALLBACK_OFFERED_SLOT).
+CALLBACK_OFFER = "utter_callback_offer"
+CALLBACK_START = "action_callback_start"
+CALLBACK_OFFERED_SLOT = "callback_offered"
+NOBODY_CAN_CHAT = ("closed", "unavailable")
 
 
 @DefaultV1Recipe.register(
@@ -141,14 +157,18 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     in_handoff = bool(tracker.get_slot(HANDOFF_SLOT))
     if last_action == ACTION_LISTEN_NAME and latest is not None:
         if in_handoff and intent not in DANGER_RESPONSES:
+            if (intent == "affirm" and tracker.get_slot(HANDOFF_SLOT) == "waiting"
+                    and tracker.get_slot(CALLBACK_OFFERED_SLOT)):
+                # Yes to "would you like a call back?" (the notice that nobody is free yet).
+                return CALLBACK_START, events
             # A member of staff is there or coming: they answer, not the assistant.
             return RELAY_ACTION, events
-        if (intent in DANGER_RESPONSES and tracker.active_loop_name == SURVEY_FORM
+        if (intent in DANGER_RESPONSES and tracker.active_loop_name in STOP_PHRASE_FORMS
                 and learned_danger_set_aside(latest.text, net)):
             # "I want to stop" while the survey asks: the learned detector
             # alone read it as danger; the survey's stop phrase ends the
-            # survey. What the rules catch is never set aside.
-            return SURVEY_FORM, events
+            # survey (or the call-back questions). What the rules catch is never set aside.
+            return tracker.active_loop_name, events
         if intent in DANGER_RESPONSES:
             who = net.get("who") or "self"
             if tracker.get_slot(DANGER_WHO_SLOT) != who:
@@ -190,6 +210,16 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
         return TALK_RESPONSE, events
     if in_handoff and last_action == TALK_RESPONSE:
         return ACTION_LISTEN_NAME, events
+    if (last_action == TALK_RESPONSE and not tracker.active_loop_name
+            and tracker.get_slot("handoff_reply") in NOBODY_CAN_CHAT):
+        # Nobody can chat (out of hours, or a channel a worker cannot reach): offer a call back.
+        # Not while a form asks: its question comes next.
+        return CALLBACK_OFFER, events
+    if last_action == CALLBACK_OFFER:
+        return ACTION_LISTEN_NAME, events
+    if last_action == CALLBACK_START:
+        # A member of staff claimed the chat at that moment: they are there. Otherwise the questions.
+        return (ACTION_LISTEN_NAME if in_handoff else CALLBACK_FORM), events
     follow_up = FOLLOW_UP_RESPONSES.get(net.get("follow_up") or "")
     if last_action in DANGER_RESPONSES.values() and DANGER_RESPONSES.get(intent or "") == last_action and follow_up:
         return follow_up, events

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 FREE_TEXT_SLOTS = ("outcome_text", "fb_anything_else", "adv_understand", "adv_remember", "adv_weigh", "adv_say",
-                   "adv_support", "adv_contact", "adv_safe_times")
+                   "adv_support", "adv_contact", "adv_safe_times", "cb_number", "cb_times", "cb_others")
 
 _PLAIN = re.compile(
     r"\b(talk|speak|chat)(ing)? (to|with) (a |an |some |the |your |real |actual )*"
