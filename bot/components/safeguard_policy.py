@@ -57,12 +57,12 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.surveys.answers import learned_danger_set_aside
-from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
+from bot.text.requests import FREE_TEXT_SLOTS, accepts_call_back, asks_for_a_person
 
 DANGER_RESPONSES = {
     "danger_now": "utter_danger_now",
@@ -157,9 +157,10 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     in_handoff = bool(tracker.get_slot(HANDOFF_SLOT))
     if last_action == ACTION_LISTEN_NAME and latest is not None:
         if in_handoff and intent not in DANGER_RESPONSES:
-            if (intent == "affirm" and tracker.get_slot(HANDOFF_SLOT) == "waiting"
-                    and tracker.get_slot(CALLBACK_OFFERED_SLOT)):
-                # Yes to "would you like a call back?" (the notice that nobody is free yet).
+            if (tracker.get_slot(HANDOFF_SLOT) == "waiting" and tracker.get_slot(CALLBACK_OFFERED_SLOT)
+                    and accepts_call_back(latest.text or "")):
+                # Yes to "would you like a call back?" (the notice that nobody is free yet): the button,
+                # or plain words. Not the classifier's "affirm" alone: "ok" may mean "ok, I'll wait".
                 return CALLBACK_START, events
             # A member of staff is there or coming: they answer, not the assistant.
             return RELAY_ACTION, events
@@ -175,6 +176,11 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
                 # Picks the variation that speaks about someone else's danger.
                 events.append(SlotSet(DANGER_WHO_SLOT, who))
             return DANGER_RESPONSES[intent], events
+        if (not tracker.active_loop_name and intent not in ("affirm", "deny")
+                and _action_before_latest_user(tracker) == CALLBACK_OFFER and accepts_call_back(latest.text or "")):
+            # "Yes, call me back" to the offer, which the classifier may read as asking for a person
+            # (a plain yes or no is the rules' job).
+            return CALLBACK_START, events
         if net.get("check") and not problem and not tracker.active_loop_name:
             # Not while a form asks its questions: the person is answering
             # one (the rules and the learned 999 reply still apply there).
@@ -232,6 +238,17 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action, net):
         return ACTION_LISTEN_NAME, events
     return None, events
+
+
+def _action_before_latest_user(tracker: DialogueStateTracker) -> Optional[str]:
+    """The last action other than listening before the person's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            seen_user = True
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            return event.action_name
+    return None
 
 
 def _answered_by_us(intent: Optional[str], problem: Optional[str], last_action: str, net: Dict[str, Any]) -> bool:

@@ -228,3 +228,15 @@ def _worker(db):
     user = staff.create_user(db, "ann", display_name="Ann", role="practitioner", password_hash="x")
     db.flush()
     return user.id
+
+
+@pytest.mark.parametrize("text, accepted", [
+    ("/affirm", True), ("yes", True), ("Yes, call me back", True), ("yes please call me back", True),
+    ("can someone call me back", True), ("ring me back after 5", True),
+    ("ok", False), ("yes I'll wait", False), ("no", False), ("no, don't ring me", False), ("not now", False),
+    ("what is abuse", False),
+])
+def test_a_yes_to_the_call_back_in_words(text, accepted):
+    from bot.text.requests import accepts_call_back
+
+    assert accepts_call_back(text) is accepted

@@ -307,6 +307,35 @@ def test_a_person_still_waiting_who_says_yes_to_the_call_back_leaves_the_queue_f
     assert predicted(policy, domain, t)[0] == "callback_form"
 
 
+@pytest.mark.parametrize("text, intent", [("yes please call me back", "ask_talk_to_person"),
+                                          ("Yes, call me back", "ask_talk_to_person"), ("yes", "affirm")])
+def test_a_yes_in_words_to_the_notice_starts_the_call_back_too(domain, text, intent):
+    t = _in_handoff(domain, SlotSet("callback_offered", True), user(text, intent, {"input": None}))
+    assert decide(t)[0] == "action_callback_start"
+
+
+@pytest.mark.parametrize("text, intent", [("ok", "affirm"), ("yes I'll wait", "affirm"), ("no", "deny"),
+                                          ("please don't ring me", "ask_talk_to_person")])
+def test_an_unclear_or_no_answer_to_the_notice_keeps_the_person_in_the_queue(domain, text, intent):
+    t = _in_handoff(domain, SlotSet("callback_offered", True), user(text, intent, {"input": None}))
+    assert decide(t)[0] == "action_handoff_relay"
+
+
+def test_yes_in_words_to_the_offer_out_of_hours_starts_the_call_back(domain):
+    offered = [ActionExecuted("action_talk_to_person"), SlotSet("handoff_reply", "closed"),
+               ActionExecuted("utter_talk_to_person"), ActionExecuted("utter_callback_offer"),
+               ActionExecuted(ACTION_LISTEN_NAME)]
+    t = tracker(domain, user("can I talk to a person", "ask_talk_to_person", {"input": None}), *offered,
+                user("yes please call me back", "ask_talk_to_person", {"input": None}))
+    assert decide(t)[0] == "action_callback_start"
+    t = tracker(domain, user("can I talk to a person", "ask_talk_to_person", {"input": None}), *offered,
+                user("yes", "affirm", {"input": None}))
+    assert decide(t)[0] is None  # the rule
+    t = tracker(domain, user("can I talk to a person", "ask_talk_to_person", {"input": None}), *offered,
+                user("I want to talk to a real person", "ask_talk_to_person", {"input": None}))
+    assert decide(t)[0] == "action_talk_to_person"
+
+
 def test_yes_in_a_handoff_goes_to_the_worker_unless_a_call_back_was_offered_to_a_person_waiting(domain):
     assert decide(_in_handoff(domain, user("yes", "affirm", {"input": None})))[0] == "action_handoff_relay"
     claimed = _in_handoff(domain, SlotSet("callback_offered", True), user("yes", "affirm", {"input": None}),
