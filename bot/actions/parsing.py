@@ -202,3 +202,57 @@ def support_is_clear(intent: Optional[str], text: Optional[str]) -> bool:
     if _NOBODY.search(text) or _HARM_OR_DOUBT.search(text):
         return False
     return yes_or_no(intent, text) is True
+
+
+# --- the call-back form (bot/actions/callback.py) --------------------------------------------
+
+_PHONE_IN_TEXT = re.compile(r"(?:\+|\b00|\b0)[\d\s().\-]{8,}\d")
+#: A UK number in E.164: +44 and 9 or 10 more digits, not starting with 0.
+_UK_E164 = re.compile(r"^\+44[1-9]\d{8,9}$")
+
+
+def uk_phone(text: Optional[str]) -> Optional[str]:
+    """The UK phone number in a message, in E.164 (``bot.text.phone``), or None.
+
+    "my mobile is 07700 900123", "+44 (0)7700 900123" and "0044 1632 960111"
+    all give a number; a number from abroad, a short one or none give None.
+    """
+    from bot.text.phone import normalise_e164
+
+    for match in _PHONE_IN_TEXT.finditer((text or "").replace("(0)", "")):
+        number = normalise_e164(match.group(0).strip())
+        if number is not None and _UK_E164.match(number):
+            return number
+    return None
+
+
+_NOT_SAFE = re.compile(
+    r"\b(not safe|unsafe|isn'?t safe|is not safe|not really|never|don'?t call|do not call|please don'?t|"
+    r"not now)\b", re.IGNORECASE)
+_SAFE = re.compile(r"\b(safe|fine|ok|okay|you can|that's ok)\b", re.IGNORECASE)
+
+
+def safe_to_call(intent: Optional[str], text: Optional[str]) -> Optional[bool]:
+    """True, False, or None when unclear, for "is it safe for us to call?". Any doubt reads as not safe."""
+    text = (text or "").strip()
+    if intent == "deny" or text == "/deny" or _NOT_SAFE.search(text):
+        return False
+    decision = yes_or_no(intent, text)
+    if decision is not None:
+        return decision
+    return True if _SAFE.search(text) else None
+
+
+#: Whole messages that stop the call-back questions (case and punctuation aside).
+STOP_PHRASES = frozenset((
+    "stop", "stop now", "stop please", "please stop", "i want to stop", "cancel", "cancel it", "cancel that",
+    "cancel please", "please cancel", "cancel the call back", "cancel the callback", "never mind", "nevermind",
+    "forget it", "quit", "exit", "end", "no more questions", "stop asking", "i dont want a call back",
+    "i dont want a callback", "i do not want a call back", "i changed my mind", "ive changed my mind",
+))
+
+
+def wants_to_stop(text: Optional[str]) -> bool:
+    """True when the whole message asks to stop ("stop", "Cancel!", "never mind")."""
+    clean = re.sub(r"[^a-z ]", "", (text or "").lower().replace("\u2019", "'").replace("'", ""))
+    return " ".join(clean.split()) in STOP_PHRASES

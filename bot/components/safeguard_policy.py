@@ -33,6 +33,13 @@ and then listens. While a member of staff is in the chat, or one is awaited
   at the message first, as before), and once the handoff slot is set the
   assistant listens: a form that was asking has been stopped by the action.
 
+When nobody can chat it offers a call back: after ``utter_talk_to_person``
+said so (out of hours, or a channel a worker cannot reach; not inside a form)
+comes ``utter_callback_offer``; and a person still waiting who says yes to the
+timeout notice's "would you like a call back?" (``callback_offered``) goes to
+``action_callback_start``, which takes them out of the queue, and then to
+``callback_form`` (``bot/actions/callback.py``).
+
 Its priority is above RulePolicy and its predictions are
 marked as not depending on user featurisation, so they also win while a form
 is active (RulePolicy's own form predictions are marked that way and would
@@ -50,12 +57,12 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.surveys.answers import learned_danger_set_aside
-from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
+from bot.text.requests import FREE_TEXT_SLOTS, accepts_call_back, asks_for_a_person
 
 DANGER_RESPONSES = {
     "danger_now": "utter_danger_now",
@@ -70,13 +77,22 @@ FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
 SURVEY_FORM = "feedback_form"
-FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM, "advocacy_form")
+CALLBACK_FORM = "callback_form"
+FREE_TEXT_FORMS = ("outcomes_form", SURVEY_FORM, "advocacy_form", CALLBACK_FORM)
+#: Forms that a stop phrase ends even when only the learned detector read it as danger.
+STOP_PHRASE_FORMS = (SURVEY_FORM, CALLBACK_FORM)
 OWN_ACTIONS = set(DANGER_RESPONSES.values()) | {INPUT_PROBLEM_RESPONSE, CHECK_RESPONSE}
 HANDOFF_SLOT = "handoff"
 PERSON_INTENT = "ask_talk_to_person"
 TALK_ACTION = "action_talk_to_person"
 TALK_RESPONSE = "utter_talk_to_person"
 RELAY_ACTION = "action_handoff_relay"
+# The call back (bot/actions/callback.py): offered after the numbers when nobody can chat, and by the
+# timeouts process's notice to a person still waiting (it sets CALLBACK_OFFERED_SLOT).
+CALLBACK_OFFER = "utter_callback_offer"
+CALLBACK_START = "action_callback_start"
+CALLBACK_OFFERED_SLOT = "callback_offered"
+NOBODY_CAN_CHAT = ("closed", "unavailable")
 
 
 @DefaultV1Recipe.register(
@@ -141,20 +157,30 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     in_handoff = bool(tracker.get_slot(HANDOFF_SLOT))
     if last_action == ACTION_LISTEN_NAME and latest is not None:
         if in_handoff and intent not in DANGER_RESPONSES:
+            if (tracker.get_slot(HANDOFF_SLOT) == "waiting" and tracker.get_slot(CALLBACK_OFFERED_SLOT)
+                    and accepts_call_back(latest.text or "")):
+                # Yes to "would you like a call back?" (the notice that nobody is free yet): the button,
+                # or plain words. Not the classifier's "affirm" alone: "ok" may mean "ok, I'll wait".
+                return CALLBACK_START, events
             # A member of staff is there or coming: they answer, not the assistant.
             return RELAY_ACTION, events
-        if (intent in DANGER_RESPONSES and tracker.active_loop_name == SURVEY_FORM
+        if (intent in DANGER_RESPONSES and tracker.active_loop_name in STOP_PHRASE_FORMS
                 and learned_danger_set_aside(latest.text, net)):
             # "I want to stop" while the survey asks: the learned detector
             # alone read it as danger; the survey's stop phrase ends the
-            # survey. What the rules catch is never set aside.
-            return SURVEY_FORM, events
+            # survey (or the call-back questions). What the rules catch is never set aside.
+            return tracker.active_loop_name, events
         if intent in DANGER_RESPONSES:
             who = net.get("who") or "self"
             if tracker.get_slot(DANGER_WHO_SLOT) != who:
                 # Picks the variation that speaks about someone else's danger.
                 events.append(SlotSet(DANGER_WHO_SLOT, who))
             return DANGER_RESPONSES[intent], events
+        if (not tracker.active_loop_name and intent not in ("affirm", "deny")
+                and _action_before_latest_user(tracker) == CALLBACK_OFFER and accepts_call_back(latest.text or "")):
+            # "Yes, call me back" to the offer, which the classifier may read as asking for a person
+            # (a plain yes or no is the rules' job).
+            return CALLBACK_START, events
         if net.get("check") and not problem and not tracker.active_loop_name:
             # Not while a form asks its questions: the person is answering
             # one (the rules and the learned 999 reply still apply there).
@@ -190,6 +216,16 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
         return TALK_RESPONSE, events
     if in_handoff and last_action == TALK_RESPONSE:
         return ACTION_LISTEN_NAME, events
+    if (last_action == TALK_RESPONSE and not tracker.active_loop_name
+            and tracker.get_slot("handoff_reply") in NOBODY_CAN_CHAT):
+        # Nobody can chat (out of hours, or a channel a worker cannot reach): offer a call back.
+        # Not while a form asks: its question comes next.
+        return CALLBACK_OFFER, events
+    if last_action == CALLBACK_OFFER:
+        return ACTION_LISTEN_NAME, events
+    if last_action == CALLBACK_START:
+        # A member of staff claimed the chat at that moment: they are there. Otherwise the questions.
+        return (ACTION_LISTEN_NAME if in_handoff else CALLBACK_FORM), events
     follow_up = FOLLOW_UP_RESPONSES.get(net.get("follow_up") or "")
     if last_action in DANGER_RESPONSES.values() and DANGER_RESPONSES.get(intent or "") == last_action and follow_up:
         return follow_up, events
@@ -202,6 +238,17 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action, net):
         return ACTION_LISTEN_NAME, events
     return None, events
+
+
+def _action_before_latest_user(tracker: DialogueStateTracker) -> Optional[str]:
+    """The last action other than listening before the person's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            seen_user = True
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            return event.action_name
+    return None
 
 
 def _answered_by_us(intent: Optional[str], problem: Optional[str], last_action: str, net: Dict[str, Any]) -> bool:

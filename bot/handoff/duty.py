@@ -1,4 +1,5 @@
-"""Email the duty team when someone is waiting for a member of staff: a link to the portal, nothing personal.
+"""Email the duty team when someone is waiting for a member of staff, or has asked for a call back: a link to
+the portal, nothing personal.
 
 The relay is the council's, as for advocacy referrals (``MSP_ADVOCACY_SMTP_HOST``,
 ``_PORT``, ``_STARTTLS``, ``_USER``, ``_PASSWORD``, ``MSP_ADVOCACY_FROM``:
@@ -46,6 +47,24 @@ class DutyMail:
             f"Open it in the staff portal: {self.portal_url}/handoff/{handoff_id}\n\n"
             "This email has no personal details. Sign in to the portal to see the chat.\n")
         return mail
+
+    def callback_message(self, request_id: int) -> EmailMessage:
+        """A call-back request: its number and the portal's link, nothing the person said."""
+        mail = EmailMessage()
+        mail["From"] = self.relay.from_address
+        mail["To"] = self.to_address
+        mail["Subject"] = f"Someone has asked for a call back (request {request_id})"
+        mail.set_content(
+            "Someone has asked the adult safeguarding team to call them back.\n\n"
+            f"Open it in the staff portal: {self.portal_url}/handoff/callbacks/{request_id}\n\n"
+            "This email has no personal details. Sign in to the portal to see when and how it is safe to call.\n")
+        return mail
+
+    def send_callback(self, request_id: int) -> None:
+        """Raises bot.advocacy.sender.DeliveryError if the relay does not take it."""
+        from bot.advocacy.sender import send_email
+
+        send_email(self.relay, self.callback_message(request_id))
 
     def send(self, handoff_id: int) -> None:
         """Raises bot.advocacy.sender.DeliveryError if the relay does not take it."""

@@ -63,6 +63,22 @@ def closed(channel: Optional[str]) -> List[Dict[str, Any]]:
     return handed_back(channel)
 
 
+#: The answers to "would you like a call back?" (the same as utter_callback_offer's buttons).
+CALLBACK_BUTTONS = ({"title": "Yes, call me back", "payload": "/affirm"},
+                    {"title": "No, I will wait", "payload": "/deny"})
+#: Set with the timeout notice: a yes to it starts the call-back questions (SafeguardPolicy).
+CALLBACK_OFFERED_SLOT = "callback_offered"
+
+
 def automatic(text: str) -> List[Dict[str, Any]]:
     """Something the assistant says by itself during a handoff (plain text on every channel)."""
     return [_bot(text)]
+
+
+def automatic_callback_offer(text: str) -> List[Dict[str, Any]]:
+    """An automatic message that ends with "would you like a call back?": yes and no buttons where the
+    channel shows them (the words say "yes or no" for the others), and the slot that lets a yes start
+    the call-back questions."""
+    message = _bot(text)
+    message["data"] = {"buttons": [dict(button) for button in CALLBACK_BUTTONS]}
+    return [message, {"event": "slot", "name": CALLBACK_OFFERED_SLOT, "value": True}]

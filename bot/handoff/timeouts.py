@@ -4,8 +4,12 @@
 looks every ``CHECK_SECONDS`` for handoffs still waiting after
 ``handoff_claim_timeout_minutes`` (a setting, default 3) and sends the person,
 through Rasa's HTTP API, an apology: they can keep waiting (the handoff stays
-in the queue and a worker can still claim it), call the team, and call 999 if
-anyone is in danger. It is stored as an automatic message of kind "timeout".
+in the queue and a worker can still claim it), call the team, call 999 if
+anyone is in danger, or have a call back: "Would you like a call back?" with
+yes and no buttons, and the ``callback_offered`` slot, so that a yes starts
+the call-back questions (``bot/actions/callback.py``: the handoff leaves the
+queue as ``callback_requested``). It is stored as an automatic message of
+kind "timeout".
 Taking the job is a conditional UPDATE (``handoffs.mark_timeout_told``), so two
 of these processes never tell one person twice; if Rasa does not answer, the
 mark is taken back and the next round tries again.
@@ -15,11 +19,14 @@ A claimed chat whose worker has not answered the person's last message in
 worker may have been called away; the council's number; 999 (once per
 message of the person's: only when the person's is the newest message).
 
-It also emails the duty team, once per waiting handoff, with a link to the
-portal and no personal details (``bot/handoff/duty.py``), when a relay and an
-address are set.
+It also emails the duty team, once per waiting handoff and once per call-back
+request (``bot.records.callbacks``: made after this notice, out of hours, or on
+a channel a worker cannot reach), with a link to the portal and no personal
+details (``bot/handoff/duty.py``), when a relay and an address are set.
 
-Not yet (a later slice): offering a call back at a safe number and time.
+Not yet: a call back offered over SMS as part of a handoff there (SMS handoff
+is a later slice; a texter is offered one after the numbers), and the
+"unanswered" notice of a claimed chat offers none (a worker is there).
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ import threading
 from datetime import timedelta
 from typing import Optional
 
-from bot.records import handoffs, session_scope
+from bot.records import callbacks, handoffs, session_scope
 from bot.records.models import utcnow
 from bot.settings import Settings, get_settings
 
@@ -72,7 +79,8 @@ def notice(settings: Optional[Settings] = None) -> str:
     s = settings or get_settings()
     return (f"Sorry, nobody from the team is free to chat yet. You can keep waiting here, and someone will "
             f"join when they can. Or call {s.council_name} on {s.council_phone}. "
-            f"If anyone is in danger now, call {s.emergency_number}.")
+            f"If anyone is in danger now, call {s.emergency_number}. "
+            "If it is safe, someone can call you back instead. Would you like a call back? Please answer yes or no.")
 
 
 def unanswered_notice(settings: Optional[Settings] = None) -> str:
@@ -94,10 +102,12 @@ def remind_unanswered(api: RasaApi, settings: Optional[Settings] = None) -> int:
     return told
 
 
-def _tell(api: RasaApi, handoff_id: int, sender_id: str, words: str, what: str) -> bool:
-    """Send an automatic notice into the conversation and store it; False if Rasa could not take it."""
+def _tell(api: RasaApi, handoff_id: int, sender_id: str, words: str, what: str, offer: bool = False) -> bool:
+    """Send an automatic notice into the conversation and store it; False if Rasa could not take it.
+
+    ``offer``: the notice ends with "would you like a call back?" (its buttons and slot go too)."""
     try:
-        api.append(sender_id, texts.automatic(words))
+        api.append(sender_id, texts.automatic_callback_offer(words) if offer else texts.automatic(words))
     except RasaUnavailable as error:
         logger.warning("handoff %s: the person could not be told %s (%s)", handoff_id, what, error)
         return False
@@ -117,7 +127,7 @@ def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
         with session_scope() as db:
             if not handoffs.mark_timeout_told(db, handoff_id):
                 continue  # claimed, ended or told meanwhile
-        if not _tell(api, handoff_id, sender_id, notice(settings), "nobody claimed it in time"):
+        if not _tell(api, handoff_id, sender_id, notice(settings), "nobody claimed it in time", offer=True):
             with session_scope() as db:
                 handoffs.unmark_timeout_told(db, handoff_id)
             continue
@@ -148,6 +158,31 @@ def notify_duty(mail: Optional[DutyMail]) -> int:
     return sent
 
 
+def notify_duty_callbacks(mail: Optional[DutyMail]) -> int:
+    """Email the duty team about every call-back request not yet told (one process per try); the number emailed."""
+    if mail is None:
+        return 0
+    with session_scope(read_only=True) as db:
+        pending = callbacks.duty_not_told(db)
+    sent = 0
+    for request_id in pending:
+        with session_scope() as db:
+            if not callbacks.claim_duty_email(db, request_id):
+                continue
+        try:
+            mail.send_callback(request_id)
+        except DeliveryError as error:
+            logger.warning("call back %s: the duty team could not be emailed (%s); trying again", request_id, error)
+            with session_scope() as db:
+                callbacks.duty_email_done(db, request_id, sent=False)
+            continue
+        with session_scope() as db:
+            callbacks.duty_email_done(db, request_id, sent=True)
+        logger.info("call back %s: the duty team was emailed", request_id)
+        sent += 1
+    return sent
+
+
 def run(stop: threading.Event) -> None:
     claim_timeout()  # refuse to start on a bad setting
     answer_timeout()
@@ -157,7 +192,8 @@ def run(stop: threading.Event) -> None:
         logger.warning("No duty email for waiting chats: set MSP_HANDOFF_DUTY_EMAIL (or MSP_ADVOCACY_DUTY_EMAIL), "
                        "MSP_ADVOCACY_SMTP_HOST and MSP_ADVOCACY_FROM.")
     while not stop.is_set():
-        for step in (lambda: notify_duty(mail), lambda: run_once(api), lambda: remind_unanswered(api)):
+        for step in (lambda: notify_duty(mail), lambda: notify_duty_callbacks(mail), lambda: run_once(api),
+                     lambda: remind_unanswered(api)):
             try:
                 step()
             except Exception:  # noqa: BLE001 - keep watching; the next round tries again

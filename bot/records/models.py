@@ -1219,10 +1219,84 @@ class HandoffMessage(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+#: Who asked for a call back: the person, or someone for them (a representative).
+CALLBACK_ASKERS = ("person", "representative")
+#: What happened to a call-back request, in order (``callback_events``). ``requested`` opens it; the duty
+#: team's email is claimed (``duty_claimed``, one ``attempt`` number per try), then ``duty_emailed`` or
+#: ``duty_failed``; a worker records ``called`` or ``not_reached`` (as often as they try).
+CALLBACK_EVENTS = ("requested", "duty_claimed", "duty_emailed", "duty_failed", "called", "not_reached")
+#: The events a worker records; the newest of these (or ``requested``) is the request's status.
+CALLBACK_OUTCOMES = ("called", "not_reached")
+MAX_CALLBACK_ANSWER_CHARS = 2000
+
+
+class CallbackRequest(Base):
+    """A request to be called back, with every answer exactly as given. Append-only.
+
+    Made in the chat when nobody could chat (nobody claimed in time, out of
+    hours, or a channel a worker cannot reach). ``sender_id`` is the
+    conversation; ``handoff_id`` the handoff it came from, if any.
+    ``source_ref`` is unique, so one chat turn makes one request. ``number``
+    is the number to call (E.164, read from ``number_words``); the other
+    columns are the person's words. What happened next is in ``callback_events``.
+    """
+
+    __tablename__ = "callback_requests"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("asked_by", CALLBACK_ASKERS), name="asked_by"),
+        UniqueConstraint("source_ref", name="uq_callback_requests_source_ref"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    source_ref = Column(String(200), nullable=False)
+    sender_id = Column(String(255), nullable=False, index=True)
+    handoff_id = Column(ForeignKey("handoffs.id"), nullable=True, index=True)
+    channel = Column(String(16), nullable=False)
+    asked_by = Column(String(16), nullable=False)
+    safe_words = Column(Text, nullable=False)
+    number_words = Column(Text, nullable=False)
+    number = Column(String(16), nullable=False)
+    safe_times = Column(Text, nullable=False)
+    message_words = Column(Text, nullable=False)
+    leave_message = Column(Boolean, nullable=False)
+    others_words = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    handoff = relationship(Handoff)
+
+
+class CallbackEvent(Base):
+    """One step in the life of a call-back request. Append-only; never what the person said.
+
+    ``attempt`` numbers the duty email's tries (unique per request with the
+    event, so of two processes claiming the same try exactly one row goes in);
+    it is empty for the other events, which may repeat.
+    """
+
+    __tablename__ = "callback_events"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("event", CALLBACK_EVENTS), name="event"),
+        UniqueConstraint("request_id", "event", "attempt", name="uq_callback_events_request_id"),
+        Index("ix_callback_events_request_id_id", "request_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    request_id = Column(ForeignKey("callback_requests.id"), nullable=False)
+    event = Column(String(16), nullable=False)
+    attempt = Column(Integer, nullable=True)
+    staff_user_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    staff_user = relationship("StaffUser")
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
                       SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
                       EnquiryAssignment, RetentionLog, AdvocacyReferral, AdvocacyAnswer, AdvocacyConsent,
-                      AdvocacyDeliveryEvent, HandoffMessage)
+                      AdvocacyDeliveryEvent, HandoffMessage, CallbackRequest, CallbackEvent)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 FREE_TEXT_SLOTS = ("outcome_text", "fb_anything_else", "adv_understand", "adv_remember", "adv_weigh", "adv_say",
-                   "adv_support", "adv_contact", "adv_safe_times")
+                   "adv_support", "adv_contact", "adv_safe_times", "cb_number", "cb_times", "cb_others")
 
 _PLAIN = re.compile(
     r"\b(talk|speak|chat)(ing)? (to|with) (a |an |some |the |your |real |actual )*"
@@ -26,3 +26,24 @@ def asks_for_a_person(text: str) -> bool:
     if text.startswith("/ask_talk_to_person"):
         return True
     return bool(_PLAIN.search(text))
+
+
+_NEGATED = re.compile(r"\b(no|not|nope|nah|don'?t|do not|never|rather not|wait|waiting)\b", re.IGNORECASE)
+# Not "ok" or "please" alone: "ok" may mean "ok, I'll wait", and leaving the queue by mistake costs more.
+_ACCEPTS = re.compile(
+    r"^\W*(yes|yeah|yep|yup|yea|aye|sure|please do|go on|go ahead)\b"
+    r"|\b(call|ring|phone|contact) (me|us|them|him|her)\b|\bcall ?backs?\b|\bring ?back\b",
+    re.IGNORECASE,
+)
+
+
+def accepts_call_back(text: str) -> bool:
+    """Is a message a yes to "would you like a call back?" in words ("yes please call me back", "ring me")?
+
+    The classifier often reads "yes, call me back" as asking for a person. Anything with a no, a not or
+    a wait in it is not a yes ("no, don't ring me", "yes I'll wait"); nor is a bare "ok".
+    """
+    text = (text or "").strip()
+    if text.startswith("/affirm"):
+        return True
+    return bool(_ACCEPTS.search(text)) and not _NEGATED.search(text)

@@ -5,7 +5,9 @@ A person asks for a person in staffed hours and is queued; the console's event s
 press Claim at once and exactly one gets the chat; the person is told who joined; the worker's words reach
 the person's socket through Rasa's HTTP API; what the person writes is stored verbatim and the assistant says
 nothing; danger mid-handoff still gets the 999 reply at once, stored as automatic (the worker's alert); hand
-back tells the person and the assistant answers again.
+back tells the person and the assistant answers again. Nobody claiming in time: the person is told and offered
+a call back; saying yes takes them out of the queue into the call-back questions, whose answers are recorded
+word for word, linked to the handoff, emailed to the duty team as a link only, and marked as called in the portal.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import time
 import pytest
 import requests
 
-from bot.records import handoffs, session_scope, staff
+from bot.records import callbacks, handoffs, session_scope, staff
 from bot.records.db import dispose_engines
 from scripts.stack import Stack, free_port, new_token
 from tests.browser.sio import Client, run
@@ -420,3 +422,77 @@ def test_a_worker_who_does_not_answer_leaves_the_person_told_not_ignored(system)
     status, messages = _live(url, handoff_id)
     assert status == "claimed"
     assert [a for a, t in messages][-2:] == ["person", "automatic"]
+
+
+async def _answer(person, words, expect, timeout=20.0):
+    """Say ``words`` and wait for the reply that contains ``expect``; every reply's text up to it."""
+    await person.say(words)
+    message, seen = await _wait_for(person, lambda m: expect in (m.get("text") or ""), timeout=timeout)
+    return message, _texts(seen)
+
+
+def test_nobody_claims_in_time_the_person_asks_for_a_call_back_which_is_recorded_and_sent_to_the_duty_team(system):
+    stack, origin, relay = system
+    url = stack.env()["DATABASE_URL"]
+    gus = _sign_in(stack, "gus.worker", _account(stack, "gus.worker", "Gus Grey"))
+    base = stack.portal_url.rstrip("/")
+
+    async def scenario():
+        async with Client(stack.rasa_url, origin) as person:
+            await person.session()
+            await person.say("can I talk to a person please")
+            await person.drain()
+            with session_scope(url, read_only=True) as db:
+                [row] = [r for r in handoffs.queue(db) if r.status == "waiting"]
+            notice, _ = await _wait_for(person, lambda m: "Would you like a call back?" in (m.get("text") or ""),
+                                        timeout=45)
+            assert "keep waiting" in notice["text"] and "999" in notice["text"]
+            assert [r["payload"] for r in notice.get("quick_replies") or []] == ["/affirm", "/deny"]
+
+            # "Yes, call me back": out of the queue, and the first question.
+            await _answer(person, "/affirm", "Is the call back for you, or for someone else?")
+            assert _live(url, row.id)[0] == "callback_requested"
+            await _answer(person, "For me", "Is it safe for us to phone you?")
+            # Danger still comes first, then the question again.
+            _, danger = await _answer(person, "he's hitting me right now", "999")
+            assert any("999" in t for t in danger)
+            await person.drain(1)
+            await _answer(person, "ok", "Is it safe for us to phone you?")
+            await _answer(person, "yes, he's at work till 5", "What number should we call you on?")
+            await _answer(person, "my number is 12345", "does not look like a UK phone number")
+            await _answer(person, "my mobile is 07700 900123", "When is it safe to call you?")
+            await _answer(person, "weekday mornings,  not after 3", "may we leave a message?")
+            await _answer(person, "no", "Who else might answer that phone?")
+            await _answer(person, "nobody, it's my own phone", "I have asked the adult safeguarding team to call back")
+            return row.id
+
+    handoff_id = run(scenario, timeout=240)
+    with session_scope(url, read_only=True) as db:
+        [request] = [r for r in callbacks.list_requests(db) if r.handoff_id == handoff_id]
+        view = callbacks.request_view(db, request.id)
+    assert {key: words for key, _, words in view.answers} == {
+        "safe_words": "yes, he's at work till 5", "number_words": "my mobile is 07700 900123",
+        "safe_times": "weekday mornings,  not after 3", "message_words": "no",
+        "others_words": "nobody, it's my own phone"}
+    assert (view.number, view.leave_message, view.asked_by, view.channel, view.status) == (
+        "+447700900123", False, "person", "web", "requested")
+
+    # The duty team's email: a link to the request, nothing the person said.
+    deadline = time.monotonic() + 20
+    mails = []
+    while not mails and time.monotonic() < deadline:
+        mails = [m for m in relay.to(DUTY) if f"(request {view.id})" in m["message"]["Subject"]]
+        time.sleep(0.2)
+    [mail] = mails
+    body = mail["message"].get_content()
+    assert f"{stack.portal_url}handoff/callbacks/{view.id}" in body
+    assert "07700" not in body and "+44" not in body and "weekday" not in body and view.sender_id not in body
+
+    # A worker sees it in the portal and marks it as called.
+    page = gus.get(f"{base}/handoff/callbacks/{view.id}")
+    assert page.status_code == 200 and "+447700900123" in page.text and "weekday mornings,  not after 3" in page.text
+    marked = gus.post(f"{base}/handoff/callbacks/{view.id}/outcome",
+                      data={"csrf_token": _csrf(stack, gus), "outcome": "called"}, allow_redirects=False)
+    assert marked.headers["Location"].endswith(f"/handoff/callbacks/{view.id}?done=called")
+    with session_scope(url, read_only=True) as db:
+        assert callbacks.request_view(db, view.id).status == "called"

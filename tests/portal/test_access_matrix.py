@@ -97,6 +97,9 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("handoff.close", "POST"): staff_only((302, "/handoff/{handoff_id}?done=untold"), (P, L)),
     ("handoff.send", "POST"): staff_only(409, (P, L)),  # not claimed by this member of staff
     ("handoff.hand_back", "POST"): staff_only(409, (P, L)),  # not claimed by this member of staff
+    ("handoff.callbacks_index", "GET"): staff_only(200, (P, L)),
+    ("handoff.callback_show", "GET"): staff_only(200, (P, L)),
+    ("handoff.callback_outcome", "POST"): staff_only((302, "/handoff/callbacks/{request_id}?done=called"), (P, L)),
     ("reports.index", "GET"): staff_only(200, (L, U)),
     ("reports.show", "GET"): staff_only(200, (L, U)),
     ("reports.download", "GET"): staff_only(200, (L, U)),
@@ -120,6 +123,7 @@ FORMS = {
     "advocacy.create": {"enquiry": "SG-MATRIX", "answered_by": "person", "consent": "yes",
                         "understand": "the words are too long"},
     "handoff.send": {"message": "Hello, I'm from the council."},
+    "handoff.callback_outcome": {"outcome": "called"},
     "admin.erase": {"sender_id": "web-matrix-erase", "reason": "asked by phone"},
     "admin.erase_confirm": {"sender_id": "web-matrix-erase", "reason": "asked by phone", "confirm": "yes"},
 }
@@ -178,8 +182,19 @@ def world(make_account, enquiry_for, link_conversation, records_url, tracker):
         with session_scope(records_url) as db:
             return handoffs.request_handoff(db, f"web-matrix-handoff-{next(made)}", "web")[0].id
 
+    def callback() -> int:  # a fresh call-back request (a check may mark it)
+        from bot.records import callbacks
+
+        with session_scope(records_url) as db:
+            n = next(made)
+            return callbacks.request_callback(
+                db, {"safe_words": "yes", "number_words": "07700 900123", "safe_times": "mornings",
+                     "message_words": "no", "others_words": "nobody"}, number="+447700900123", leave_message=False,
+                sender_id=f"web-matrix-callback-{n}", channel="web", asked_by="person",
+                source_ref=f"matrix:callback:{n}").id
+
     return {"admin": admin, "enquiry": lambda: enquiry_for(owner.username, f"SG-MATRIX-{next(made)}"),
-            "referral": referral, "handoff": handoff}
+            "referral": referral, "handoff": handoff, "callback": callback}
 
 
 def _invitation(records_url, world) -> Tuple[int, str]:
@@ -209,8 +224,10 @@ def _url(app, endpoint, records_url, world, make_account):
         values["enquiry_id"] = world["enquiry"]()
     elif endpoint in ("advocacy.show", "advocacy.resend", "advocacy.acknowledged"):
         values["referral_id"] = world["referral"]()
+    elif endpoint in ("handoff.callback_show", "handoff.callback_outcome"):
+        values["request_id"] = world["callback"]()
     elif endpoint.startswith("handoff.") and endpoint not in ("handoff.index", "handoff.queue_fragment",
-                                                               "handoff.events"):
+                                                               "handoff.events", "handoff.callbacks_index"):
         values["handoff_id"] = world["handoff"]()
     elif endpoint in ("reports.show", "reports.download"):
         values["report"] = "sg4a"

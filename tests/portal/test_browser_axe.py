@@ -264,6 +264,8 @@ def _handoff() -> List[Visit]:
     return [
         get("live chats", "handoff.index", lambda w: "/handoff/"),
         get("a waiting chat", "handoff.show", lambda w: f"/handoff/{w.ids['handoff']}"),
+        get("call backs", "handoff.callbacks_index", lambda w: "/handoff/callbacks"),
+        get("a call-back request", "handoff.callback_show", lambda w: f"/handoff/callbacks/{w.ids['callback']}"),
     ]
 
 

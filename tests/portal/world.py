@@ -203,4 +203,11 @@ def seed(records_url: str, tracker_path: Path, box: TotpBox) -> World:
         handoffs.add_message(db, handoff.id, "person", "can I talk to someone <b>real</b>", message_id="m-h1")
         handoffs.add_message(db, handoff.id, "automatic", "If anyone is in danger now, call 999.", kind="danger")
         world.ids["handoff"] = handoff.id
+        from bot.records import callbacks
+
+        world.ids["callback"] = callbacks.request_callback(
+            db, {"safe_words": "yes <i>he's out</i>", "number_words": "07700 900123",
+                 "safe_times": "weekday mornings <script>alert(1)</script>", "message_words": "no",
+                 "others_words": "my daughter might"}, number="+447700900123", leave_message=False,
+            sender_id="web-danger", channel="web", asked_by="person", source_ref="world:callback").id
     return world

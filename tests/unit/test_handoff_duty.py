@@ -24,3 +24,13 @@ def test_the_address_falls_back_to_the_advocacy_duty_address():
     body = message.get_content()
     assert "https://portal.example.gov.uk/handoff/42" in body and "no personal details" in body
     assert message["To"] == "chat-duty@example.gov.uk" and "chat 42" in message["Subject"]
+
+
+def test_the_call_back_email_links_to_the_request_and_says_nothing_personal():
+    mail = DutyMail.from_env(dict(RELAY, MSP_HANDOFF_DUTY_EMAIL="duty@example.gov.uk",
+                                  MSP_PORTAL_PUBLIC_URL="https://portal.example.gov.uk"))
+    message = mail.callback_message(7)
+    body = message.get_content()
+    assert "https://portal.example.gov.uk/handoff/callbacks/7" in body and "no personal details" in body
+    assert "request 7" in message["Subject"] and "call back" in message["Subject"]
+    assert "+44" not in body and "07" not in body

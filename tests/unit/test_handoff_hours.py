@@ -70,4 +70,6 @@ def test_the_claim_timeout_is_a_positive_number_of_minutes():
         with pytest.raises(TimeoutSettingError, match="MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES"):
             claim_timeout(load_settings({"MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES": bad}))
     words = notice(DEFAULT)
-    assert "keep waiting" in words and DEFAULT.council_phone in words and words.endswith("call 999.")
+    assert "keep waiting" in words and DEFAULT.council_phone in words and "call 999." in words
+    # The question comes last: its yes and no buttons follow it (bot/handoff/texts.py).
+    assert words.endswith("Would you like a call back? Please answer yes or no.")

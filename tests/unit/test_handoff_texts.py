@@ -24,3 +24,18 @@ def test_the_widget_gets_its_own_messages_and_other_channels_plain_text():
     slot, back = texts.handed_back("socketio")
     assert slot["value"] is None and back["data"]["custom"] == {"handoff": "left"}
     assert "automated helper again" in texts.closed("twilio")[1]["text"]
+
+
+def test_the_timeout_notice_offers_a_call_back_with_buttons_and_the_slot_that_lets_a_yes_start_it():
+    from bot.handoff.timeouts import notice
+    from bot.text.readability import check
+
+    settings = load_settings({})
+    words = notice(settings)
+    assert "keep waiting" in words and settings.council_phone in words and "999" in words
+    assert words.endswith("Would you like a call back? Please answer yes or no.")
+    assert check(words) == []
+    message, slot = texts.automatic_callback_offer(words)
+    assert message["text"] == words and message["metadata"] == {"handoff": True}
+    assert [b["payload"] for b in message["data"]["buttons"]] == ["/affirm", "/deny"]
+    assert slot == {"event": "slot", "name": "callback_offered", "value": True}

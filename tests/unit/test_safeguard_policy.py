@@ -275,11 +275,87 @@ def test_asking_for_a_person_runs_the_handoff_action_then_its_reply_then_listens
     assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
 
 
-def test_out_of_hours_the_rules_carry_on_after_the_reply(domain):
+@pytest.mark.parametrize("reply", ["closed", "unavailable"])
+def test_when_nobody_can_chat_a_call_back_is_offered_after_the_numbers_then_the_rules_carry_on(domain, reply):
     t = tracker(domain, user("can I talk to a real person", "ask_talk_to_person", {"input": None}),
-                ActionExecuted("action_talk_to_person"), SlotSet("handoff_reply", "closed"),
+                ActionExecuted("action_talk_to_person"), SlotSet("handoff_reply", reply),
                 ActionExecuted("utter_talk_to_person"))
+    assert decide(t)[0] == "utter_callback_offer"
+    t.update(ActionExecuted("utter_callback_offer"))
+    assert decide(t)[0] == ACTION_LISTEN_NAME
+    t.update(ActionExecuted(ACTION_LISTEN_NAME))
+    t.update(user("yes", "affirm", {"input": None}))
+    assert decide(t)[0] is None  # the rule starts the call-back questions
+
+
+def test_in_a_form_out_of_hours_no_call_back_is_offered_and_the_form_carries_on(domain):
+    t = DialogueStateTracker.from_events(
+        "t", [ActiveLoop("advocacy_form"), SlotSet("requested_slot", "adv_say"), ActionExecuted(ACTION_LISTEN_NAME),
+              user("I want to talk to a person", "ask_talk_to_person", {"input": None}),
+              ActionExecuted("action_talk_to_person"), SlotSet("handoff_reply", "closed"),
+              ActionExecuted("utter_talk_to_person")], slots=domain.slots)
     assert decide(t)[0] is None
+
+
+def test_a_person_still_waiting_who_says_yes_to_the_call_back_leaves_the_queue_for_the_questions(policy, domain):
+    offered = [SlotSet("callback_offered", True)]
+    t = _in_handoff(domain, *offered, user("/affirm", "affirm", {"input": None}))
+    action, prediction = predicted(policy, domain, t)
+    assert action == "action_callback_start" and prediction.is_no_user_prediction
+    t.update(ActionExecuted("action_callback_start"))
+    t.update(SlotSet("handoff", None))
+    assert predicted(policy, domain, t)[0] == "callback_form"
+
+
+@pytest.mark.parametrize("text, intent", [("yes please call me back", "ask_talk_to_person"),
+                                          ("Yes, call me back", "ask_talk_to_person"), ("yes", "affirm")])
+def test_a_yes_in_words_to_the_notice_starts_the_call_back_too(domain, text, intent):
+    t = _in_handoff(domain, SlotSet("callback_offered", True), user(text, intent, {"input": None}))
+    assert decide(t)[0] == "action_callback_start"
+
+
+@pytest.mark.parametrize("text, intent", [("ok", "affirm"), ("yes I'll wait", "affirm"), ("no", "deny"),
+                                          ("please don't ring me", "ask_talk_to_person")])
+def test_an_unclear_or_no_answer_to_the_notice_keeps_the_person_in_the_queue(domain, text, intent):
+    t = _in_handoff(domain, SlotSet("callback_offered", True), user(text, intent, {"input": None}))
+    assert decide(t)[0] == "action_handoff_relay"
+
+
+def test_yes_in_words_to_the_offer_out_of_hours_starts_the_call_back(domain):
+    offered = [ActionExecuted("action_talk_to_person"), SlotSet("handoff_reply", "closed"),
+               ActionExecuted("utter_talk_to_person"), ActionExecuted("utter_callback_offer"),
+               ActionExecuted(ACTION_LISTEN_NAME)]
+    t = tracker(domain, user("can I talk to a person", "ask_talk_to_person", {"input": None}), *offered,
+                user("yes please call me back", "ask_talk_to_person", {"input": None}))
+    assert decide(t)[0] == "action_callback_start"
+    t = tracker(domain, user("can I talk to a person", "ask_talk_to_person", {"input": None}), *offered,
+                user("yes", "affirm", {"input": None}))
+    assert decide(t)[0] is None  # the rule
+    t = tracker(domain, user("can I talk to a person", "ask_talk_to_person", {"input": None}), *offered,
+                user("I want to talk to a real person", "ask_talk_to_person", {"input": None}))
+    assert decide(t)[0] == "action_talk_to_person"
+
+
+def test_yes_in_a_handoff_goes_to_the_worker_unless_a_call_back_was_offered_to_a_person_waiting(domain):
+    assert decide(_in_handoff(domain, user("yes", "affirm", {"input": None})))[0] == "action_handoff_relay"
+    claimed = _in_handoff(domain, SlotSet("callback_offered", True), user("yes", "affirm", {"input": None}),
+                          status="claimed")
+    assert decide(claimed)[0] == "action_handoff_relay"
+    no = _in_handoff(domain, SlotSet("callback_offered", True), user("no, I'll wait", "deny", {"input": None}))
+    assert decide(no)[0] == "action_handoff_relay"
+
+
+def test_a_worker_who_claimed_at_that_moment_keeps_the_chat(domain):
+    t = _in_handoff(domain, SlotSet("callback_offered", True), user("/affirm", "affirm", {"input": None}),
+                    ActionExecuted("action_callback_start"), SlotSet("handoff", "claimed"))
+    assert decide(t)[0] == ACTION_LISTEN_NAME
+
+
+def test_danger_comes_first_in_the_call_back_questions_and_a_stop_phrase_ends_them(domain):
+    rules = dict(LEARNED, source="rules", matched="end it all")
+    assert decide(_in_survey(domain, "I want to end it all", rules, form="callback_form"))[0] == \
+        "utter_danger_suicide"
+    assert decide(_in_survey(domain, "I want to stop", LEARNED, form="callback_form"))[0] == "callback_form"
 
 
 def test_without_a_handoff_ordinary_messages_are_left_to_the_rules(domain):

@@ -15,6 +15,14 @@ Server push: ``/handoff/events`` is a Server-Sent Events stream that says
 the browser's EventSource opens it again). ``static/handoff.js`` then fetches
 the queue and the open conversation as HTML fragments: no inline script, no
 page reload.
+
+Call backs (``/handoff/callbacks``): the requests people made when nobody
+could chat (``bot.records.callbacks``), those still to call first, each with
+its answers word for word (escaped like everything else); "called" and
+"could not reach" each append an event, never change the request. Who may see
+them: the same practitioners and leads as the live chats (a person asking for
+a call back is nobody's case yet). Every list, view and change is audited
+(``handoff.callbacks``, ``handoff.callback_view``, ``handoff.callback_outcome``).
 """
 from __future__ import annotations
 
@@ -25,9 +33,9 @@ from flask import Blueprint, Response, abort, current_app, g, redirect, render_t
 
 from bot.handoff import texts
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
-from bot.records import handoffs, transcripts
+from bot.records import callbacks, handoffs, transcripts
 from bot.records.errors import RecordsError
-from bot.records.models import MAX_HANDOFF_TEXT_CHARS
+from bot.records.models import CALLBACK_OUTCOMES, MAX_HANDOFF_TEXT_CHARS
 
 from .. import inputs
 from ..access import audit, config, reading, roles, writing
@@ -48,6 +56,14 @@ DONE = {"claimed": "You have joined the chat. The person has been told.",
 STATUS_LABELS = {"waiting": "Waiting", "claimed": "Claimed", "handed_back": "Handed back", "closed": "Closed",
                  "left": "The person left", "callback_requested": "Call back asked for"}
 AUTHOR_LABELS = {"person": "Person", "worker": "Staff", "automatic": "Automatic reply"}
+CALLBACK = "/callbacks/<int(max=2147483647):request_id>"
+CALLBACK_LABELS = {"requested": "To call", "called": "Called", "not_reached": "Could not reach them: to call again"}
+CALLBACK_EVENTS = {"requested": "Asked for a call back", "duty_claimed": "Emailing the duty team",
+                   "duty_emailed": "The duty team was emailed", "duty_failed": "The duty team's email failed",
+                   "called": "Called", "not_reached": "Could not reach them"}
+ASKERS = {"person": "The person, for themselves", "representative": "Someone else, for the person (a representative)"}
+CALLBACK_DONE = {"called": "Recorded: called.",
+                 "not_reached": "Recorded: could not reach them. It stays on the list to call again."}
 
 
 def rasa() -> RasaApi:
@@ -230,3 +246,58 @@ def hand_back(handoff_id: int):
 @roles(*WHO)
 def close(handoff_id: int):
     return _end(handoff_id, "closed", "handoff.close", texts.closed)
+
+
+# --- call backs ---------------------------------------------------------------------------
+
+
+def _callback(request_id: int) -> callbacks.CallbackView:
+    with reading() as db:
+        try:
+            return callbacks.request_view(db, request_id)
+        except RecordsError:
+            abort(404, description="There is no call-back request with that number.")
+
+
+def _callback_page(request_id: int, notice=None, error=None, status: int = 200):
+    return render_template("handoff/callback.html", c=_callback(request_id), labels=CALLBACK_LABELS,
+                           events=CALLBACK_EVENTS, askers=ASKERS, channels=CHANNEL_LABELS, notice=notice,
+                           error=error), status
+
+
+CHANNEL_LABELS = {"web": "web chat", "sms": "text message", "phone": "phone", "staff": "staff"}
+
+
+@bp.route("/callbacks")
+@roles(*WHO)
+def callbacks_index():
+    with reading() as db:
+        rows = callbacks.list_requests(db)
+    audit("handoff.callbacks", target=",".join(f"callback:{r.id}" for r in rows) or None)
+    return render_template("handoff/callbacks.html", rows=rows, labels=CALLBACK_LABELS, askers=ASKERS,
+                           channels=CHANNEL_LABELS)
+
+
+@bp.route(CALLBACK)
+@roles(*WHO)
+def callback_show(request_id: int):
+    page = _callback_page(request_id, notice=CALLBACK_DONE.get(request.args.get("done", "")))
+    audit("handoff.callback_view", target=f"callback:{request_id}")
+    return page
+
+
+@bp.route(CALLBACK + "/outcome", methods=["POST"])
+@roles(*WHO)
+def callback_outcome(request_id: int):
+    _callback(request_id)
+    try:
+        outcome = inputs.choice("outcome", CALLBACK_OUTCOMES, label="What happened", form=True)
+        if outcome is None:
+            raise inputs.BadInput("Say what happened: called, or could not reach them.")
+        with writing() as db:
+            callbacks.record_outcome(db, request_id, outcome, g.user.id)
+    except (inputs.BadInput, RecordsError) as error:
+        audit("handoff.callback_outcome", target=f"callback:{request_id}", outcome="refused")
+        return _callback_page(request_id, error=str(error), status=400)
+    audit("handoff.callback_outcome", target=f"callback:{request_id}", detail={"outcome": outcome})
+    return redirect(url_for("handoff.callback_show", request_id=request_id, done=outcome))

@@ -1,0 +1,178 @@
+"""The call-back request (``callback_form``): one question at a time, every answer kept word for word.
+
+Offered when nobody can chat: nobody claimed a waiting handoff in time (the
+notice of ``bot/handoff/timeouts.py`` asks "would you like a call back?"),
+out of staffed hours, or on a channel a worker's words cannot reach (both
+after ``utter_talk_to_person``: ``utter_callback_offer``, put there by
+``SafeguardPolicy``). A yes runs:
+
+* ``action_callback_start``: a handoff still waiting in the queue ends as
+  ``callback_requested`` (one conditional UPDATE; if a worker claimed it
+  meanwhile, the worker is there and no form starts) and the ``handoff`` slot
+  is cleared, so the assistant asks the questions; its id goes in
+  ``cb_handoff`` for the record.
+* ``validate_callback_form``: who the call is for (the person writing, or
+  someone they ask for: a representative); is it safe for us to call (no:
+  the form ends, no number is asked, and other ways to get help are given);
+  the number (a UK number, ``bot.actions.parsing.uk_phone``: asked again
+  otherwise); when it is safe to call; may we leave a message; who else might
+  answer. Each answer is the message exactly as typed. A danger message or a
+  plain "talk to a person" is never an answer (the danger net and the rules
+  answer, and the question is asked again); "stop" or "cancel" ends the form
+  politely with nothing kept.
+* ``action_callback_submit``: the request is recorded
+  (``bot.records.callbacks.request_callback``, once per chat turn); the duty
+  team is emailed by ``bot.handoff.timeouts`` (a link, no personal details).
+  It sets ``cb_result``, which picks the words of ``utter_callback_done``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.records import callbacks, handoffs, session_scope
+from bot.records.errors import RecordsError
+from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
+
+from .outcomes import (NOT_AN_ANSWER_AFTER, NOT_AN_ANSWER_INTENTS, action_before_latest_user_message,
+                       answers_a_user_message, ask, channel_of, message_ref)
+from .parsing import answering_for, safe_to_call, uk_phone, wants_to_stop, yes_or_no
+
+logger = logging.getLogger(__name__)
+
+FORM = "callback_form"
+FORM_SLOTS = ("cb_who", "cb_safe", "cb_number", "cb_times", "cb_message", "cb_others")
+#: Set while the form runs: cb_problem picks "that is not a UK number"; cb_leave is the yes or no read
+#: from the answer about messages; cb_result picks the closing words.
+WORKING_SLOTS = ("cb_problem", "cb_leave", "cb_result")
+HANDOFF_SLOT = "handoff"
+OFFERED_SLOT = "callback_offered"
+LINK_SLOT = "cb_handoff"
+#: Slot -> the record's column.
+ANSWERS = {"cb_safe": "safe_words", "cb_number": "number_words", "cb_times": "safe_times",
+           "cb_message": "message_words", "cb_others": "others_words"}
+
+
+class ActionCallbackStart(Action):
+    def name(self) -> Text:
+        return "action_callback_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        handoff_id: Optional[int] = None
+        try:
+            with session_scope() as session:
+                live = handoffs.live_handoff(session, tracker.sender_id)
+                if live is not None and live.status == "claimed":
+                    # A member of staff joined meanwhile: they are there; no questions.
+                    return [SlotSet(HANDOFF_SLOT, "claimed")]
+                if live is not None:
+                    if not handoffs.end(session, live.id, "callback_requested"):
+                        return [SlotSet(HANDOFF_SLOT, "claimed")]  # claimed in this very moment
+                    handoff_id = live.id
+        except (SQLAlchemyError, RecordsError):
+            # The questions still run; the request is tried when it is complete.
+            logger.exception("call back: could not look up the handoff")
+        if handoff_id is not None:
+            logger.info("handoff %s: the person asked for a call back instead of waiting", handoff_id)
+        return [SlotSet(HANDOFF_SLOT, None), SlotSet(OFFERED_SLOT, None),
+                SlotSet(LINK_SLOT, str(handoff_id) if handoff_id is not None else None)]
+
+
+class ValidateCallbackForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_callback_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        if requested not in FORM_SLOTS:
+            # Starting: forget any earlier round, ask the first question.
+            return ask(FORM_SLOTS[0], **{slot: None for slot in FORM_SLOTS + WORKING_SLOTS})
+        if not answers_a_user_message(tracker.events, FORM):
+            return ask(requested)  # back after a digression: ask again
+        latest = tracker.latest_message or {}
+        intent = (latest.get("intent") or {}).get("name")
+        text = latest.get("text") or ""
+        if intent in NOT_AN_ANSWER_INTENTS and not (
+            intent == "ask_talk_to_person" and requested in FREE_TEXT_SLOTS and not asks_for_a_person(text)
+        ):
+            return []  # the rules or the danger net answer; the form carries on
+        if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
+            return ask(requested, **{requested: None})
+        return answer(requested, text, intent)
+
+
+def answer(requested: str, text: str, intent: Optional[str]) -> List[EventType]:
+    """The events for one answer to ``requested`` (pure: tested without Rasa)."""
+    if wants_to_stop(text):
+        return ask(None, **{slot: None for slot in FORM_SLOTS}, cb_problem=None, cb_leave=None,
+                   cb_result="cancelled")
+    if requested == "cb_who":
+        who = answering_for(text)
+        return ask("cb_safe", cb_who=who) if who else ask(requested, cb_who=None)
+    if requested == "cb_safe":
+        safe = safe_to_call(intent, text)
+        if safe is None:
+            return ask(requested, cb_safe=None)
+        if not safe:
+            # No number is asked; the closing words give other ways to get help. Nothing is kept.
+            return ask(None, cb_safe=None, cb_result="not_safe")
+        return ask("cb_number", cb_safe=text)
+    if requested == "cb_number":
+        if uk_phone(text) is None:
+            return ask(requested, cb_number=None, cb_problem="number")
+        return ask("cb_times", cb_number=text, cb_problem=None)
+    if requested == "cb_message":
+        leave = yes_or_no(intent, text)
+        if leave is None:
+            return ask(requested, cb_message=None)
+        return ask("cb_others", cb_message=text, cb_leave="yes" if leave else "no")
+    if not text.strip():
+        return ask(requested, **{requested: None})
+    following = FORM_SLOTS[FORM_SLOTS.index(requested) + 1] if requested != FORM_SLOTS[-1] else None
+    return ask(following, **{requested: text})
+
+
+def _source_ref(tracker: Tracker) -> str:
+    """Once per conversation turn."""
+    who = hashlib.sha256(tracker.sender_id.encode()).hexdigest()[:24]
+    return f"callback:{who}:{message_ref(tracker) or len(tracker.events)}"
+
+
+class ActionCallbackSubmit(Action):
+    def name(self) -> Text:
+        return "action_callback_submit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        # The words stay in the records only: the slots are cleared. cb_result picks utter_callback_done.
+        clear = [SlotSet(slot, None) for slot in FORM_SLOTS + ("cb_problem", "cb_leave", LINK_SLOT)]
+        result = tracker.get_slot("cb_result")
+        if result in ("not_safe", "cancelled"):
+            return clear + [SlotSet("cb_result", result)]
+        words = {column: tracker.get_slot(slot) for slot, column in ANSWERS.items()}
+        number = uk_phone(words["number_words"])
+        leave = {"yes": True, "no": False}.get(tracker.get_slot("cb_leave"))
+        link = tracker.get_slot(LINK_SLOT)
+        try:
+            if number is None or leave is None:
+                raise RecordsError("the form ended without a number or an answer about messages")
+            with session_scope() as session:
+                request = callbacks.request_callback(
+                    session, words, number=number, leave_message=leave, sender_id=tracker.sender_id,
+                    channel=channel_of(tracker), source_ref=_source_ref(tracker),
+                    asked_by="representative" if tracker.get_slot("cb_who") == "other" else "person",
+                    handoff_id=int(link) if link else None)
+                request_id = request.id
+        except (SQLAlchemyError, RecordsError, ValueError):
+            logger.exception("call back: the request could not be recorded")
+            return clear + [SlotSet("cb_result", "unavailable")]
+        logger.info("call back %s requested", request_id)
+        return clear + [SlotSet("cb_result", "sent")]
