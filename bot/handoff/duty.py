@@ -37,28 +37,28 @@ class DutyMail:
                   or f"http://127.0.0.1:{(env.get('PORTAL_PORT') or '8100').strip()}")
         return cls(relay, to_address, portal.rstrip("/"))
 
-    def message(self, handoff_id: int) -> EmailMessage:
+    def _mail(self, subject: str, what: str, path: str, see: str) -> EmailMessage:
+        """The duty team's email: what happened, the portal's link, and no personal details."""
         mail = EmailMessage()
         mail["From"] = self.relay.from_address
         mail["To"] = self.to_address
-        mail["Subject"] = f"Someone is waiting to chat with a member of staff (chat {handoff_id})"
+        mail["Subject"] = subject
         mail.set_content(
-            "Someone has asked to talk to a member of staff in the chat and is waiting.\n\n"
-            f"Open it in the staff portal: {self.portal_url}/handoff/{handoff_id}\n\n"
-            "This email has no personal details. Sign in to the portal to see the chat.\n")
+            f"{what}\n\n"
+            f"Open it in the staff portal: {self.portal_url}/{path}\n\n"
+            f"This email has no personal details. Sign in to the portal to see {see}.\n")
         return mail
+
+    def message(self, handoff_id: int) -> EmailMessage:
+        return self._mail(f"Someone is waiting to chat with a member of staff (chat {handoff_id})",
+                          "Someone has asked to talk to a member of staff in the chat and is waiting.",
+                          f"handoff/{handoff_id}", "the chat")
 
     def callback_message(self, request_id: int) -> EmailMessage:
         """A call-back request: its number and the portal's link, nothing the person said."""
-        mail = EmailMessage()
-        mail["From"] = self.relay.from_address
-        mail["To"] = self.to_address
-        mail["Subject"] = f"Someone has asked for a call back (request {request_id})"
-        mail.set_content(
-            "Someone has asked the adult safeguarding team to call them back.\n\n"
-            f"Open it in the staff portal: {self.portal_url}/handoff/callbacks/{request_id}\n\n"
-            "This email has no personal details. Sign in to the portal to see when and how it is safe to call.\n")
-        return mail
+        return self._mail(f"Someone has asked for a call back (request {request_id})",
+                          "Someone has asked the adult safeguarding team to call them back.",
+                          f"handoff/callbacks/{request_id}", "when and how it is safe to call")
 
     def send_callback(self, request_id: int) -> None:
         """Raises bot.advocacy.sender.DeliveryError if the relay does not take it."""
