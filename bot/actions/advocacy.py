@@ -29,9 +29,7 @@ from bot.records import session_scope
 from bot.records import advocacy as records
 from bot.records.errors import RecordsError
 
-from .outcomes import (NOT_AN_ANSWER_AFTER, NOT_AN_ANSWER_INTENTS, action_before_latest_user_message,
-                       answers_a_user_message, ask, channel_of, message_ref, visit_is_linked)
-from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
+from .outcomes import ask, channel_of, form_turn, message_ref, visit_is_linked
 
 from .parsing import answering_for, difficulty_said, support_is_clear, yes_or_no
 
@@ -60,23 +58,10 @@ class ValidateAdvocacyForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        requested = tracker.get_slot("requested_slot")
-        if requested not in FORM_SLOTS:
-            # Starting: forget any earlier round, ask the first question.
-            return ask(FORM_SLOTS[0], **{slot: None for slot in FORM_SLOTS + WORKING_SLOTS})
-        if not answers_a_user_message(tracker.events, FORM):
-            return ask(requested)  # back after a digression: ask again
-        latest = tracker.latest_message or {}
-        intent = (latest.get("intent") or {}).get("name")
-        text = latest.get("text") or ""
-        if intent in NOT_AN_ANSWER_INTENTS and not (
-            # "A phone call please" may be guessed as asking for a person; in
-            # their own words it is an answer, unless they plainly ask for one.
-            intent == "ask_talk_to_person" and requested in FREE_TEXT_SLOTS and not asks_for_a_person(text)
-        ):
-            return []  # the rules or the danger net answer; the form carries on
-        if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
-            return ask(requested, **{requested: None})
+        turn = form_turn(tracker, FORM, FORM_SLOTS, WORKING_SLOTS)
+        if isinstance(turn, list):
+            return turn
+        requested, text, intent = turn
         return self.answer(tracker, requested, text, intent)
 
     @staticmethod

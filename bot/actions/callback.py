@@ -38,10 +38,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.records import callbacks, handoffs, session_scope
 from bot.records.errors import RecordsError
-from bot.text.requests import FREE_TEXT_SLOTS, asks_for_a_person
 
-from .outcomes import (NOT_AN_ANSWER_AFTER, NOT_AN_ANSWER_INTENTS, action_before_latest_user_message,
-                       answers_a_user_message, ask, channel_of, message_ref)
+from .outcomes import ask, channel_of, form_turn, message_ref
 from .parsing import answering_for, safe_to_call, uk_phone, wants_to_stop, yes_or_no
 
 logger = logging.getLogger(__name__)
@@ -91,21 +89,10 @@ class ValidateCallbackForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        requested = tracker.get_slot("requested_slot")
-        if requested not in FORM_SLOTS:
-            # Starting: forget any earlier round, ask the first question.
-            return ask(FORM_SLOTS[0], **{slot: None for slot in FORM_SLOTS + WORKING_SLOTS})
-        if not answers_a_user_message(tracker.events, FORM):
-            return ask(requested)  # back after a digression: ask again
-        latest = tracker.latest_message or {}
-        intent = (latest.get("intent") or {}).get("name")
-        text = latest.get("text") or ""
-        if intent in NOT_AN_ANSWER_INTENTS and not (
-            intent == "ask_talk_to_person" and requested in FREE_TEXT_SLOTS and not asks_for_a_person(text)
-        ):
-            return []  # the rules or the danger net answer; the form carries on
-        if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
-            return ask(requested, **{requested: None})
+        turn = form_turn(tracker, FORM, FORM_SLOTS, WORKING_SLOTS)
+        if isinstance(turn, list):
+            return turn
+        requested, text, intent = turn
         return answer(requested, text, intent)
 
 

@@ -144,6 +144,34 @@ def ask(slot: Optional[str], **slots: Any) -> List[EventType]:
     return [SlotSet(name, value) for name, value in slots.items()] + [SlotSet(REQUESTED_SLOT, slot)]
 
 
+def form_turn(tracker: Tracker, form: str, slots: tuple, working: tuple = ()):
+    """The shared start of a question-at-a-time form's validation run.
+
+    Returns a list of events to return as they are (start: forget an earlier
+    round and ask the first question; back after a digression: ask again;
+    danger or "talk to a person": nothing, the rules and the danger net
+    answer; just after a danger reply: ask again), or ``(requested, text,
+    intent)`` when the latest message answers the question being asked.
+    """
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    if requested not in slots:
+        return ask(slots[0], **{slot: None for slot in slots + working})
+    if not answers_a_user_message(tracker.events, form):
+        return ask(requested)
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    text = latest.get("text") or ""
+    if intent in NOT_AN_ANSWER_INTENTS and not (
+        # "A phone call please" may be guessed as asking for a person; in
+        # their own words it is an answer, unless they plainly ask for one.
+        intent == "ask_talk_to_person" and requested in FREE_TEXT_SLOTS and not asks_for_a_person(text)
+    ):
+        return []
+    if action_before_latest_user_message(tracker.events) in NOT_AN_ANSWER_AFTER:
+        return ask(requested, **{requested: None})
+    return requested, text, intent
+
+
 def message_ref(tracker: Tracker) -> Optional[str]:
     """The id of the person's latest message (``source_ref`` of what it records)."""
     return (tracker.latest_message or {}).get("message_id")

@@ -30,6 +30,22 @@ CHROMIUM = os.environ.get("MSP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SECRET = "browser-tests-" + secrets.token_hex(16)
+
+
+def widget_and_portal_stack(model, var_dir, env):
+    """Rasa, actions, the demo page and the portal on loopback, with ``env`` added (a generator for a fixture)."""
+    from bot.records.db import dispose_engines
+
+    demo_port = free_port()
+    stack = Stack(model=model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
+                  token=new_token(), log_dir=var_dir / "logs", demo_port=demo_port, portal_port=free_port(),
+                  widget_origins=[f"http://127.0.0.1:{demo_port}"], extra_env=dict(env, MSP_WIDGET_SECRET=SECRET))
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        dispose_engines()
 AXE = ROOT / "web_widget" / "node_modules" / "axe-core" / "axe.min.js"
 REPLY_TIMEOUT = 30_000  # ms; two shared cores
 

@@ -12,9 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.records import handoffs, session_scope, staff
-from bot.records.db import dispose_engines
-from scripts.stack import Stack, free_port, new_token
-from tests.browser.conftest import SECRET, Chat
+from tests.browser.conftest import Chat, widget_and_portal_stack
 from tests.portal.live import Watched, sign_in
 
 ALWAYS_STAFFED = {"MSP_HANDOFF_DAYS": "Mon-Sun", "MSP_HANDOFF_HOURS": "00:00-24:00",
@@ -24,18 +22,7 @@ PASSWORD = "a long enough password 7"
 
 @pytest.fixture(scope="module")
 def handoff_site(trained_model, tmp_path_factory, widget_built, chromium):
-    var_dir = tmp_path_factory.mktemp("browser-handoff-var")
-    demo_port = free_port()
-    stack = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(), var_dir=var_dir,
-                  token=new_token(), log_dir=var_dir / "logs", demo_port=demo_port, portal_port=free_port(),
-                  widget_origins=[f"http://127.0.0.1:{demo_port}"],
-                  extra_env=dict(ALWAYS_STAFFED, MSP_WIDGET_SECRET=SECRET))
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        dispose_engines()
+    yield from widget_and_portal_stack(trained_model, tmp_path_factory.mktemp("browser-handoff-var"), ALWAYS_STAFFED)
 
 
 def _worker(stack, username, display_name):
