@@ -22,12 +22,19 @@ it): when the person who does it is named as family ("my husband", "our
 kid", "her son") before anyone else, the classifier's weight on physical and
 psychological abuse counts for domestic abuse.
 
-What it did is attached as ``harm_gate`` to the parse data.
+When the classifier's best guess is danger (SafetyNet, after this, decides
+about danger by its rules first), the best of the other intents is vetted the
+same way, with their confidences scaled to add up to one: that is the harm
+named after the 999 reply (``safety_net.follow_up``), or the intent that
+replaces a danger guess SafetyNet does not trust.
+
+What it did is attached as ``harm_gate`` to the parse data (``beside:
+"danger"`` when it vetted the intent behind a danger guess).
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
@@ -45,6 +52,8 @@ HARM_INTENTS = {
     "fear_trouble", GENERAL,
 }
 NOT_ANSWERS = {"out_of_scope", "nlu_fallback"}
+# The classifier's danger guesses: SafetyNet decides about those; the rest of the ranking is vetted here.
+DANGER_NAMES = {"danger_now", "danger_suicide"}
 
 # Words that mean harm, fear, injury or not coping. Deterministic: if one is
 # there, "out of scope" is never the answer.
@@ -135,38 +144,80 @@ class HarmGate(RuleComponent):
             "name": name, "confidence": float(intent.get("confidence") or 0.0),
             "ranking": [[r.get("name"), round(float(r.get("confidence") or 0.0), 4)] for r in ranking[:3]],
         }, add_to_output=True)
+        if name in DANGER_NAMES:
+            self._vet_beside_danger(message, ranking, text)
+            return
+        checked, new_ranking, found = self._checked(intent, ranking, text, message)
+        if checked is not intent:
+            message.set(INTENT, checked, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, new_ranking, add_to_output=True)
+        if found:
+            message.set(KEY, found, add_to_output=True)
+
+    def _vet_beside_danger(self, message: Message, ranking: List[Dict[str, Any]], text: str) -> None:
+        """The classifier's best guess is danger: vet the best of the rest.
+
+        SafetyNet decides about danger (the rules first); whatever it keeps,
+        the intent behind the danger intent is what follows the 999 reply
+        (``safety_net.follow_up``) or replaces an untrusted danger guess. It
+        passes the same checks, with the confidences of the non-danger intents
+        scaled to add up to one (how sure the classifier is of the kind, were
+        this not danger).
+        """
+        danger = [r for r in ranking if r.get("name") in DANGER_NAMES]
+        rest = [r for r in ranking if r.get("name") not in DANGER_NAMES]
+        total = sum(_confidence(r) for r in rest)
+        if not rest or total <= 0.0:
+            return
+        best, rest_ranking, found = self._checked(rest[0], rest, text, message, scale=total)
+        if best is rest[0]:
+            return
+        message.set(INTENT_RANKING_KEY, danger + rest_ranking, add_to_output=True)
+        if found:
+            message.set(KEY, dict(found, beside="danger"), add_to_output=True)
+
+    def _checked(
+        self, intent: Dict[str, Any], ranking: List[Dict[str, Any]], text: str, message: Message, scale: float = 1.0,
+    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], Optional[Dict[str, Any]]]:
+        """The intent after the checks, the ranking led by it, and what was done (None: nothing).
+
+        The intent returned is the same object when nothing changed.
+        ``scale``: confidences are compared with the thresholds after dividing by it.
+        """
+        name = intent.get("name") or ""
         if name in BY_FAMILY and harm_by_family(text):
-            merged = sum(float(r.get("confidence") or 0.0) for r in ranking if r.get("name") in BY_FAMILY)
+            merged = sum(_confidence(r) for r in ranking if r.get("name") in BY_FAMILY)
             intent = {"name": DOMESTIC, "confidence": merged}
             ranking = [intent] + [r for r in ranking if r.get("name") not in BY_FAMILY]
             name = DOMESTIC
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         scores = [r for r in ranking if r.get("name") not in NOT_ANSWERS]
         describe = [r for r in scores if (r.get("name") or "").startswith(DESCRIBE) and r["name"] != GENERAL]
         reason: Optional[str] = None
         if name == GENERAL:
             reason = "general"
         elif name.startswith(DESCRIBE):
-            confidence = float(intent.get("confidence") or 0.0)
-            others = [float(r.get("confidence") or 0.0) for r in describe if r.get("name") != name]
+            confidence = _confidence(intent) / scale
+            others = [_confidence(r) / scale for r in describe if r.get("name") != name]
             margin = confidence - (others[0] if others else 0.0)
             if confidence < float(self.config["kind_threshold"]) or margin < float(self.config["kind_margin"]):
                 reason = "kind_unsure"
         elif name in NOT_ANSWERS and not message.get(UNKNOWN_KEY):
-            mass = sum(float(r.get("confidence") or 0.0) for r in scores
-                       if (r.get("name") or "").startswith(DESCRIBE) or r.get("name") in HARM_INTENTS)
+            mass = sum(_confidence(r) for r in scores
+                       if (r.get("name") or "").startswith(DESCRIBE) or r.get("name") in HARM_INTENTS) / scale
             if speaks_of_harm(text):
                 reason = "harm_words"
             elif mass >= float(self.config["harm_mass_threshold"]):
                 reason = "harm_mass"
         if reason is None:
-            return
+            return intent, ranking, None
         candidates = [
             r["name"][len(DESCRIBE):] for r in describe
-            if float(r.get("confidence") or 0.0) >= float(self.config["min_candidate"])
+            if _confidence(r) / scale >= float(self.config["min_candidate"])
         ][: int(self.config["max_candidates"])]
-        general = {"name": GENERAL, "confidence": float(intent.get("confidence") or 0.0)}
-        message.set(INTENT, general, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [general] + [r for r in ranking if r.get("name") != GENERAL], add_to_output=True)
-        message.set(KEY, {"from": name, "reason": reason, "candidates": candidates}, add_to_output=True)
+        general = {"name": GENERAL, "confidence": _confidence(intent)}
+        ranking = [general] + [r for r in ranking if r.get("name") != GENERAL]
+        return general, ranking, {"from": name, "reason": reason, "candidates": candidates}
+
+
+def _confidence(entry: Dict[str, Any]) -> float:
+    return float(entry.get("confidence") or 0.0)

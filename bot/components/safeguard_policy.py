@@ -9,8 +9,10 @@ decision into the first reply:
 * ``danger_suicide`` -> ``utter_danger_suicide`` (999 and Samaritans)
 * danger possible but unclear (``check``) -> ``utter_danger_check``: is anyone
   in danger now? If so, call 999
-* after a danger reply, a carer at breaking point also hears carer support
-  (``follow_up``)
+* after a danger reply (or the danger question), a carer at breaking point
+  also hears carer support, and a kind of harm described beside the danger
+  its acknowledgement ("this may be physical abuse"; ``follow_up_response``:
+  not in a form, not by SMS)
 * one exception: while the feedback survey asks its questions, a message
   that is exactly one of its stop phrases ("I want to stop") and that only the
   learned detector read as danger goes to the survey, which ends politely
@@ -74,6 +76,12 @@ INPUT_PROBLEM_RESPONSE = "utter_ask_rephrase"
 CHECK_RESPONSE = "utter_danger_check"
 # Said after the danger reply when the message was also about this.
 FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
+# ... and, for a kind of harm described beside the danger, its acknowledgement
+# (``follow_up_response``), except by SMS.
+DESCRIBE = "describe_"
+GENERAL_HARM = "describe_harm"
+ACK_PREFIX = "utter_ack_"
+NO_KIND_FOLLOW_UP_CHANNELS = ("twilio",)
 INPUT_PROBLEM_SLOT = "input_problem"
 DANGER_WHO_SLOT = "danger_who"
 SURVEY_FORM = "feedback_form"
@@ -226,7 +234,7 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     if last_action == CALLBACK_START:
         # A member of staff claimed the chat at that moment: they are there. Otherwise the questions.
         return (ACTION_LISTEN_NAME if in_handoff else CALLBACK_FORM), events
-    follow_up = FOLLOW_UP_RESPONSES.get(net.get("follow_up") or "")
+    follow_up = follow_up_response(tracker, net.get("follow_up"))
     if last_action in DANGER_RESPONSES.values() and DANGER_RESPONSES.get(intent or "") == last_action and follow_up:
         return follow_up, events
     if last_action == CHECK_RESPONSE and net.get("check") and follow_up:
@@ -238,6 +246,26 @@ def decide(tracker: DialogueStateTracker) -> tuple[Optional[str], List[SlotSet]]
     if last_action in OWN_ACTIONS and _answered_by_us(intent, problem, last_action, net):
         return ACTION_LISTEN_NAME, events
     return None, events
+
+
+def follow_up_response(tracker: DialogueStateTracker, intent: Optional[str]) -> Optional[str]:
+    """What follows the danger reply (or the danger question) for the net's ``follow_up`` intent.
+
+    Carer support for a carer at breaking point, in any state. For a kind of
+    harm described (``describe_<kind>``, vetted by HarmGate) its
+    acknowledgement, ``utter_ack_<kind>``; but not while a form asks its
+    questions (its next question comes instead) and not by SMS, where the
+    999 reply stands alone (one text, nothing after it to read first).
+    """
+    if not intent:
+        return None
+    if intent in FOLLOW_UP_RESPONSES:
+        return FOLLOW_UP_RESPONSES[intent]
+    if not intent.startswith(DESCRIBE) or intent == GENERAL_HARM:
+        return None
+    if tracker.active_loop_name or tracker.get_latest_input_channel() in NO_KIND_FOLLOW_UP_CHANNELS:
+        return None
+    return ACK_PREFIX + intent[len(DESCRIBE):]
 
 
 def _action_before_latest_user(tracker: DialogueStateTracker) -> Optional[str]:

@@ -10,7 +10,9 @@ Runs after the ML classifier and FallbackClassifier. For every message it asks
    vectors, sentence by sentence) may add a danger reply when its score is
    high, or mark the message ``check`` when danger is possible but unclear
    (SafeguardPolicy then asks whether anyone is in danger and says 999). It can
-   never remove a danger reply. The intent classifier's own guess of a danger
+   never remove a danger reply. After the 999 reply (or the question), the
+   best intent besides danger may be answered too (``follow_up``): carer
+   support, or the kind of harm described, as HarmGate vetted it. The intent classifier's own guess of a danger
    intent is not trusted: it is replaced by the best non-danger intent.
 2. Can it be read at all (empty, symbols only, over ``max_chars``, another
    script)? Then the intent becomes ``nlu_fallback`` and SafeguardPolicy says
@@ -57,6 +59,12 @@ PLEA = re.compile(
 # danger) also get their own answer: a carer at breaking point who mentions
 # wanting to die hears the suicide reply first, then carer support.
 FOLLOW_UP_INTENTS = {"inform_carer_strain": 0.3}
+# A kind of harm described beside the danger ("he's hitting me now") is named
+# after the 999 reply when it is the best guess besides danger: HarmGate has
+# already vetted it (a kind it was not sure of became describe_harm, which
+# is not followed up).
+DESCRIBE = "describe_"
+GENERAL_HARM = "describe_harm"
 
 
 def follow_up(ranking: List[Dict[str, Any]]) -> Optional[str]:
@@ -64,9 +72,12 @@ def follow_up(ranking: List[Dict[str, Any]]) -> Optional[str]:
     if not others:
         return None
     best = others[0]
-    threshold = FOLLOW_UP_INTENTS.get(best.get("name") or "")
+    name = best.get("name") or ""
+    if name.startswith(DESCRIBE) and name != GENERAL_HARM:
+        return name
+    threshold = FOLLOW_UP_INTENTS.get(name)
     if threshold is not None and best.get("confidence", 0.0) >= threshold:
-        return best["name"]
+        return name
     return None
 
 

@@ -13,8 +13,10 @@ punctuation: "hello", "thank you") is left out and counted, so every figure
 is on text the model never saw.
 
 * NLU sets (Rasa NLU format): the final intent's accuracy and macro F1 ("not
-  safe" answered as danger counts as understood; a kind of harm withheld by
-  the harm gate, "describe_harm", counts as a miss); for
+  safe" answered as danger counts as understood; since session 12, so does a
+  kind of harm answered with the 999 reply and then that kind named, which
+  ``accuracy_strict``, the earlier definition, counts as a miss; a kind of
+  harm withheld by the harm gate, "describe_harm", counts as a miss); for
   messages that describe a kind of harm: a wrong kind named, "out of scope"
   or "not understood" given; carer strain answered with carer support;
   advocacy asked for and advocacy explained.
@@ -71,6 +73,7 @@ STATUS = {
     "nlu_heldout.yml": "earlier held-out set (issue 2), not tuned on in issue 9",
 }
 DANGER_REPLIES = {"utter_danger_now", "utter_danger_suicide"}
+DANGER_INTENTS = {"danger_now", "danger_suicide"}
 CHECK_REPLY = "utter_danger_check"
 NOT_UNDERSTOOD = {"utter_out_of_scope", "utter_ask_rephrase", "utter_default", "action_default_fallback"}
 KINDS = [
@@ -210,7 +213,7 @@ async def evaluate_nlu(runner: Runner, path: Path) -> Dict[str, Any]:
     seen = training_texts()
     skipped = sum(1 for text, _ in examples if _norm(text) in seen)
     examples = [(text, intent) for text, intent in examples if _norm(text) not in seen]
-    gold, pred = [], []
+    gold, pred, strict = [], [], []
     harm = Counter()
     carer = Counter()
     alarms = Counter()
@@ -224,6 +227,12 @@ async def evaluate_nlu(runner: Runner, path: Path) -> Dict[str, Any]:
         if intent == "inform_not_safe" and predicted == "danger_now":
             # "I'm not safe" is meant to get the 999 reply at once (the
             # danger rules read it first): that is this intent understood.
+            predicted = intent
+        strict.append(predicted)
+        if (predicted in DANGER_INTENTS and intent.startswith("describe_") and actions
+                and actions[0] in DANGER_REPLIES and kind_named(actions[1:]) == intent[len("describe_"):]):
+            # The 999 reply first, then the kind of harm described named
+            # (SafeguardPolicy's follow-up): the harm was understood too.
             predicted = intent
         gold.append(intent)
         pred.append(predicted)
@@ -268,6 +277,7 @@ async def evaluate_nlu(runner: Runner, path: Path) -> Dict[str, Any]:
             advocate["right"] += "utter_advocate" in actions
     labels = sorted(set(gold))
     accuracy = sum(g == p for g, p in zip(gold, pred)) / max(1, len(gold))
+    accuracy_strict = sum(g == p for g, p in zip(gold, strict)) / max(1, len(gold))
     macro_f1 = f1_score(gold, pred, labels=labels, average="macro", zero_division=0)
     classifier_pred = [row["classifier"] for row in rows]
     out = {
@@ -276,6 +286,7 @@ async def evaluate_nlu(runner: Runner, path: Path) -> Dict[str, Any]:
         "n": len(gold),
         "skipped_in_training": skipped,
         "accuracy": accuracy,
+        "accuracy_strict": accuracy_strict,
         "macro_f1": float(macro_f1),
         "classifier_accuracy": sum(g == p for g, p in zip(gold, classifier_pred)) / max(1, len(gold)),
         "harm": dict(harm),
@@ -361,7 +372,8 @@ def summary(result: Dict[str, Any]) -> str:
     return "\n".join([
         f"{result['set']} ({tag}): {result['n']} messages "
         f"({result['skipped_in_training']} left out: also in the training data)",
-        f"  intent accuracy {result['accuracy']:.3f}, macro F1 {result['macro_f1']:.3f} "
+        f"  intent accuracy {result['accuracy']:.3f} (the final intent alone, before session 12's "
+        f"definition: {result.get('accuracy_strict', result['accuracy']):.3f}), macro F1 {result['macro_f1']:.3f} "
         f"(classifier alone {result['classifier_accuracy']:.3f})",
         f"  harm described ({h.get('n', 0)}): right kind named {h.get('right_kind', 0)}, wrong kind named "
         f"{h.get('wrong_kind', 0)} ({result['wrong_kind_rate']:.3f}), general words + choices {h.get('general', 0)}, "

@@ -105,3 +105,32 @@ def test_family_named_as_the_one_harmed_is_not_the_one_doing_it():
                  "they hold my brother down on the floor at his supported living",
                  "my dad's been in the nursing home since may and the staff shout at him"):
         assert not harm_by_family(text), text
+
+
+def test_beside_a_danger_guess_the_rest_is_vetted_with_scaled_confidences():
+    # The classifier puts most weight on danger; among the rest, physical is
+    # clearly first (0.15 of 0.2 = 0.75), so it stays, after the danger guess.
+    ranking = [{"name": "danger_now", "confidence": 0.8}, {"name": "describe_physical", "confidence": 0.15},
+               {"name": "describe_neglect", "confidence": 0.03}, {"name": "greet", "confidence": 0.02}]
+    m = gate(message("he is hitting her again and she is covered in bruises", ranking), kind_threshold=0.55, kind_margin=0.3)
+    assert m.get("intent")["name"] == "danger_now"
+    assert [r["name"] for r in m.get("intent_ranking")][:2] == ["danger_now", "describe_physical"]
+    assert m.get("harm_gate") is None
+    # Unsure between two kinds: general words, never a guessed kind.
+    ranking = [{"name": "danger_now", "confidence": 0.8}, {"name": "describe_modern_slavery", "confidence": 0.1},
+               {"name": "describe_psychological", "confidence": 0.08}, {"name": "greet", "confidence": 0.02}]
+    m = gate(message("they keep me here and shout all day", ranking), kind_threshold=0.55, kind_margin=0.3)
+    assert m.get("intent")["name"] == "danger_now"
+    assert [r["name"] for r in m.get("intent_ranking")][:2] == ["danger_now", GENERAL]
+    assert m.get("harm_gate")["beside"] == "danger"
+    assert m.get("harm_gate")["reason"] == "kind_unsure"
+
+
+def test_beside_a_danger_guess_harm_by_family_is_domestic():
+    ranking = [{"name": "danger_suicide", "confidence": 0.7}, {"name": "describe_physical", "confidence": 0.2},
+               {"name": "describe_psychological", "confidence": 0.1}]
+    m = gate(message("my husband hits me and says he will kill himself", ranking), kind_threshold=0.55, kind_margin=0.3)
+    names = [r["name"] for r in m.get("intent_ranking")]
+    assert names[:2] == ["danger_suicide", "describe_domestic"]
+    assert "describe_physical" not in names
+    assert m.get("intent")["name"] == "danger_suicide"

@@ -361,3 +361,35 @@ def test_danger_comes_first_in_the_call_back_questions_and_a_stop_phrase_ends_th
 def test_without_a_handoff_ordinary_messages_are_left_to_the_rules(domain):
     t = tracker(domain, user("hello", "greet", {"input": None}))
     assert decide(t)[0] is None
+
+
+def test_a_kind_of_harm_beside_danger_is_named_after_the_999_reply(policy, domain):
+    net = {"danger": "now", "who": "self", "follow_up": "describe_physical", "input": None}
+    text = "he is hitting me now"
+    t = tracker(domain, user(text, "danger_now", net))
+    assert predicted(policy, domain, t)[0] == "utter_danger_now"
+    t = tracker(domain, user(text, "danger_now", net), ActionExecuted("utter_danger_now"))
+    assert predicted(policy, domain, t)[0] == "utter_ack_physical"
+    t = tracker(domain, user(text, "danger_now", net), ActionExecuted("utter_danger_now"),
+                ActionExecuted("utter_ack_physical"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+    # General words are never followed up with a kind.
+    net = dict(net, follow_up="describe_harm")
+    t = tracker(domain, user(text, "danger_now", net), ActionExecuted("utter_danger_now"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+
+
+def test_no_kind_after_the_999_reply_in_a_form_or_by_sms(policy, domain):
+    net = {"danger": "now", "who": "self", "follow_up": "describe_domestic", "input": None}
+    text = "my husband is hitting me now"
+    t = tracker(domain, ActiveLoop("outcomes_form"), user(text, "danger_now", net), ActionExecuted("utter_danger_now"))
+    assert predicted(policy, domain, t)[0] != "utter_ack_domestic"
+    sms = UserUttered(text, {"name": "danger_now", "confidence": 1.0}, [],
+                      {"text": text, "intent": {"name": "danger_now", "confidence": 1.0}, "entities": [], "safety_net": net},
+                      input_channel="twilio")
+    t = tracker(domain, sms, ActionExecuted("utter_danger_now"))
+    assert predicted(policy, domain, t)[0] == ACTION_LISTEN_NAME
+    # A carer's support is still given in a form: it is about their own safety.
+    net = dict(net, follow_up="inform_carer_strain")
+    t = tracker(domain, ActiveLoop("outcomes_form"), user(text, "danger_now", net), ActionExecuted("utter_danger_now"))
+    assert predicted(policy, domain, t)[0] == "utter_carer_strain"

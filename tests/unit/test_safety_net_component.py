@@ -116,6 +116,29 @@ def test_suicide_in_a_carers_message_keeps_carer_support_as_follow_up():
     assert m.get("safety_net")["follow_up"] == "inform_carer_strain"
 
 
+def test_a_kind_of_harm_beside_danger_is_followed_up_after_the_999_reply():
+    ranking = [{"name": "describe_physical", "confidence": 0.9}, {"name": "greet", "confidence": 0.05}]
+    (m,) = run(message("hes hitting me right now", "describe_physical", 0.9, ranking))
+    assert m.get("intent")["name"] == "danger_now"
+    assert m.get("safety_net")["follow_up"] == "describe_physical"
+    # Danger possible but unclear: asked about danger, then the kind too.
+    (m,) = run(learned(message("hes back again and im frightened", "describe_psychological", 0.8), 0.6, "now", "unclear"))
+    assert m.get("safety_net")["follow_up"] == "describe_psychological"
+
+
+def test_general_harm_and_other_intents_are_not_followed_up():
+    ranking = [{"name": "describe_harm", "confidence": 0.5}, {"name": "describe_physical", "confidence": 0.4}]
+    (m,) = run(message("hes hitting me right now", "describe_harm", 0.5, ranking))
+    assert m.get("intent")["name"] == "danger_now"
+    assert m.get("safety_net")["follow_up"] is None
+    ranking = [{"name": "greet", "confidence": 0.6}, {"name": "describe_physical", "confidence": 0.3}]
+    (m,) = run(message("hes hitting me right now", "greet", 0.6, ranking))
+    assert m.get("safety_net")["follow_up"] is None
+    # No danger, no follow-up: the ordinary rules answer.
+    (m,) = run(message("my carer shouts at me", "describe_psychological", 0.9))
+    assert m.get("safety_net")["follow_up"] is None
+
+
 def test_hidden_characters_do_not_hide_danger_and_the_text_stays_verbatim():
     from bot.components.text_normaliser import TextNormaliser
 
