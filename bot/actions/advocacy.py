@@ -16,7 +16,6 @@ picks the words of ``utter_advocacy_done`` (the rule says it next).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -93,8 +92,7 @@ class ValidateAdvocacyForm(FormValidationAction):
 
 def _source_ref(tracker: Tracker) -> str:
     """Once per conversation turn; the conversation id itself is not stored."""
-    who = hashlib.sha256(tracker.sender_id.encode()).hexdigest()[:24]
-    return f"chat:{who}:{message_ref(tracker) or len(tracker.events)}"
+    return f"{records.chat_ref(tracker.sender_id)}{message_ref(tracker) or len(tracker.events)}"
 
 
 def _enquiry_id(tracker: Tracker) -> Optional[int]:

@@ -19,6 +19,7 @@ as words, and the provider and the worker decide.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Mapping, Optional
@@ -29,11 +30,22 @@ from sqlalchemy.orm import Session
 from .enquiries import require_enquiry
 from .errors import InvalidValue, NotFound
 from .models import (ADVOCACY_ANSWERERS, ADVOCACY_CHANNELS, ADVOCACY_DIFFICULTIES, ADVOCACY_QUESTIONS, CHANNELS,
+                     FOR_WHOM,
                      AdvocacyAnswer, AdvocacyConsent, AdvocacyDelivery, AdvocacyDeliveryEvent, AdvocacyReferral,
                      Enquiry, utcnow)
 from .outcomes import _check_recorded_by
 
 MAX_ANSWER_CHARS = 2000
+
+
+def chat_ref(sender_id: str) -> str:
+    """The start of the ``source_ref`` of everything one conversation's chat makes here.
+
+    ``chat:`` and a digest of the conversation id (never the id itself), then
+    ``:``; the chat turn's message id follows. Retention finds a conversation's
+    referrals, refusals and withdrawals by it (``bot.records.retention``).
+    """
+    return f"chat:{hashlib.sha256(sender_id.encode()).hexdigest()[:24]}:"
 
 #: How each question reads to staff and to the provider.
 QUESTION_LABELS = {
@@ -64,6 +76,13 @@ def _check_answerer(value: str) -> str:
     return value
 
 
+def _check_for_whom(answered_by: str, for_whom: Optional[str]) -> None:
+    if for_whom is not None and for_whom not in FOR_WHOM:
+        raise InvalidValue(f"Whom the referral is for must be one of {', '.join(FOR_WHOM)}, not {for_whom!r}.")
+    if answered_by == "person" and for_whom == "other":
+        raise InvalidValue("Someone answering for someone else is a representative, not the person.")
+
+
 def _event(session: Session, delivery_id: int, event: str, detail: Optional[str] = None,
            recorded_by: Optional[str] = None, now: Optional[datetime] = None) -> None:
     session.add(AdvocacyDeliveryEvent(delivery_id=delivery_id, event=event, detail=detail,
@@ -72,15 +91,20 @@ def _event(session: Session, delivery_id: int, event: str, detail: Optional[str]
 
 def make_referral(session: Session, answers: Mapping[str, str], *, answered_by: str, consent_words: Optional[str],
                   recorded_by: str, channel: str, source: str, source_ref: str, enquiry_id: Optional[int] = None,
-                  delivery_channel: str = "email", now: Optional[datetime] = None) -> AdvocacyReferral:
+                  delivery_channel: str = "email", for_whom: Optional[str] = None,
+                  now: Optional[datetime] = None) -> AdvocacyReferral:
     """Record a referral made with consent and queue its delivery, once per ``source_ref``.
 
     ``answers`` maps question keys (``ADVOCACY_QUESTIONS``) to the words given;
     at least one of the four difficulties must be answered. Unknown keys are
     refused, so nothing else slips into what the provider receives.
+    ``answered_by`` is who answered (the person, a representative such as a
+    carer, or staff); ``for_whom`` whom the referral is for: ``self`` (the one
+    answering: a carer may ask for themselves) or ``other`` (someone else).
     """
     recorded_by = _check_recorded_by(recorded_by)
     _check_answerer(answered_by)
+    _check_for_whom(answered_by, for_whom)
     if channel not in CHANNELS:
         raise InvalidValue(f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}.")
     if delivery_channel not in ADVOCACY_CHANNELS:
@@ -101,7 +125,8 @@ def make_referral(session: Session, answers: Mapping[str, str], *, answered_by: 
         require_enquiry(session, enquiry_id)
     now = now or utcnow()
     referral = AdvocacyReferral(source_ref=source_ref, enquiry_id=enquiry_id, source=source,
-                                answered_by=answered_by, recorded_by=recorded_by, created_at=now)
+                                answered_by=answered_by, for_whom=for_whom, recorded_by=recorded_by,
+                                created_at=now)
     session.add(referral)
     session.flush()
     for question, text in checked:
@@ -119,11 +144,13 @@ def make_referral(session: Session, answers: Mapping[str, str], *, answered_by: 
 
 
 def record_refusal(session: Session, *, given_by: str, words: Optional[str], recorded_by: str, channel: str,
-                   enquiry_id: Optional[int] = None) -> AdvocacyConsent:
-    """Consent to a referral refused: recorded, and nothing made or sent."""
+                   enquiry_id: Optional[int] = None, source_ref: Optional[str] = None) -> AdvocacyConsent:
+    """Consent to a referral refused: recorded, and nothing made or sent.
+
+    ``source_ref``: the chat turn (``chat_ref`` + message id), so it goes with the conversation."""
     row = AdvocacyConsent(referral_id=None, enquiry_id=enquiry_id, decision="refused",
                           given_by=_check_answerer(given_by), words=words,
-                          recorded_by=_check_recorded_by(recorded_by), channel=channel)
+                          recorded_by=_check_recorded_by(recorded_by), channel=channel, source_ref=source_ref)
     session.add(row)
     session.flush()
     return row
