@@ -16,7 +16,7 @@ or ``duty_failed`` so that try *n + 1* can be claimed on a later round.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import List, Mapping, Optional, Tuple
 
 from sqlalchemy import and_, func, select
@@ -171,41 +171,75 @@ def _count(event: str):
             .group_by(CallbackEvent.request_id).subquery())
 
 
-def duty_not_told(session: Session) -> List[int]:
+#: How long a process holds one try at the duty email before another may take the next try (it died).
+DUTY_LEASE = timedelta(minutes=2)
+_DUTY_EVENTS = ("duty_claimed", "duty_failed", "duty_emailed")
+
+
+def _next_try(events, now: datetime, lease: timedelta) -> Optional[int]:
+    """The number of the next try at the duty email, or None (emailed, or a try is under way within its lease).
+
+    ``events``: (event, attempt, created_at) of one request's duty events. The newest try *n* is settled by a
+    ``duty_failed`` of attempt *n* (or, for rows written before failures carried it, by as many failures as
+    tries); an unsettled try whose lease is over was abandoned (its process died) and *n + 1* may start.
+    """
+    claims = {attempt: at for event, attempt, at in events if event == "duty_claimed"}
+    if any(event == "duty_emailed" for event, _, _ in events):
+        return None
+    latest = max(claims, default=0)
+    failures = [attempt for event, attempt, _ in events if event == "duty_failed"]
+    settled = latest == 0 or latest in failures or len(failures) >= latest
+    if not settled and claims[latest] > now - lease:
+        return None
+    return latest + 1
+
+
+def _duty_events(session: Session, request_ids=None) -> dict:
+    query = select(CallbackEvent.request_id, CallbackEvent.event, CallbackEvent.attempt, CallbackEvent.created_at
+                   ).where(CallbackEvent.event.in_(_DUTY_EVENTS)).order_by(CallbackEvent.id)
+    if request_ids is not None:
+        query = query.where(CallbackEvent.request_id.in_(request_ids))
+    found: dict = {}
+    for request_id, event, attempt, at in session.execute(query):
+        found.setdefault(request_id, []).append((event, attempt, at))
+    return found
+
+
+def duty_not_told(session: Session, now: Optional[datetime] = None, lease: timedelta = DUTY_LEASE) -> List[int]:
     """Requests the duty team has not been emailed about and no process is emailing now, oldest first."""
-    claimed, failed, emailed = _count("duty_claimed"), _count("duty_failed"), _count("duty_emailed")
-    return list(session.execute(
-        select(CallbackRequest.id)
-        .outerjoin(claimed, claimed.c.request_id == CallbackRequest.id)
-        .outerjoin(failed, failed.c.request_id == CallbackRequest.id)
-        .outerjoin(emailed, emailed.c.request_id == CallbackRequest.id)
-        .where(emailed.c.n.is_(None), func.coalesce(claimed.c.n, 0) == func.coalesce(failed.c.n, 0))
-        .order_by(CallbackRequest.id)
-    ).scalars())
+    now = now or utcnow()
+    events = _duty_events(session)
+    return [request_id for request_id in session.execute(select(CallbackRequest.id).order_by(CallbackRequest.id)
+                                                         ).scalars()
+            if _next_try(events.get(request_id, []), now, lease) is not None]
 
 
-def claim_duty_email(session: Session, request_id: int, now: Optional[datetime] = None) -> bool:
-    """Take the next try at emailing the duty team about this request: True for one caller only."""
-    counts = dict(session.execute(
-        select(CallbackEvent.event, func.count()).where(CallbackEvent.request_id == request_id,
-                                                        CallbackEvent.event.in_(("duty_claimed", "duty_failed",
-                                                                                 "duty_emailed")))
-        .group_by(CallbackEvent.event)).all())
-    if counts.get("duty_emailed") or counts.get("duty_claimed", 0) != counts.get("duty_failed", 0):
-        return False
+def claim_duty_email(session: Session, request_id: int, now: Optional[datetime] = None,
+                     lease: timedelta = DUTY_LEASE) -> Optional[int]:
+    """Take the next try at emailing the duty team about this request: its number for one caller only, else None.
+
+    A try is held for ``lease``: if its process died before recording how it went, the next try may be taken
+    once the lease is over (the email is then sent by that one; never lost, and at most once unless a sender
+    outlives its lease).
+    """
+    now = now or utcnow()
+    attempt = _next_try(_duty_events(session, [request_id]).get(request_id, []), now, lease)
+    if attempt is None:
+        return None
     try:
         with session.begin_nested():
-            session.add(CallbackEvent(request_id=request_id, event="duty_claimed",
-                                      attempt=counts.get("duty_claimed", 0) + 1, created_at=now or utcnow()))
+            session.add(CallbackEvent(request_id=request_id, event="duty_claimed", attempt=attempt, created_at=now))
     except IntegrityError:
-        return False  # another process took this try
-    return True
+        return None  # another process took this try
+    return attempt
 
 
-def duty_email_done(session: Session, request_id: int, sent: bool, now: Optional[datetime] = None) -> None:
-    """After a claimed try: ``duty_emailed``, or ``duty_failed`` (a later round tries again)."""
+def duty_email_done(session: Session, request_id: int, sent: bool, now: Optional[datetime] = None,
+                    attempt: Optional[int] = None) -> None:
+    """After a claimed try (``attempt``, its number): ``duty_emailed``, or ``duty_failed`` (a later round tries
+    again)."""
     session.add(CallbackEvent(request_id=request_id, event="duty_emailed" if sent else "duty_failed",
-                              created_at=now or utcnow()))
+                              attempt=attempt, created_at=now or utcnow()))
     session.flush()
 
 
