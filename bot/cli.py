@@ -603,7 +603,10 @@ def cmd_retention_purge(args) -> int:
         print(f"Would delete {len(result.to_delete)} conversation(s), "
               f"{sum(c.events for c in result.to_delete)} event(s). Nothing was deleted.")
     else:
-        print(f"Deleted {len(result.removed)} conversation(s), {result.events_removed} event(s).")
+        print(f"Deleted {len(result.removed)} conversation(s), {result.events_removed} event(s); with them "
+              f"{sum(r.handoffs for r in result.removed)} live chat(s) with staff, "
+              f"{sum(r.callbacks for r in result.removed)} call-back request(s) or decline(s) and "
+              f"{sum(r.referrals for r in result.removed)} advocacy referral(s) made in the chat.")
     open_kept = sum(1 for c in result.kept if c.decision == retention.KEEP_OPEN)
     print(f"Kept {open_kept} linked to an open enquiry and {len(result.kept) - open_kept} within a closed "
           "enquiry's retention.")
@@ -629,8 +632,10 @@ def cmd_retention_erase(args) -> int:
             print("Nothing erased.")
             return 1
     removed = retention.erase(args.sender_id, reason=args.reason, username=os.environ.get("USER") or "msp")
-    print(f"Erased: {removed.events} events and {removed.links + removed.code_failures} tied record(s). "
-          "Outcomes and feedback recorded for an enquiry stay with the enquiry. The audit log has the reason.")
+    print(f"Erased: {removed.events} events and {removed.links + removed.code_failures} tied record(s); "
+          f"{removed.handoffs} live chat(s) with staff, {removed.callbacks} call-back request(s) or decline(s), "
+          f"{removed.referrals} advocacy referral(s) made in the chat. Outcomes and feedback recorded for an "
+          "enquiry, and referrals made by staff, stay with the enquiry. The audit log has the reason.")
     return 0
 
 

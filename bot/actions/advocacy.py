@@ -16,7 +16,6 @@ picks the words of ``utter_advocacy_done`` (the rule says it next).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -29,9 +28,8 @@ from bot.records import session_scope
 from bot.records import advocacy as records
 from bot.records.errors import RecordsError
 
-from .outcomes import ask, channel_of, form_turn, message_ref, visit_is_linked
-
-from .parsing import answering_for, difficulty_said, support_is_clear, yes_or_no
+from .outcomes import answer_text, ask, channel_of, form_turn, message_ref, visit_is_linked
+from .parsing import asker, asking_for, difficulty_said, support_is_clear, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +66,7 @@ class ValidateAdvocacyForm(FormValidationAction):
     def answer(tracker: Tracker, requested: str, text: str, intent: Optional[str]) -> List[EventType]:
         index = FORM_SLOTS.index(requested)
         if requested == "adv_who":
-            who = answering_for(text)
+            who = asking_for(text)
             if who is None:
                 return ask(requested, adv_who=None)
             return ask(FORM_SLOTS[1], adv_who=who)
@@ -93,8 +91,7 @@ class ValidateAdvocacyForm(FormValidationAction):
 
 def _source_ref(tracker: Tracker) -> str:
     """Once per conversation turn; the conversation id itself is not stored."""
-    who = hashlib.sha256(tracker.sender_id.encode()).hexdigest()[:24]
-    return f"chat:{who}:{message_ref(tracker) or len(tracker.events)}"
+    return f"{records.chat_ref(tracker.sender_id)}{message_ref(tracker) or len(tracker.events)}"
 
 
 def _enquiry_id(tracker: Tracker) -> Optional[int]:
@@ -115,7 +112,9 @@ class ActionAdvocacySubmit(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         offer = tracker.get_slot("adv_offer")
         consent = tracker.get_slot("adv_consent")
-        answered_by = "representative" if tracker.get_slot("adv_who") == "other" else "person"
+        # Who answered, apart from whom it is for: a carer asking for themselves is a representative, for self.
+        for_whom = tracker.get_slot("adv_who")
+        answered_by = asker(for_whom, answer_text(tracker.events, "adv_who"), tracker.get_slot("outcome_role"))
         # The words stay in the records only: the slots are cleared. adv_result picks utter_advocacy_done.
         clear = [SlotSet(slot, None) for slot in FORM_SLOTS + WORKING_SLOTS if slot != "adv_result"]
         if offer != "offered":
@@ -129,10 +128,12 @@ class ActionAdvocacySubmit(Action):
                                           consent_words=tracker.get_slot("adv_consent_words"),
                                           recorded_by=RECORDED_BY, channel=channel_of(tracker), source="chat",
                                           source_ref=_source_ref(tracker), enquiry_id=_enquiry_id(tracker),
-                                          delivery_channel=_delivery())
+                                          delivery_channel=_delivery(), for_whom=for_whom)
                 else:
-                    records.record_refusal(session, given_by=answered_by, words=tracker.get_slot("adv_consent_words"), recorded_by=RECORDED_BY,
-                                           channel=channel_of(tracker), enquiry_id=_enquiry_id(tracker))
+                    records.record_refusal(session, given_by=answered_by,
+                                           words=tracker.get_slot("adv_consent_words"), recorded_by=RECORDED_BY,
+                                           channel=channel_of(tracker), enquiry_id=_enquiry_id(tracker),
+                                           source_ref=_source_ref(tracker))
         except (SQLAlchemyError, RecordsError):
             logger.exception("advocacy referral could not be recorded")
             return clear + [SlotSet("adv_result", "unavailable")]

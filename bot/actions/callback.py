@@ -11,19 +11,26 @@ after ``utter_talk_to_person``: ``utter_callback_offer``, put there by
   meanwhile, the worker is there and no form starts) and the ``handoff`` slot
   is cleared, so the assistant asks the questions; its id goes in
   ``cb_handoff`` for the record.
-* ``validate_callback_form``: who the call is for (the person writing, or
-  someone they ask for: a representative); is it safe for us to call (no:
-  the form ends, no number is asked, and other ways to get help are given);
+* ``validate_callback_form``: who the call is for (the one writing, or
+  someone else; "for me, I'm her carer" is for the one writing,
+  ``parsing.asking_for``); is it safe for us to call (no: the form ends, no
+  number is asked, and other ways to get help are given);
   the number (a UK number, ``bot.actions.parsing.uk_phone``: asked again
   otherwise); when it is safe to call; may we leave a message; who else might
   answer. Each answer is the message exactly as typed. A danger message or a
   plain "talk to a person" is never an answer (the danger net and the rules
   answer, and the question is asked again); "stop" or "cancel" ends the form
-  politely with nothing kept.
+  politely.
 * ``action_callback_submit``: the request is recorded
   (``bot.records.callbacks.request_callback``, once per chat turn); the duty
   team is emailed by ``bot.handoff.timeouts`` (a link, no personal details).
-  It sets ``cb_result``, which picks the words of ``utter_callback_done``.
+  Not safe to call, or stopped: a decline is recorded instead
+  (``callbacks.record_decline``: which, the question, and the person's
+  message word for word), listed with the requests in the portal; no number
+  or other answer is kept. Who asked is recorded apart from whom the call is
+  for (``parsing.asker``): a carer asking for themselves is a representative,
+  for themselves. It sets ``cb_result``, which picks the words of
+  ``utter_callback_done``.
 """
 from __future__ import annotations
 
@@ -39,8 +46,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.records import callbacks, handoffs, session_scope
 from bot.records.errors import RecordsError
 
-from .outcomes import ask, channel_of, form_turn, message_ref
-from .parsing import answering_for, safe_to_call, uk_phone, wants_to_stop, yes_or_no
+from .outcomes import answer_text, ask, channel_of, form_turn, message_ref, question_answered_last
+from .parsing import asker, asking_for, safe_to_call, uk_phone, wants_to_stop, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +62,8 @@ LINK_SLOT = "cb_handoff"
 #: Slot -> the record's column.
 ANSWERS = {"cb_safe": "safe_words", "cb_number": "number_words", "cb_times": "safe_times",
            "cb_message": "message_words", "cb_others": "others_words"}
+#: Slot -> the question key a decline names.
+QUESTIONS = dict(ANSWERS, cb_who="who")
 
 
 class ActionCallbackStart(Action):
@@ -102,7 +111,7 @@ def answer(requested: str, text: str, intent: Optional[str]) -> List[EventType]:
         return ask(None, **{slot: None for slot in FORM_SLOTS}, cb_problem=None, cb_leave=None,
                    cb_result="cancelled")
     if requested == "cb_who":
-        who = answering_for(text)
+        who = asking_for(text)
         return ask("cb_safe", cb_who=who) if who else ask(requested, cb_who=None)
     if requested == "cb_safe":
         safe = safe_to_call(intent, text)
@@ -142,24 +151,45 @@ class ActionCallbackSubmit(Action):
         # The words stay in the records only: the slots are cleared. cb_result picks utter_callback_done.
         clear = [SlotSet(slot, None) for slot in FORM_SLOTS + ("cb_problem", "cb_leave", LINK_SLOT)]
         result = tracker.get_slot("cb_result")
+        for_whom = tracker.get_slot("cb_who")
+        asked_by = asker(for_whom, answer_text(tracker.events, "cb_who"), tracker.get_slot("outcome_role"))
+        link = tracker.get_slot(LINK_SLOT)
         if result in ("not_safe", "cancelled"):
+            _record_decline(tracker, result, asked_by, for_whom, link)
             return clear + [SlotSet("cb_result", result)]
         words = {column: tracker.get_slot(slot) for slot, column in ANSWERS.items()}
         number = uk_phone(words["number_words"])
         leave = {"yes": True, "no": False}.get(tracker.get_slot("cb_leave"))
-        link = tracker.get_slot(LINK_SLOT)
         try:
             if number is None or leave is None:
                 raise RecordsError("the form ended without a number or an answer about messages")
             with session_scope() as session:
                 request = callbacks.request_callback(
                     session, words, number=number, leave_message=leave, sender_id=tracker.sender_id,
-                    channel=channel_of(tracker), source_ref=_source_ref(tracker),
-                    asked_by="representative" if tracker.get_slot("cb_who") == "other" else "person",
-                    handoff_id=int(link) if link else None)
+                    channel=channel_of(tracker), source_ref=_source_ref(tracker), asked_by=asked_by,
+                    for_whom=for_whom, handoff_id=int(link) if link else None)
                 request_id = request.id
         except (SQLAlchemyError, RecordsError, ValueError):
             logger.exception("call back: the request could not be recorded")
             return clear + [SlotSet("cb_result", "unavailable")]
         logger.info("call back %s requested", request_id)
         return clear + [SlotSet("cb_result", "sent")]
+
+
+def _record_decline(tracker: Tracker, result: str, asked_by: str, for_whom: Optional[str],
+                    link: Optional[str]) -> None:
+    """Not safe to call, or stopped: kept with the person's message as typed. The person is told the same
+    either way (``utter_callback_done``), so a failure here is logged, not shown."""
+    words = (tracker.latest_message or {}).get("text") or ""
+    question = QUESTIONS.get(question_answered_last(tracker.events) or "")
+    try:
+        with session_scope() as session:
+            decline = callbacks.record_decline(
+                session, result, words, sender_id=tracker.sender_id, channel=channel_of(tracker),
+                asked_by=asked_by, for_whom=for_whom, question=question, source_ref=_source_ref(tracker),
+                handoff_id=int(link) if link else None)
+            decline_id = decline.id
+    except (SQLAlchemyError, RecordsError, ValueError):
+        logger.exception("call back: the %s answer could not be recorded", result)
+        return
+    logger.info("call back declined (%s): decline %s", result, decline_id)

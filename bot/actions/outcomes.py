@@ -177,6 +177,30 @@ def message_ref(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message or {}).get("message_id")
 
 
+def answer_text(events, slot: str) -> Optional[str]:
+    """The words of the person's message that a form last took as the answer to ``slot`` (None if none)."""
+    latest_user, found = None, None
+    for event in events or ():
+        kind = event.get("event")
+        if kind == "user":
+            latest_user = event.get("text")
+        elif kind == "slot" and event.get("name") == slot and event.get("value") is not None:
+            found = latest_user
+    return found
+
+
+def question_answered_last(events) -> Optional[str]:
+    """The slot a form was asking for when the person's latest message came."""
+    requested, asked = None, None
+    for event in events or ():
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == REQUESTED_SLOT:
+            requested = event.get("value")
+        elif kind == "user":
+            asked = requested
+    return asked
+
+
 def visit_is_linked(tracker: Tracker) -> bool:
     """True when this visit redeemed an invitation for the ``enquiry_id`` slot (records say)."""
     with session_scope(read_only=True) as session:

@@ -84,6 +84,50 @@ def answering_for(text: Optional[str]) -> Optional[str]:
     return None
 
 
+#: "For me" said outright: the one writing, whatever else they say ("for me, I'm her carer").
+_FOR_ME = re.compile(r"\b(for me|for myself|for my self|it'?s me|its me|just me|me myself)\b", re.IGNORECASE)
+#: The one writing speaks as a carer, relative, friend or other representative of someone.
+_REPRESENTATIVE = re.compile(
+    r"\b(carer|caring for|care for|cares for|look(ing|s)? after|on (his|her|their|my \w+'?s) behalf|behalf|"
+    r"represent\w*|next of kin|power of attorney|attorney|family member|relative|"
+    r"i'?m (his|her|their) \w+|i am (his|her|their) \w+|"
+    r"my (mum|mother|dad|father|son|daughter|wife|husband|partner|brother|sister|nan|nana|gran|granny|grandma|"
+    r"grandmother|grandad|grandpa|grandfather|grandson|granddaughter|aunt|auntie|uncle|niece|nephew|cousin|"
+    r"friend|neighbour|neighbor|client|relative|family|husband'?s|wife'?s))\b",
+    re.IGNORECASE)
+
+
+def asking_for(text: Optional[str]) -> Optional[str]:
+    """Whom a call back or a referral is for: ``self`` (the one writing), ``other``, or None if unclear.
+
+    Unlike :func:`answering_for`, an outright "for me" wins over the words a
+    carer uses about the person they care for: "for me, I'm her carer" is a
+    carer asking for themselves.
+    """
+    text = (text or "").strip()
+    if _FOR_ME.search(text):
+        return "self"
+    return answering_for(text)
+
+
+def speaks_as_representative(text: Optional[str]) -> bool:
+    """True when the one writing says they are a carer, relative, friend or representative of someone."""
+    return bool(_REPRESENTATIVE.search(text or ""))
+
+
+def asker(for_whom: Optional[str], who_words: Optional[str], outcome_role: Optional[str] = None) -> str:
+    """Who is asking, for the records: ``representative`` or ``person``.
+
+    For someone else: a representative. For themselves: a representative
+    when they said they are one (their answer to "for you or for someone
+    else?") or answered the outcomes questions for someone else earlier in
+    this conversation (``outcome_role`` other); otherwise the person.
+    """
+    if for_whom == "other" or outcome_role == "other" or speaks_as_representative(who_words):
+        return "representative"
+    return "person"
+
+
 def participant_role(answering: str, text: Optional[str]) -> str:
     """The records' participant role: person, representative or advocate."""
     if answering == "self":

@@ -81,3 +81,24 @@ def alert(reference: str, referral_id: int, attempts: int, reason: str, sender: 
         "Please phone the provider, then open the referral in the staff portal (Advocacy) "
         "and either resend it or mark it acknowledged.\n")
     return message
+
+
+def withdrawal_payload(reference: str) -> dict:
+    return {"reference": reference, "type": "consent_withdrawn",
+            "note": "Consent to this referral has been withdrawn. Please do not act on it, and delete what you hold."}
+
+
+def withdrawal_email(reference: str, sender: str, recipient: str, domain: str) -> EmailMessage:
+    """Consent withdrawn: the reference only, nothing the person said. Its own Message-ID, the same on every try."""
+    settings = get_settings()
+    message = EmailMessage()
+    message["Subject"] = f"Consent withdrawn: advocacy referral {reference}"
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = f"<advocacy-withdrawn-{reference}@{domain}>"
+    message["X-MSP-Referral"] = reference
+    message.set_content(
+        f"Consent to advocacy referral {reference} from {settings.council_name} has been withdrawn.\n\n"
+        "Please do not act on it, and delete what you hold about it. "
+        f"Questions: {settings.council_email}, {settings.council_phone}.\n")
+    return message

@@ -31,6 +31,7 @@ Logs carry referral and delivery ids, states and error codes, never what the per
 """
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import socket
@@ -88,10 +89,13 @@ def send_email(config: AdvocacyConfig, mail) -> str:
 
 
 def _send_webhook(config: AdvocacyConfig, view: records.ReferralView) -> str:
-    body = message.payload_bytes(view)
+    return _post(config, message.payload_bytes(view), view.reference)
+
+
+def _post(config: AdvocacyConfig, body: bytes, key: str) -> str:
     try:
         response = requests.post(config.webhook_url, data=body, timeout=config.timeout,
-                                 headers=webhook.headers(config.webhook_secret, view.reference, body))
+                                 headers=webhook.headers(config.webhook_secret, key, body))
     except requests.RequestException as exc:
         raise DeliveryError(f"could not reach the provider ({type(exc).__name__})", permanent=False) from None
     if 200 <= response.status_code < 300:
@@ -101,6 +105,12 @@ def _send_webhook(config: AdvocacyConfig, view: records.ReferralView) -> str:
 
 
 def _deliver(config: AdvocacyConfig, claimed: records.Claimed) -> str:
+    if claimed.kind == "withdrawal":
+        if claimed.channel == "webhook":
+            body = json.dumps(message.withdrawal_payload(claimed.reference), sort_keys=True).encode("utf-8")
+            return _post(config, body, f"{claimed.reference}-withdrawn")
+        return send_email(config, message.withdrawal_email(claimed.reference, config.from_address,
+                                                           config.to_address, config.message_domain))
     with session_scope(read_only=True) as session:
         view = records.referral_view(session, claimed.referral_id)
     if claimed.channel == "webhook":
@@ -141,7 +151,7 @@ def send_one(config: Optional[AdvocacyConfig] = None) -> bool:
         return True
     with session_scope() as session:
         records.mark_sent(session, claimed.delivery_id, detail)
-        if claimed.channel == "webhook":
+        if claimed.channel == "webhook" and claimed.kind == "referral":
             records.acknowledge(session, claimed.reference, "provider (webhook answer)")
     logger.info("Advocacy referral %s delivered (%s).", claimed.referral_id, claimed.channel)
     return True

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Optional
 
 from bot.records import callbacks, handoffs, session_scope
@@ -135,49 +135,58 @@ def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
     return told
 
 
-def notify_duty(mail: Optional[DutyMail]) -> int:
-    """Email the duty team about every waiting handoff not yet told; the number emailed."""
+def notify_duty(mail: Optional[DutyMail], now: Optional[datetime] = None) -> int:
+    """Email the duty team about every waiting handoff not yet told; the number emailed.
+
+    Each email is a lease (``handoffs.claim_duty_email``): taken and committed before sending; a process
+    killed in between leaves it to a round after the lease. ``now``: the clock, for tests.
+    """
     if mail is None:
         return 0
+    lease = timedelta(seconds=mail.lease_seconds)
     with session_scope(read_only=True) as db:
-        waiting = handoffs.duty_not_told(db)
+        waiting = handoffs.duty_not_told(db, now=now)
     sent = 0
     for handoff_id in waiting:
         with session_scope() as db:
-            if not handoffs.mark_duty_told(db, handoff_id):
+            if not handoffs.claim_duty_email(db, handoff_id, now=now, lease=lease):
                 continue
         try:
             mail.send(handoff_id)
         except DeliveryError as error:
             logger.warning("handoff %s: the duty team could not be emailed (%s); trying again", handoff_id, error)
             with session_scope() as db:
-                handoffs.unmark_duty_told(db, handoff_id)
+                handoffs.release_duty_email(db, handoff_id)
             continue
+        with session_scope() as db:
+            handoffs.duty_email_sent(db, handoff_id)
         logger.info("handoff %s: the duty team was emailed", handoff_id)
         sent += 1
     return sent
 
 
-def notify_duty_callbacks(mail: Optional[DutyMail]) -> int:
+def notify_duty_callbacks(mail: Optional[DutyMail], now: Optional[datetime] = None) -> int:
     """Email the duty team about every call-back request not yet told (one process per try); the number emailed."""
     if mail is None:
         return 0
+    lease = timedelta(seconds=mail.lease_seconds)
     with session_scope(read_only=True) as db:
-        pending = callbacks.duty_not_told(db)
+        pending = callbacks.duty_not_told(db, now=now, lease=lease)
     sent = 0
     for request_id in pending:
         with session_scope() as db:
-            if not callbacks.claim_duty_email(db, request_id):
-                continue
+            attempt = callbacks.claim_duty_email(db, request_id, now=now, lease=lease)
+        if attempt is None:
+            continue
         try:
             mail.send_callback(request_id)
         except DeliveryError as error:
             logger.warning("call back %s: the duty team could not be emailed (%s); trying again", request_id, error)
             with session_scope() as db:
-                callbacks.duty_email_done(db, request_id, sent=False)
+                callbacks.duty_email_done(db, request_id, sent=False, attempt=attempt)
             continue
         with session_scope() as db:
-            callbacks.duty_email_done(db, request_id, sent=True)
+            callbacks.duty_email_done(db, request_id, sent=True, attempt=attempt)
         logger.info("call back %s: the duty team was emailed", request_id)
         sent += 1
     return sent
@@ -190,7 +199,8 @@ def run(stop: threading.Event) -> None:
     mail = DutyMail.from_env()
     if mail is None:
         logger.warning("No duty email for waiting chats: set MSP_HANDOFF_DUTY_EMAIL (or MSP_ADVOCACY_DUTY_EMAIL), "
-                       "MSP_ADVOCACY_SMTP_HOST and MSP_ADVOCACY_FROM.")
+                       "and a relay and sender: MSP_HANDOFF_DUTY_SMTP_HOST and MSP_HANDOFF_DUTY_FROM, or the "
+                       "shared MSP_ADVOCACY_SMTP_HOST and MSP_ADVOCACY_FROM.")
     while not stop.is_set():
         for step in (lambda: notify_duty(mail), lambda: notify_duty_callbacks(mail), lambda: run_once(api),
                      lambda: remind_unanswered(api)):

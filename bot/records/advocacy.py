@@ -19,6 +19,7 @@ as words, and the provider and the worker decide.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Mapping, Optional
@@ -29,11 +30,22 @@ from sqlalchemy.orm import Session
 from .enquiries import require_enquiry
 from .errors import InvalidValue, NotFound
 from .models import (ADVOCACY_ANSWERERS, ADVOCACY_CHANNELS, ADVOCACY_DIFFICULTIES, ADVOCACY_QUESTIONS, CHANNELS,
+                     FOR_WHOM,
                      AdvocacyAnswer, AdvocacyConsent, AdvocacyDelivery, AdvocacyDeliveryEvent, AdvocacyReferral,
                      Enquiry, utcnow)
 from .outcomes import _check_recorded_by
 
 MAX_ANSWER_CHARS = 2000
+
+
+def chat_ref(sender_id: str) -> str:
+    """The start of the ``source_ref`` of everything one conversation's chat makes here.
+
+    ``chat:`` and a digest of the conversation id (never the id itself), then
+    ``:``; the chat turn's message id follows. Retention finds a conversation's
+    referrals, refusals and withdrawals by it (``bot.records.retention``).
+    """
+    return f"chat:{hashlib.sha256(sender_id.encode()).hexdigest()[:24]}:"
 
 #: How each question reads to staff and to the provider.
 QUESTION_LABELS = {
@@ -64,6 +76,13 @@ def _check_answerer(value: str) -> str:
     return value
 
 
+def _check_for_whom(answered_by: str, for_whom: Optional[str]) -> None:
+    if for_whom is not None and for_whom not in FOR_WHOM:
+        raise InvalidValue(f"Whom the referral is for must be one of {', '.join(FOR_WHOM)}, not {for_whom!r}.")
+    if answered_by == "person" and for_whom == "other":
+        raise InvalidValue("Someone answering for someone else is a representative, not the person.")
+
+
 def _event(session: Session, delivery_id: int, event: str, detail: Optional[str] = None,
            recorded_by: Optional[str] = None, now: Optional[datetime] = None) -> None:
     session.add(AdvocacyDeliveryEvent(delivery_id=delivery_id, event=event, detail=detail,
@@ -72,15 +91,20 @@ def _event(session: Session, delivery_id: int, event: str, detail: Optional[str]
 
 def make_referral(session: Session, answers: Mapping[str, str], *, answered_by: str, consent_words: Optional[str],
                   recorded_by: str, channel: str, source: str, source_ref: str, enquiry_id: Optional[int] = None,
-                  delivery_channel: str = "email", now: Optional[datetime] = None) -> AdvocacyReferral:
+                  delivery_channel: str = "email", for_whom: Optional[str] = None,
+                  now: Optional[datetime] = None) -> AdvocacyReferral:
     """Record a referral made with consent and queue its delivery, once per ``source_ref``.
 
     ``answers`` maps question keys (``ADVOCACY_QUESTIONS``) to the words given;
     at least one of the four difficulties must be answered. Unknown keys are
     refused, so nothing else slips into what the provider receives.
+    ``answered_by`` is who answered (the person, a representative such as a
+    carer, or staff); ``for_whom`` whom the referral is for: ``self`` (the one
+    answering: a carer may ask for themselves) or ``other`` (someone else).
     """
     recorded_by = _check_recorded_by(recorded_by)
     _check_answerer(answered_by)
+    _check_for_whom(answered_by, for_whom)
     if channel not in CHANNELS:
         raise InvalidValue(f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}.")
     if delivery_channel not in ADVOCACY_CHANNELS:
@@ -101,7 +125,8 @@ def make_referral(session: Session, answers: Mapping[str, str], *, answered_by: 
         require_enquiry(session, enquiry_id)
     now = now or utcnow()
     referral = AdvocacyReferral(source_ref=source_ref, enquiry_id=enquiry_id, source=source,
-                                answered_by=answered_by, recorded_by=recorded_by, created_at=now)
+                                answered_by=answered_by, for_whom=for_whom, recorded_by=recorded_by,
+                                created_at=now)
     session.add(referral)
     session.flush()
     for question, text in checked:
@@ -119,11 +144,13 @@ def make_referral(session: Session, answers: Mapping[str, str], *, answered_by: 
 
 
 def record_refusal(session: Session, *, given_by: str, words: Optional[str], recorded_by: str, channel: str,
-                   enquiry_id: Optional[int] = None) -> AdvocacyConsent:
-    """Consent to a referral refused: recorded, and nothing made or sent."""
+                   enquiry_id: Optional[int] = None, source_ref: Optional[str] = None) -> AdvocacyConsent:
+    """Consent to a referral refused: recorded, and nothing made or sent.
+
+    ``source_ref``: the chat turn (``chat_ref`` + message id), so it goes with the conversation."""
     row = AdvocacyConsent(referral_id=None, enquiry_id=enquiry_id, decision="refused",
                           given_by=_check_answerer(given_by), words=words,
-                          recorded_by=_check_recorded_by(recorded_by), channel=channel)
+                          recorded_by=_check_recorded_by(recorded_by), channel=channel, source_ref=source_ref)
     session.add(row)
     session.flush()
     return row
@@ -158,8 +185,9 @@ def get_referral(session: Session, referral_id: int) -> AdvocacyReferral:
     return referral
 
 
-def _delivery(session: Session, referral_id: int) -> AdvocacyDelivery:
-    return session.execute(select(AdvocacyDelivery).where(AdvocacyDelivery.referral_id == referral_id)).scalar_one()
+def _delivery(session: Session, referral_id: int, kind: str = "referral") -> AdvocacyDelivery:
+    return session.execute(select(AdvocacyDelivery).where(AdvocacyDelivery.referral_id == referral_id,
+                                                          AdvocacyDelivery.kind == kind)).scalar_one()
 
 
 def referral_view(session: Session, referral_id: int) -> ReferralView:
@@ -192,7 +220,8 @@ class ReferralRow:
 
 def list_referrals(session: Session, state: Optional[str] = None) -> List[ReferralRow]:
     query = (select(AdvocacyReferral, AdvocacyDelivery, Enquiry.reference)
-             .join(AdvocacyDelivery, AdvocacyDelivery.referral_id == AdvocacyReferral.id)
+             .join(AdvocacyDelivery, (AdvocacyDelivery.referral_id == AdvocacyReferral.id)
+                   & (AdvocacyDelivery.kind == "referral"))
              .outerjoin(Enquiry, Enquiry.id == AdvocacyReferral.enquiry_id)
              .order_by(AdvocacyReferral.id.desc()))
     if state is not None:
@@ -219,6 +248,7 @@ class Claimed:
     channel: str
     attempts: int  # including this one
     tried_before: bool
+    kind: str = "referral"  # or "withdrawal": the notice that consent was withdrawn
 
 
 def claim_next(session: Session, lease_seconds: float, *, now: Optional[datetime] = None) -> Optional[Claimed]:
@@ -249,16 +279,19 @@ def claim_next(session: Session, lease_seconds: float, *, now: Optional[datetime
            + (" after an unfinished send" if row.state == "sending" else ""), now=now)
     session.flush()
     return Claimed(delivery_id=row.id, referral_id=row.referral_id, reference=row.referral.reference,
-                   channel=row.channel, attempts=row.attempts + 1, tried_before=row.attempts > 0)
+                   channel=row.channel, attempts=row.attempts + 1, tried_before=row.attempts > 0, kind=row.kind)
 
 
-def _settle(session: Session, delivery_id: int, **values) -> None:
-    session.execute(update(AdvocacyDelivery).where(AdvocacyDelivery.id == delivery_id).values(**values)
+def _settle(session: Session, delivery_id: int, *, only_from: Optional[tuple] = None, **values) -> None:
+    condition = [AdvocacyDelivery.id == delivery_id]
+    if only_from is not None:  # the sender's outcome never undoes a withdrawal made while it was sending
+        condition.append(AdvocacyDelivery.state.in_(only_from))
+    session.execute(update(AdvocacyDelivery).where(*condition).values(**values)
                     .execution_options(synchronize_session=False))
 
 
 def mark_sent(session: Session, delivery_id: int, detail: Optional[str] = None) -> None:
-    _settle(session, delivery_id, state="sent", lease_until=None, last_error=None)
+    _settle(session, delivery_id, state="sent", lease_until=None, last_error=None, only_from=("sending",))
     _event(session, delivery_id, "sent", detail)
     session.flush()
 
@@ -267,13 +300,13 @@ def mark_retry(session: Session, delivery_id: int, error: str, wait_seconds: flo
                *, now: Optional[datetime] = None) -> None:
     now = now or utcnow()
     _settle(session, delivery_id, state="queued", lease_until=None, last_error=error[:200],
-            next_attempt_at=now + timedelta(seconds=wait_seconds))
+            next_attempt_at=now + timedelta(seconds=wait_seconds), only_from=("sending",))
     _event(session, delivery_id, "retry", f"{error[:150]}; next try in {wait_seconds:.0f} s", now=now)
     session.flush()
 
 
 def mark_failed(session: Session, delivery_id: int, error: str) -> None:
-    _settle(session, delivery_id, state="failed", lease_until=None, last_error=error[:200])
+    _settle(session, delivery_id, state="failed", lease_until=None, last_error=error[:200], only_from=("sending",))
     _event(session, delivery_id, "failed", error[:200])
     session.flush()
 
@@ -298,6 +331,8 @@ def resend(session: Session, referral_id: int, recorded_by: str) -> None:
     delivery = _delivery(session, get_referral(session, referral_id).id)
     if delivery.state == "sending":
         raise InvalidValue("This referral is being sent now; wait a minute and look again.")
+    if delivery.state == "withdrawn":
+        raise InvalidValue("Consent to this referral was withdrawn: it is not sent again.")
     _settle(session, delivery.id, state="queued", attempts=0, next_attempt_at=utcnow(), lease_until=None,
             alerted=False)
     _event(session, delivery.id, "resend", f"was {delivery.state}", recorded_by)
@@ -312,6 +347,10 @@ def acknowledge(session: Session, reference: str, recorded_by: str, detail: Opti
     if referral is None:
         return False
     delivery = _delivery(session, referral.id)
+    if delivery.state == "withdrawn":
+        _event(session, delivery.id, "acknowledged", (detail or "")[:200] or None, recorded_by)
+        session.flush()
+        return True
     if delivery.state != "acknowledged":
         _settle(session, delivery.id, state="acknowledged", lease_until=None, last_error=None)
     _event(session, delivery.id, "acknowledged", (detail or "")[:200] or None, recorded_by)
@@ -330,3 +369,42 @@ def delivery_for(session: Session, referral_id: int) -> AdvocacyDelivery:
 
 def answers_by_question(view: ReferralView) -> Dict[str, str]:
     return {key: words for key, _label, words in view.answers}
+
+
+def withdraw_consent(session: Session, referral_id: int, *, given_by: str, words: Optional[str], recorded_by: str,
+                     channel: str, source_ref: Optional[str] = None, now: Optional[datetime] = None) -> bool:
+    """Consent to a referral withdrawn (by the person, a representative, or staff for them): a consent event.
+
+    The referral's delivery becomes ``withdrawn`` whatever its state, so the sender never sends it (again).
+    If any try was made (it may have reached the provider: sending, sent, acknowledged, or a try that
+    failed), the provider is told through the same outbox: a ``withdrawal`` delivery with the same
+    reference. True if the provider is to be told. Withdrawing twice records the words again and tells
+    the provider once.
+    """
+    recorded_by = _check_recorded_by(recorded_by)
+    _check_answerer(given_by)
+    if channel not in CHANNELS:
+        raise InvalidValue(f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}.")
+    referral = get_referral(session, referral_id)
+    now = now or utcnow()
+    session.add(AdvocacyConsent(referral_id=referral.id, enquiry_id=referral.enquiry_id, decision="withdrawn",
+                                given_by=given_by, words=words, recorded_by=recorded_by, channel=channel,
+                                source_ref=source_ref, created_at=now))
+    delivery = _delivery(session, referral.id)
+    was, tried = delivery.state, delivery.attempts > 0
+    if was != "withdrawn":
+        _settle(session, delivery.id, state="withdrawn", lease_until=None)
+        _event(session, delivery.id, "withdrawn", f"consent withdrawn; was {was}", recorded_by, now)
+    if not tried:
+        session.flush()
+        return False
+    exists = session.execute(select(AdvocacyDelivery.id).where(AdvocacyDelivery.referral_id == referral.id,
+                                                               AdvocacyDelivery.kind == "withdrawal")).first()
+    if exists is None:
+        notice = AdvocacyDelivery(referral_id=referral.id, kind="withdrawal", channel=delivery.channel,
+                                  state="queued", attempts=0, next_attempt_at=now, alerted=False, created_at=now)
+        session.add(notice)
+        session.flush()
+        _event(session, notice.id, "queued", "tell the provider consent was withdrawn", recorded_by, now)
+    session.flush()
+    return True

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import List, Optional, Tuple
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,26 +149,46 @@ def unanswered(session: Session, written_before: datetime) -> List[Tuple[int, st
     return [tuple(row) for row in rows]
 
 
-def duty_not_told(session: Session) -> List[int]:
-    """Ids of waiting handoffs the duty team has not been emailed about, oldest first."""
+#: How long a process holds the job of one duty email before another may take it (the process died).
+DUTY_LEASE = timedelta(minutes=2)
+
+
+def duty_not_told(session: Session, now: Optional[datetime] = None) -> List[int]:
+    """Ids of waiting handoffs the duty team has not been emailed about and nobody holds the job of, oldest first."""
+    now = now or utcnow()
     return list(session.execute(
-        select(Handoff.id).where(Handoff.status == "waiting", Handoff.duty_told_at.is_(None))
+        select(Handoff.id).where(Handoff.status == "waiting", Handoff.duty_told_at.is_(None),
+                                 or_(Handoff.duty_lease_until.is_(None), Handoff.duty_lease_until <= now))
         .order_by(Handoff.requested_at)
     ).scalars())
 
 
-def mark_duty_told(session: Session, handoff_id: int, now: Optional[datetime] = None) -> bool:
-    """Take the job of emailing the duty team about this handoff: True for one caller only."""
+def claim_duty_email(session: Session, handoff_id: int, now: Optional[datetime] = None,
+                     lease: timedelta = DUTY_LEASE) -> bool:
+    """Take the job of emailing the duty team about this handoff, until ``now + lease``: True for one caller.
+
+    Free when nobody holds it or the holder's lease is over (it died between taking it and sending); the
+    caller commits this before sending and then calls :func:`duty_email_sent` or :func:`release_duty_email`.
+    """
+    now = now or utcnow()
     result = session.execute(
-        update(Handoff).where(Handoff.id == handoff_id, Handoff.duty_told_at.is_(None))
-        .values(duty_told_at=now or utcnow()).execution_options(synchronize_session=False)
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.duty_told_at.is_(None),
+                              or_(Handoff.duty_lease_until.is_(None), Handoff.duty_lease_until <= now))
+        .values(duty_lease_until=now + lease).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def unmark_duty_told(session: Session, handoff_id: int) -> None:
-    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(duty_told_at=None)
+def duty_email_sent(session: Session, handoff_id: int, now: Optional[datetime] = None) -> None:
+    session.execute(update(Handoff).where(Handoff.id == handoff_id)
+                    .values(duty_told_at=now or utcnow(), duty_lease_until=None)
                     .execution_options(synchronize_session=False))
+
+
+def release_duty_email(session: Session, handoff_id: int) -> None:
+    """The relay did not take it: the next round tries again."""
+    session.execute(update(Handoff).where(Handoff.id == handoff_id, Handoff.duty_told_at.is_(None))
+                    .values(duty_lease_until=None).execution_options(synchronize_session=False))
 
 
 def unmark_timeout_told(session: Session, handoff_id: int) -> None:

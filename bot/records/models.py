@@ -965,6 +965,11 @@ class RetentionLog(Base):
     events = Column(Integer, nullable=False)
     links = Column(Integer, nullable=False)
     code_failures = Column(Integer, nullable=False)
+    #: Handoffs (with their messages), call-back requests and declines, and advocacy referrals made in the
+    #: chat (with their answers, consents and deliveries) that went with the conversation.
+    handoffs = Column(Integer, nullable=False, default=0, server_default="0")
+    callbacks = Column(Integer, nullable=False, default=0, server_default="0")
+    referrals = Column(Integer, nullable=False, default=0, server_default="0")
     #: The day (UTC) of the conversation's last event, for "how old was it".
     last_event_day = Column(String(10), nullable=True)
     #: ``scheduler``, ``msp`` or the portal username of the administrator.
@@ -995,6 +1000,9 @@ class RetentionPending(Base):
     cutoff = Column(UTCDateTime, nullable=True)
     recorded_by = Column(String(200), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: The start of the ``source_ref`` of what this conversation's chat made in the advocacy tables
+    #: (``bot.records.advocacy.chat_ref``): the database lets those rows be deleted while it is here.
+    chat_ref = Column(String(64), nullable=True)
 
 
 class RetentionLock(Base):
@@ -1017,7 +1025,11 @@ ADVOCACY_DIFFICULTIES = ("understand", "remember", "weigh_up", "say_what_they_wa
 ADVOCACY_QUESTIONS = ADVOCACY_DIFFICULTIES + ("support", "contact", "safe_times")
 ADVOCACY_ANSWERERS = ("person", "representative", "staff")
 ADVOCACY_SOURCES = ("chat", "staff")
-ADVOCACY_DELIVERY_STATES = ("queued", "sending", "sent", "failed", "acknowledged")
+ADVOCACY_DELIVERY_STATES = ("queued", "sending", "sent", "failed", "acknowledged", "withdrawn")
+#: What a delivery carries: the referral, or the notice that consent to it was withdrawn.
+ADVOCACY_DELIVERY_KINDS = ("referral", "withdrawal")
+#: Who a call back or a referral is for: the one asking (a carer for themselves too), or someone else.
+FOR_WHOM = ("self", "other")
 ADVOCACY_CHANNELS = ("email", "webhook")
 
 
@@ -1047,6 +1059,9 @@ class AdvocacyReferral(Base):
     answered_by = Column(String(16), nullable=False)
     recorded_by = Column(String(200), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: ``self``: the referral is for the one answering (a carer asking for themselves is answered_by
+    #: representative, for_whom self); ``other``: for someone else. NULL: made before it was recorded.
+    for_whom = Column(String(16), nullable=True)
 
     enquiry = relationship(Enquiry)
 
@@ -1092,21 +1107,28 @@ class AdvocacyConsent(Base):
     recorded_by = Column(String(200), nullable=False)
     channel = Column(String(16), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: The chat turn a refusal or withdrawal came from (``chat:<conversation digest>:<message>``), so it
+    #: goes with the conversation; NULL for staff and for rows made before it was recorded.
+    source_ref = Column(String(200), nullable=True, index=True)
 
 
 class AdvocacyDelivery(Base):
     """The durable outbox for one referral: one row per referral, its state the work queue.
 
     queued -> sending -> sent | failed; sent -> acknowledged (the provider said
-    it has it); a resend puts a failed or sent row back to queued. Every step is
-    appended to ``advocacy_delivery_events``.
+    it has it); a resend puts a failed or sent row back to queued; consent
+    withdrawn makes any of them ``withdrawn`` (never sent again). Every step is
+    appended to ``advocacy_delivery_events``. ``kind`` ``withdrawal``: the
+    notice to the provider that consent was withdrawn, a second row of the
+    same referral going through the same states.
     """
 
     __tablename__ = "advocacy_deliveries"
     __table_args__ = (
         CheckConstraint(_in("state", ADVOCACY_DELIVERY_STATES), name="state"),
         CheckConstraint(_in("channel", ADVOCACY_CHANNELS), name="channel"),
-        UniqueConstraint("referral_id", name="uq_advocacy_deliveries_referral_id"),
+        CheckConstraint(_in("kind", ADVOCACY_DELIVERY_KINDS), name="kind"),
+        UniqueConstraint("referral_id", "kind", name="uq_advocacy_deliveries_referral_id_kind"),
         Index("ix_advocacy_deliveries_state_next", "state", "next_attempt_at"),
     )
 
@@ -1121,6 +1143,7 @@ class AdvocacyDelivery(Base):
     last_error = Column(String(200), nullable=True)
     alerted = Column(Boolean, nullable=False, default=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    kind = Column(String(16), nullable=False, default="referral", server_default="referral")
 
     referral = relationship(AdvocacyReferral)
 
@@ -1187,6 +1210,9 @@ class Handoff(Base):
     timeout_told_at = Column(UTCDateTime, nullable=True)
     # When the duty team was emailed that someone is waiting (bot/handoff/timeouts.py); once only.
     duty_told_at = Column(UTCDateTime, nullable=True)
+    # A process took the job of that email until then; if it died before sending, the lease ends and the
+    # next round takes it again (bot.records.handoffs.claim_duty_email).
+    duty_lease_until = Column(UTCDateTime, nullable=True)
 
     claimed_by = relationship("StaffUser")
 
@@ -1263,6 +1289,9 @@ class CallbackRequest(Base):
     leave_message = Column(Boolean, nullable=False)
     others_words = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: ``self``: the call is for the one asking (``asked_by`` representative and ``self``: a carer who
+    #: wants a call for themselves); ``other``: for someone else. NULL: made before it was recorded.
+    for_whom = Column(String(16), nullable=True)
 
     handoff = relationship(Handoff)
 
@@ -1293,10 +1322,44 @@ class CallbackEvent(Base):
     staff_user = relationship("StaffUser")
 
 
+#: How a call back offered ended without a request: not safe to call, or the person stopped the questions.
+CALLBACK_DECLINE_OUTCOMES = ("not_safe", "cancelled")
+
+
+class CallbackDecline(Base):
+    """A call back that was not asked for after all: not safe to call, or cancelled. Append-only.
+
+    ``words`` is the person's message that ended it, exactly as typed;
+    ``question`` the question they were answering. Listed with the requests
+    in the portal; the duty team is not emailed (there is nobody to call).
+    """
+
+    __tablename__ = "callback_declines"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("asked_by", CALLBACK_ASKERS), name="asked_by"),
+        CheckConstraint(_in("outcome", CALLBACK_DECLINE_OUTCOMES), name="outcome"),
+        UniqueConstraint("source_ref", name="uq_callback_declines_source_ref"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    source_ref = Column(String(200), nullable=False)
+    sender_id = Column(String(255), nullable=False, index=True)
+    handoff_id = Column(ForeignKey("handoffs.id"), nullable=True)
+    channel = Column(String(16), nullable=False)
+    asked_by = Column(String(16), nullable=False)
+    for_whom = Column(String(16), nullable=True)
+    outcome = Column(String(16), nullable=False)
+    question = Column(String(32), nullable=True)
+    words = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 APPEND_ONLY_MODELS = (DesiredOutcome, OutcomeReview, AskedRecord, Consent, SmsInbound, SmsOptEvent, SmsSurveyTurn,
                       SmsOutboxEvent, FeedbackSurveyEvent, FeedbackAnswer, AuditEvent, ContactPreferenceVersion,
                       EnquiryAssignment, RetentionLog, AdvocacyReferral, AdvocacyAnswer, AdvocacyConsent,
-                      AdvocacyDeliveryEvent, HandoffMessage, CallbackRequest, CallbackEvent)
+                      AdvocacyDeliveryEvent, HandoffMessage, CallbackRequest, CallbackEvent, CallbackDecline)
 APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in APPEND_ONLY_MODELS)
 
 
@@ -1328,7 +1391,15 @@ def _refuse_history_changes(session: Session, _flush_context, _instances) -> Non
 event.listen(Session, "before_flush", _refuse_history_changes)
 
 
+#: The execution option of the retention purge's and erasure's DELETEs (``bot.records.retention``): the
+#: only statements let past this guard. The database's triggers still refuse them unless a
+#: ``retention_pending`` row names the rows' conversation.
+RETENTION_DELETE = "msp_retention_delete"
+
+
 def _refuse_history_statements(conn, clauseelement, multiparams, params, execution_options):
+    if isinstance(clauseelement, Delete) and (execution_options or {}).get(RETENTION_DELETE):
+        return
     if isinstance(clauseelement, (Update, Delete)):
         table = getattr(clauseelement, "table", None)
         name = getattr(table, "name", None)

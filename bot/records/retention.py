@@ -4,10 +4,22 @@ The welcome says what people type is kept for ``retention_days`` (90) and then
 deleted. :func:`purge` deletes every conversation whose last event is older
 than that: Rasa's ``events`` rows for its sender id, and our own rows tied to
 it that are not evidence for an enquiry (the ``invitation_links`` that let it
-see an enquiry's outcomes, its ``invitation_code_failures``). Desired
-outcomes, feedback answers, consents and the audit log are the enquiry's
-evidence (or the record of staff access) and stay; they hold message ids and
-hashes, not the conversation.
+see an enquiry's outcomes, its ``invitation_code_failures``), and what its
+chat made that holds what the person wrote: its live handoffs and their
+messages, its call-back requests (with their events) and declines, and the
+advocacy referrals, refusals and withdrawals made in it (found by
+``advocacy.chat_ref``; with their answers, consents, deliveries and delivery
+events; a referral already sent stays with the provider). Desired outcomes,
+feedback answers, the enquiry's consents and the audit log are the
+enquiry's evidence (or the record of staff access) and stay; they hold
+message ids and hashes, not the conversation. Referrals made by staff in the
+portal belong to the enquiry, not to a conversation, and stay with it.
+
+Handoff messages, call-back rows and the advocacy rows are append-only: the
+ORM and Core guards let through only DELETEs carrying the ``RETENTION_DELETE``
+execution option, and the database triggers (migration 0015) only those of a
+conversation a ``retention_pending`` row names, so nothing else can delete
+them.
 
 A conversation an invitation linked to an enquiry is kept while that enquiry
 is open, and after it closes for ``enquiry_retention_days`` (the enquiry's own
@@ -46,14 +58,26 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import advocacy as advocacy_records
 from . import audit as audit_records
 from . import transcripts
 from .db import session_scope
 from .errors import InvalidValue, NotFound
 from .invitations import hash_client
 from .models import (
+    RETENTION_DELETE,
+    AdvocacyAnswer,
+    AdvocacyConsent,
+    AdvocacyDelivery,
+    AdvocacyDeliveryEvent,
+    AdvocacyReferral,
+    CallbackDecline,
+    CallbackEvent,
+    CallbackRequest,
     CodeFailure,
     Enquiry,
+    Handoff,
+    HandoffMessage,
     InvitationLink,
     RetentionLock,
     RetentionLog,
@@ -121,6 +145,9 @@ class Removed:
     events: int
     links: int
     code_failures: int
+    handoffs: int = 0
+    callbacks: int = 0
+    referrals: int = 0
 
 
 @dataclass
@@ -240,24 +267,61 @@ def _finish(records_url: Optional[str], pending_id: int, deleted: Optional[int],
         pending = db.get(RetentionPending, pending_id)
         if pending is None:
             return None  # another run finished it
-        db.execute(delete(RetentionPending).where(RetentionPending.id == pending_id)
-                   .execution_options(synchronize_session=False))
         if lock_holder is not None:
             _renew(db, lock_holder)
         if deleted is None:
+            _delete(db, RetentionPending, RetentionPending.id == pending_id)
             return None  # the person came back: the conversation stays, whole
         key = hash_client(pending.sender_id)
-        links = db.execute(delete(InvitationLink).where(InvitationLink.conversation_hash == key)
-                           .execution_options(synchronize_session=False)).rowcount
-        failures = db.execute(delete(CodeFailure).where(CodeFailure.client_hash == key)
-                              .execution_options(synchronize_session=False)).rowcount
+        links = _delete(db, InvitationLink, InvitationLink.conversation_hash == key)
+        failures = _delete(db, CodeFailure, CodeFailure.client_hash == key)
+        # While the pending row is here (and names the conversation), the triggers let these go.
+        tied = _remove_tied(db, pending)
+        _delete(db, RetentionPending, RetentionPending.id == pending_id)
         # Deleted now, or (an interrupted run deleted them) what was found when it started.
         count = deleted or pending.events_found
         db.add(RetentionLog(at=now, kind=pending.kind, conversation_hash=key, events=count, links=links,
                             code_failures=failures, recorded_by=pending.recorded_by,
                             last_event_day=pending.last_event_at.date().isoformat()
-                            if pending.last_event_at else None))
-        return Removed(pending.kind, count, links, failures)
+                            if pending.last_event_at else None, **tied))
+        return Removed(pending.kind, count, links, failures, **tied)
+
+
+def _delete(db: Session, model, *where, history: bool = False) -> int:
+    statement = delete(model).where(*where).execution_options(synchronize_session=False)
+    if history:
+        statement = statement.execution_options(**{RETENTION_DELETE: True})
+    return db.execute(statement).rowcount
+
+
+def _remove_tied(db: Session, pending: RetentionPending) -> Dict[str, int]:
+    """The conversation's handoffs, call backs and chat-made advocacy rows; the counts for the log."""
+    sender_id = pending.sender_id
+    prefix = advocacy_records.chat_ref(sender_id)
+    if pending.chat_ref != prefix:
+        db.execute(update(RetentionPending).where(RetentionPending.id == pending.id).values(chat_ref=prefix)
+                   .execution_options(synchronize_session=False))
+    requests = select(CallbackRequest.id).where(CallbackRequest.sender_id == sender_id).scalar_subquery()
+    _delete(db, CallbackEvent, CallbackEvent.request_id.in_(requests), history=True)
+    callbacks = _delete(db, CallbackRequest, CallbackRequest.sender_id == sender_id, history=True)
+    callbacks += _delete(db, CallbackDecline, CallbackDecline.sender_id == sender_id, history=True)
+    handoff_ids = select(Handoff.id).where(Handoff.sender_id == sender_id).scalar_subquery()
+    _delete(db, HandoffMessage, HandoffMessage.handoff_id.in_(handoff_ids), history=True)
+    handoffs = _delete(db, Handoff, Handoff.sender_id == sender_id)
+    referral_ids = list(db.execute(select(AdvocacyReferral.id).where(
+        AdvocacyReferral.source_ref.startswith(prefix, autoescape=True))).scalars())
+    chat_made = AdvocacyConsent.source_ref.startswith(prefix, autoescape=True)
+    if referral_ids:
+        deliveries = select(AdvocacyDelivery.id).where(AdvocacyDelivery.referral_id.in_(referral_ids)
+                                                        ).scalar_subquery()
+        _delete(db, AdvocacyDeliveryEvent, AdvocacyDeliveryEvent.delivery_id.in_(deliveries), history=True)
+        _delete(db, AdvocacyDelivery, AdvocacyDelivery.referral_id.in_(referral_ids))
+        _delete(db, AdvocacyAnswer, AdvocacyAnswer.referral_id.in_(referral_ids), history=True)
+        chat_made = or_(chat_made, AdvocacyConsent.referral_id.in_(referral_ids))
+    _delete(db, AdvocacyConsent, chat_made, history=True)
+    referrals = _delete(db, AdvocacyReferral, AdvocacyReferral.id.in_(referral_ids), history=True) \
+        if referral_ids else 0
+    return {"handoffs": handoffs, "callbacks": callbacks, "referrals": referrals}
 
 
 def _remove(records_url, engine, pending_id: int, cutoff: Optional[datetime], lock_holder: Optional[str],

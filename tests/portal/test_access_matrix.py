@@ -87,6 +87,7 @@ MATRIX: Dict[Tuple[str, str], Dict[str, object]] = {
     ("advocacy.show", "GET"): staff_only(200, (P, L)),
     ("advocacy.resend", "POST"): staff_only((302, "/advocacy/{referral_id}?done=resent"), (P, L)),
     ("advocacy.acknowledged", "POST"): staff_only((302, "/advocacy/{referral_id}?done=acknowledged"), (P, L)),
+    ("advocacy.withdraw", "POST"): staff_only((302, "/advocacy/{referral_id}?done=withdrawn"), (P, L)),
     ("handoff.index", "GET"): staff_only(200, (P, L)),
     ("handoff.queue_fragment", "GET"): staff_only(200, (P, L)),
     ("handoff.events", "GET"): staff_only(200, (P, L)),  # the stream ends at once in tests (testing config)
@@ -122,6 +123,7 @@ FORMS = {
     "enquiries.feedback": {"by": "web"},
     "advocacy.create": {"enquiry": "SG-MATRIX", "answered_by": "person", "consent": "yes",
                         "understand": "the words are too long"},
+    "advocacy.withdraw": {"given_by": "person", "words": "I don't want it now"},
     "handoff.send": {"message": "Hello, I'm from the council."},
     "handoff.callback_outcome": {"outcome": "called"},
     "admin.erase": {"sender_id": "web-matrix-erase", "reason": "asked by phone"},
@@ -222,7 +224,7 @@ def _url(app, endpoint, records_url, world, make_account):
         values["sender_id"] = "web-matrix"
     elif endpoint.startswith("enquiries.") and endpoint not in ("enquiries.index", "enquiries.create"):
         values["enquiry_id"] = world["enquiry"]()
-    elif endpoint in ("advocacy.show", "advocacy.resend", "advocacy.acknowledged"):
+    elif endpoint in ("advocacy.show", "advocacy.resend", "advocacy.acknowledged", "advocacy.withdraw"):
         values["referral_id"] = world["referral"]()
     elif endpoint in ("handoff.callback_show", "handoff.callback_outcome"):
         values["request_id"] = world["callback"]()

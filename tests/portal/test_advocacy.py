@@ -78,3 +78,23 @@ def test_leads_see_undelivered_referrals_on_the_start_page(signed_in, records_ur
     assert f"/advocacy/{referral.id}" in body(lead.get("/advocacy/?state=failed"))
     practitioner, _ = signed_in("practitioner", username="pat.worker", team="North")
     assert "could not be delivered" not in body(practitioner.get("/"))
+
+
+def test_a_worker_records_that_consent_is_withdrawn_and_the_referral_is_not_sent(signed_in, enquiry_for,
+                                                                                 records_url):
+    client, _ = signed_in("practitioner", username="pat.worker", team="North")
+    enquiry_for("pat.worker", "SG-ADV-1")
+    referral_id = int(re.search(r"/advocacy/(\d+)\?done=made", _make(client).headers["Location"]).group(1))
+    assert "Record that consent is withdrawn" in body(client.get(f"/advocacy/{referral_id}"))
+    response = post(client, f"/advocacy/{referral_id}/withdraw",
+                    {"given_by": "representative", "words": "She <b>doesn't</b> want it now"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("done=withdrawn")
+    page = body(client.get(f"/advocacy/{referral_id}?done=withdrawn"))
+    assert "Consent withdrawn: not sent (again)" in page and "Record that consent is withdrawn" not in page
+    with session_scope(records_url, read_only=True) as db:
+        assert advocacy.referral_view(db, referral_id).state == "withdrawn"
+        assert advocacy.claim_next(db, 30) is None
+        last = advocacy.consents(db, referral_id)[-1]
+        assert (last.decision, last.given_by, last.words, last.recorded_by) == (
+            "withdrawn", "representative", "She <b>doesn't</b> want it now", "pat.worker")
+    assert "advocacy.withdrawn" in [row["action"] for row in audit_rows(records_url)]

@@ -96,3 +96,25 @@ def test_an_unknown_outcome_or_a_missing_token_is_refused_and_nothing_is_recorde
 def test_no_call_backs_yet(signed_in):
     client, _ = signed_in("practitioner")
     assert "Nobody has asked for a call back." in client.get("/handoff/callbacks").get_data(as_text=True)
+
+
+def test_declines_are_listed_with_their_status_and_words_escaped_and_who_asked_for_whom(signed_in, requests_made,
+                                                                                       records_url):
+    first, second, _ = requests_made
+    with session_scope(records_url) as db:
+        callbacks.request_callback(db, WORDS, number="+447700900123", leave_message=True, sender_id="web-carer",
+                                   channel="web", asked_by="representative", for_whom="self", source_ref="t:3")
+        not_safe = callbacks.record_decline(db, "not_safe", "No <i>he</i> reads my phone", sender_id="web-x",
+                                            channel="web", asked_by="person", for_whom="self",
+                                            question="safe_words", source_ref="t:4").id
+        stopped = callbacks.record_decline(db, "cancelled", "stop", sender_id="sms-y", channel="sms",
+                                           asked_by="representative", for_whom="other", question="safe_times",
+                                           source_ref="t:5").id
+    client, _ = signed_in("practitioner")
+    page = client.get("/handoff/callbacks").get_data(as_text=True)
+    assert "Not asked for: not safe to call" in page and "Not asked for: they stopped" in page
+    assert "No &lt;i&gt;he&lt;/i&gt; reads my phone" in page and "<i>he</i>" not in page
+    assert "<q class=\"text\">stop</q>" in page and "When it is safe to call" in page
+    assert "A representative (a carer, family or friend), for themselves" in page
+    target = audit_rows(records_url, "handoff.callbacks")[-1]["target"]
+    assert f"callback-decline:{not_safe}" in target and f"callback-decline:{stopped}" in target

@@ -130,19 +130,53 @@ def test_the_duty_team_is_emailed_once_and_a_failed_try_is_tried_again(db_url):
     with session_scope(db_url, read_only=True) as db:
         assert callbacks.duty_not_told(db) == [two]
     with session_scope(db_url) as db:
-        callbacks.duty_email_done(db, one, sent=False)  # the relay refused: try again later
+        callbacks.duty_email_done(db, one, sent=False, attempt=1)  # the relay refused: try again later
     with session_scope(db_url, read_only=True) as db:
         assert callbacks.duty_not_told(db) == [one, two]
     with session_scope(db_url) as db:
-        assert callbacks.claim_duty_email(db, one)
-        callbacks.duty_email_done(db, one, sent=True)
+        assert callbacks.claim_duty_email(db, one) == 2
+        callbacks.duty_email_done(db, one, sent=True, attempt=2)
         assert not callbacks.claim_duty_email(db, one)
     with session_scope(db_url, read_only=True) as db:
         assert callbacks.duty_not_told(db) == [two]
         attempts = [(event, attempt) for _, event, attempt, _ in callbacks.request_view(db, one).events]
         assert [r.duty_emailed for r in callbacks.list_requests(db)] == [True, False]
-    assert attempts == [("requested", None), ("duty_claimed", 1), ("duty_failed", None), ("duty_claimed", 2),
-                        ("duty_emailed", None)]
+    assert attempts == [("requested", None), ("duty_claimed", 1), ("duty_failed", 1), ("duty_claimed", 2),
+                        ("duty_emailed", 2)]
+
+
+def test_a_duty_email_try_whose_process_died_is_taken_again_after_the_lease(db_url):
+    from datetime import timedelta
+
+    from bot.records.models import utcnow
+
+    with session_scope(db_url) as db:
+        request_id = _request(db).id
+    start, lease = utcnow(), timedelta(seconds=60)
+    with session_scope(db_url) as db:
+        assert callbacks.claim_duty_email(db, request_id, now=start, lease=lease) == 1
+        # ... and the process is killed here: no duty_emailed, no duty_failed.
+    with session_scope(db_url) as db:
+        inside = start + timedelta(seconds=59)
+        assert callbacks.duty_not_told(db, now=inside, lease=lease) == []
+        assert callbacks.claim_duty_email(db, request_id, now=inside, lease=lease) is None
+    with session_scope(db_url) as db:
+        after = start + timedelta(seconds=61)
+        assert callbacks.duty_not_told(db, now=after, lease=lease) == [request_id]
+        assert callbacks.claim_duty_email(db, request_id, now=after, lease=lease) == 2
+        assert callbacks.claim_duty_email(db, request_id, now=after, lease=lease) is None
+        callbacks.duty_email_done(db, request_id, sent=True, attempt=2, now=after)
+    with session_scope(db_url, read_only=True) as db:
+        much_later = after + timedelta(days=1)
+        assert callbacks.duty_not_told(db, now=much_later, lease=lease) == []
+
+
+def test_failures_recorded_before_they_carried_the_try_still_settle_it(db_url):
+    with session_scope(db_url) as db:
+        request_id = _request(db).id
+        assert callbacks.claim_duty_email(db, request_id) == 1
+        callbacks.duty_email_done(db, request_id, sent=False)  # as written before 0015: no attempt
+        assert callbacks.claim_duty_email(db, request_id) == 2
 
 
 def test_two_processes_claiming_the_same_duty_email_exactly_one_wins(db_url):
@@ -161,4 +195,4 @@ def test_two_processes_claiming_the_same_duty_email_exactly_one_wins(db_url):
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(results) == [False, True]
+    assert sorted(bool(r) for r in results) == [False, True]

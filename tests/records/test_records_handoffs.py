@@ -5,13 +5,14 @@ Every test runs on SQLite and on a real PostgreSQL server (``db_url``).
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
 
 from bot.records import handoffs, session_scope
 from bot.records.errors import AppendOnlyError, InvalidValue
-from bot.records.models import Handoff, HandoffMessage
+from bot.records.models import Handoff, HandoffMessage, utcnow
 
 
 def _worker(session, name):
@@ -191,13 +192,37 @@ def test_the_duty_team_is_told_about_each_waiting_handoff_once(db_url):
         assert handoffs.end(db, second.id, "closed")
     with session_scope(db_url) as db:
         assert handoffs.duty_not_told(db) == [first.id]  # a closed one is not mailed about
-        assert handoffs.mark_duty_told(db, first.id)
+        assert handoffs.claim_duty_email(db, first.id)
     with session_scope(db_url) as db:
-        assert not handoffs.mark_duty_told(db, first.id)
+        assert not handoffs.claim_duty_email(db, first.id)
         assert handoffs.duty_not_told(db) == []
-        handoffs.unmark_duty_told(db, first.id)  # the relay refused: try again
+        handoffs.release_duty_email(db, first.id)  # the relay refused: try again
     with session_scope(db_url, read_only=True) as db:
         assert handoffs.duty_not_told(db) == [first.id]
+    with session_scope(db_url) as db:
+        assert handoffs.claim_duty_email(db, first.id)
+        handoffs.duty_email_sent(db, first.id)
+    with session_scope(db_url) as db:  # sent: never again, lease or not
+        later = utcnow() + timedelta(hours=1)
+        assert handoffs.duty_not_told(db, now=later) == [] and not handoffs.claim_duty_email(db, first.id, now=later)
+
+
+def test_a_duty_email_claimed_by_a_process_that_died_is_taken_again_after_the_lease(db_url):
+    with session_scope(db_url) as db:
+        handoff_id = handoffs.request_handoff(db, "web-a", "web")[0].id
+    start = utcnow()
+    with session_scope(db_url) as db:
+        assert handoffs.claim_duty_email(db, handoff_id, now=start, lease=timedelta(seconds=60))
+        # ... and the process is killed here: nothing sent, nothing released.
+    with session_scope(db_url) as db:
+        inside = start + timedelta(seconds=59)
+        assert handoffs.duty_not_told(db, now=inside) == []
+        assert not handoffs.claim_duty_email(db, handoff_id, now=inside)  # at most once while the lease runs
+    with session_scope(db_url) as db:
+        after = start + timedelta(seconds=61)
+        assert handoffs.duty_not_told(db, now=after) == [handoff_id]
+        assert handoffs.claim_duty_email(db, handoff_id, now=after)
+        assert not handoffs.claim_duty_email(db, handoff_id, now=after)
 
 
 def test_at_a_new_session_only_a_recently_active_claimed_handoff_comes_back(db_url):

@@ -312,7 +312,8 @@ def test_msp_retention_purge_dry_run_then_purge_and_erase(db_url, tracker_url, s
     assert "would delete web-old" in out and "web-new" not in out and "Nothing was deleted" in out
     assert senders(tracker_url) == {"web-old", "web-new"}
     assert main(["retention", "purge"]) == 0
-    assert "Deleted 1 conversation(s), 3 event(s)." in capsys.readouterr().out
+    assert ("Deleted 1 conversation(s), 3 event(s); with them 0 live chat(s) with staff, 0 call-back request(s) "
+            "or decline(s) and 0 advocacy referral(s) made in the chat.") in capsys.readouterr().out
     assert senders(tracker_url) == {"web-new"}
 
     assert main(["retention", "erase", "web-new", "--reason", "asked by phone"]) == 1  # no terminal, no --yes

@@ -133,3 +133,30 @@ def test_not_offered_makes_nothing():
     assert SlotSet("adv_result", "not_offered") in done
     with session_scope() as session:
         assert advocacy.list_referrals(session) == [] and advocacy.consents(session) == []
+
+
+@pytest.mark.parametrize("who_words, adv_who, answered_by", [
+    ("For myself", "self", "person"),
+    ("for myself, I'm his carer", "self", "representative"),  # a carer asking for themselves
+    ("It's for me. I care for my husband", "self", "representative"),
+    ("For someone else", "other", "representative"),
+])
+def test_who_answered_is_recorded_apart_from_whom_the_referral_is_for(who_words, adv_who, answered_by):
+    assert run(tracker("adv_who", who_words))[0] == SlotSet("adv_who", adv_who)
+    submit = tracker(None, "after 6pm", slots=dict(FILLED, adv_who=adv_who, adv_consent="given",
+                                                   adv_consent_words="yes"))
+    submit.events[:0] = [{"event": "user", "text": who_words}, {"event": "slot", "name": "adv_who", "value": adv_who}]
+    run(submit, ActionAdvocacySubmit)
+    with session_scope() as session:
+        [row] = advocacy.list_referrals(session)
+        referral = advocacy.get_referral(session, row.id)
+        [consent] = advocacy.consents(session)
+        assert (referral.answered_by, referral.for_whom, consent.given_by) == (answered_by, adv_who, answered_by)
+        assert referral.source_ref.startswith(advocacy.chat_ref("conv-a"))
+
+
+def test_a_refusal_in_the_chat_belongs_to_its_conversation():
+    run(tracker(None, "no", slots=dict(FILLED, adv_consent="refused", adv_consent_words="no")), ActionAdvocacySubmit)
+    with session_scope() as session:
+        [consent] = advocacy.consents(session)
+    assert consent.source_ref.startswith(advocacy.chat_ref("conv-a"))

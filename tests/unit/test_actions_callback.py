@@ -207,12 +207,50 @@ def test_out_of_hours_there_is_no_handoff_to_link():
                                                                                   False)
 
 
-@pytest.mark.parametrize("result", ["not_safe", "cancelled"])
-def test_not_safe_or_stopped_records_nothing(result):
-    events, _ = run(ActionCallbackSubmit(), tracker("no", slots={"cb_result": result, "cb_who": "self"}))
+@pytest.mark.parametrize("result, requested, words, question", [
+    ("not_safe", "cb_safe", "  No — he checks my phone every night  ", "safe_words"),
+    ("cancelled", "cb_times", "stop", "safe_times"),
+    ("cancelled", "cb_who", "cancel please", "who"),
+])
+def test_not_safe_or_stopped_is_recorded_as_a_decline_with_the_words_verbatim(result, requested, words, question):
+    asking = [{"event": "slot", "name": "requested_slot", "value": requested}]
+    t = tracker(words, slots={"cb_result": result, "cb_who": "self" if requested != "cb_who" else None},
+                after=[{"event": "slot", "name": "requested_slot", "value": None}])
+    t.events[:0] = asking  # the form was asking ``requested`` when the message came
+    events, _ = run(ActionCallbackSubmit(), t)
     assert slots(events)["cb_result"] == result
     with session_scope(read_only=True) as db:
-        assert callbacks.list_requests(db) == []
+        [row] = callbacks.list_requests(db)
+    assert (row.declined, row.status, row.words, row.question, row.asked_by, row.channel, row.duty_emailed) == (
+        True, result, words, question, "person", "web", False)
+    with session_scope(read_only=True) as db:
+        assert callbacks.duty_not_told(db) == []  # nobody to call: the duty team is not emailed
+    run(ActionCallbackSubmit(), t)  # the same turn twice: one decline
+    with session_scope(read_only=True) as db:
+        assert len(callbacks.list_requests(db)) == 1
+
+
+@pytest.mark.parametrize("who_words, cb_who, outcome_role, asked_by", [
+    ("For me", "self", None, "person"),
+    ("for me, I'm her carer", "self", None, "representative"),
+    ("It's for me, I look after my dad", "self", None, "representative"),
+    ("me, I'm his daughter", "self", None, "representative"),
+    ("For me", "self", "other", "representative"),  # answered the outcomes questions for someone else
+    ("For someone else", "other", None, "representative"),
+    ("for my mum", "other", None, "representative"),
+])
+def test_who_is_asking_is_recorded_apart_from_whom_the_call_is_for(who_words, cb_who, outcome_role, asked_by):
+    assert ValidateCallbackForm  # the form's reading of the same words
+    assert slots(answer("cb_who", who_words, "nlu_fallback"))["cb_who"] == cb_who
+    who_answer = [{"event": "user", "text": who_words}, {"event": "slot", "name": "cb_who", "value": cb_who}]
+    t = tracker("nobody", slots=dict(FULL, cb_who=cb_who, outcome_role=outcome_role))
+    t.events[:0] = who_answer
+    events, _ = run(ActionCallbackSubmit(), t)
+    assert slots(events)["cb_result"] == "sent"
+    with session_scope(read_only=True) as db:
+        [row] = callbacks.list_requests(db)
+        view = callbacks.request_view(db, row.id)
+    assert (view.asked_by, view.for_whom) == (asked_by, cb_who)
 
 
 def test_when_the_records_cannot_be_reached_the_person_is_given_the_numbers(monkeypatch):

@@ -32,9 +32,12 @@ ANSWERERS = {"person": "The person", "representative": "A representative, for th
              "staff": "Me, from what the person said"}
 DONE = {"made": "The referral is made and queued for the provider.",
         "resent": "The referral is queued again. It keeps its reference, so the provider keeps one copy.",
-        "acknowledged": "Recorded: the provider has the referral."}
+        "acknowledged": "Recorded: the provider has the referral.",
+        "withdrawn": "Recorded: consent withdrawn. It will not be sent; if it may have reached the provider, "
+                     "they are told."}
 STATE_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent, not yet acknowledged",
-                "failed": "Failed: not delivered", "acknowledged": "Acknowledged by the provider"}
+                "failed": "Failed: not delivered", "acknowledged": "Acknowledged by the provider",
+                "withdrawn": "Consent withdrawn: not sent (again)"}
 
 
 def _in_reach(enquiry) -> bool:
@@ -158,3 +161,15 @@ def acknowledged(referral_id: int):
         reference = advocacy.get_referral(db, referral_id).reference
         advocacy.acknowledge(db, reference, g.user.username, "recorded in the portal")
     return _change(referral_id, "advocacy.acknowledged", change, "acknowledged")
+
+
+@bp.route(REFERRAL + "/withdraw", methods=["POST"])
+@roles(*WHO)
+def withdraw(referral_id: int):
+    """Consent withdrawn, as the person (or their representative) said it to the worker: a consent event."""
+    given_by = inputs.choice("given_by", tuple(ANSWERERS), label="Who withdrew consent", form=True) or "person"
+    words = (request.form.get("words") or "")[:MAX_ANSWER_CHARS] or None
+    return _change(referral_id, "advocacy.withdrawn",
+                   lambda db: advocacy.withdraw_consent(db, referral_id, given_by=given_by, words=words,
+                                                        recorded_by=g.user.username, channel="staff"),
+                   "withdrawn")

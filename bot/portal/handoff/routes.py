@@ -57,11 +57,17 @@ STATUS_LABELS = {"waiting": "Waiting", "claimed": "Claimed", "handed_back": "Han
                  "left": "The person left", "callback_requested": "Call back asked for"}
 AUTHOR_LABELS = {"person": "Person", "worker": "Staff", "automatic": "Automatic reply"}
 CALLBACK = "/callbacks/<int(max=2147483647):request_id>"
-CALLBACK_LABELS = {"requested": "To call", "called": "Called", "not_reached": "Could not reach them: to call again"}
+CALLBACK_LABELS = {"requested": "To call", "called": "Called", "not_reached": "Could not reach them: to call again",
+                   "not_safe": "Not asked for: not safe to call", "cancelled": "Not asked for: they stopped"}
 CALLBACK_EVENTS = {"requested": "Asked for a call back", "duty_claimed": "Emailing the duty team",
                    "duty_emailed": "The duty team was emailed", "duty_failed": "The duty team's email failed",
                    "called": "Called", "not_reached": "Could not reach them"}
-ASKERS = {"person": "The person, for themselves", "representative": "Someone else, for the person (a representative)"}
+#: Who asked, and (after a slash, when recorded) whom the call is for.
+ASKERS = {"person": "The person, for themselves", "representative": "Someone else, for the person (a representative)",
+          "person/self": "The person, for themselves",
+          "representative/other": "Someone else, for the person (a representative)",
+          "representative/self": "A representative (a carer, family or friend), for themselves"}
+DECLINE_QUESTIONS = {"who": "Who the call is for", **callbacks.QUESTION_LABELS}
 CALLBACK_DONE = {"called": "Recorded: called.",
                  "not_reached": "Recorded: could not reach them. It stays on the list to call again."}
 
@@ -273,9 +279,10 @@ CHANNEL_LABELS = {"web": "web chat", "sms": "text message", "phone": "phone", "s
 def callbacks_index():
     with reading() as db:
         rows = callbacks.list_requests(db)
-    audit("handoff.callbacks", target=",".join(f"callback:{r.id}" for r in rows) or None)
+    audit("handoff.callbacks", target=",".join(f"callback-decline:{r.id}" if r.declined else f"callback:{r.id}"
+                                               for r in rows) or None)
     return render_template("handoff/callbacks.html", rows=rows, labels=CALLBACK_LABELS, askers=ASKERS,
-                           channels=CHANNEL_LABELS)
+                           channels=CHANNEL_LABELS, questions=DECLINE_QUESTIONS)
 
 
 @bp.route(CALLBACK)
