@@ -169,3 +169,51 @@ def test_a_reply_of_the_assistant_that_says_what_this_is_about_is_not_texted():
     assert channel.queue_replies(number_id, "SM1", replies, "reply") == 2
     bodies = [row[1] for row in outbox()]
     assert bodies == ["If anyone is in danger now, call 999.", sms_records_render("unknown")]
+
+
+class _Agent:
+    def __init__(self, store, domain):
+        self.tracker_store, self.domain = store, domain
+
+
+class _App:
+    def __init__(self, agent):
+        self.ctx = type("Ctx", (), {"agent": agent})()
+
+
+def _expecting(events, body, active_loop=None):
+    """``expecting_answer`` against a real in-memory tracker store holding ``events``."""
+    import asyncio
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_yaml("version: '3.1'\nsession_config:\n  session_expiration_time: 60\n")
+    store = InMemoryTrackerStore(domain)
+    tracker = DialogueStateTracker.from_events("sms-1", events)
+    if active_loop:
+        tracker.active_loop = {"name": active_loop}
+    asyncio.run(store.save(tracker))
+    return asyncio.run(channel.expecting_answer(_App(_Agent(store, domain)), "sms-1", body))
+
+
+def test_the_channel_knows_when_the_assistant_waits_for_a_texters_answer():
+    import time as clock
+
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+
+    now = clock.time()
+    offered = [UserUttered("a person please", timestamp=now), ActionExecuted("utter_talk_to_person", timestamp=now),
+               ActionExecuted("utter_callback_offer", timestamp=now), ActionExecuted("action_listen", timestamp=now)]
+    assert _expecting(offered, "yes please") is True
+    assert _expecting(offered, "no thanks") is False  # a no gets the neutral reply
+    assert _expecting(offered[:2] + [ActionExecuted("action_listen", timestamp=now)], "yes") is False
+    asking = [UserUttered("yes", timestamp=now), ActionExecuted("callback_form", timestamp=now),
+              ActiveLoop("callback_form", timestamp=now), ActionExecuted("action_listen", timestamp=now)]
+    assert _expecting(asking, "weekday mornings") is True
+    # An hour idle: Rasa would start a new session, so nothing is being asked any more.
+    old = [UserUttered("yes", timestamp=now - 7200), ActionExecuted("callback_form", timestamp=now - 7200),
+           ActiveLoop("callback_form", timestamp=now - 7200)]
+    assert _expecting(old, "weekday mornings") is False
+    assert _expecting([], "hello") is False
