@@ -31,6 +31,13 @@ after ``utter_talk_to_person``: ``utter_callback_offer``, put there by
   for (``parsing.asker``): a carer asking for themselves is a representative,
   for themselves. It sets ``cb_result``, which picks the words of
   ``utter_callback_done``.
+
+By SMS (issue 13) the offer, the questions and the closing words are the
+``channel: twilio`` variants of the same responses (short, and nothing that
+says what this is about); the SMS channel sends a texter's answers here while
+the form asks (``bot.channels.sms.expecting_answer``). There "stop" is the
+opt-out word: it opts the number out and ends a live handoff (the channel),
+so the SMS questions do not offer it.
 """
 from __future__ import annotations
 

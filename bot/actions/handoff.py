@@ -1,14 +1,17 @@
 """Live handoff to a member of staff: ask for one, stay quiet while one is there, survive a new session.
 
 * ``action_talk_to_person``: in staffed hours (``bot.handoff.hours``), on the
-  web widget, puts the conversation in the portal's queue and sets the
-  ``handoff`` slot, which keeps the assistant silent (``SafeguardPolicy``); a
-  form that was asking stops. Out of hours, on other channels (SMS and REST:
-  a later slice) or when the records cannot be reached, nothing is queued and
-  ``utter_talk_to_person`` gives the numbers. ``handoff_reply`` picks its words.
+  web widget or by SMS, puts the conversation in the portal's queue (channel
+  "web" or "sms") and sets the ``handoff`` slot, which keeps the assistant
+  silent (``SafeguardPolicy``); a form that was asking stops. Out of hours,
+  on the REST channel (a worker's words cannot reach it) or when the records
+  cannot be reached, nothing is queued and ``utter_talk_to_person`` gives the
+  numbers. ``handoff_reply`` picks its words (by SMS the ``channel: twilio``
+  wording: short, and nothing that says what this is about).
 * ``action_handoff_relay``: what the person writes during a handoff is stored
   verbatim for the worker, with any automatic reply (the 999 reply) given to
-  it; nothing is said. If the records say the handoff has ended (the portal
+  it; nothing is said. (By SMS the webhook has already stored the message,
+  under the same MessageSid, so it is stored once.) If the records say the handoff has ended (the portal
   could not reach Rasa to say so), the slot is cleared and the assistant
   answers again.
 * ``action_session_start``: Rasa starts a new session after 60 idle minutes
@@ -34,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 HANDOFF_SLOT = "handoff"
 REPLY_SLOT = "handoff_reply"
-#: Input channels a worker's words can reach today (the widget's socket.io channel).
-LIVE_CHANNELS = ("socketio",)
+#: Input channels a worker's words can reach (the widget's socket.io channel; SMS through the outbox),
+#: and the channel the handoff is recorded under.
+LIVE_CHANNELS = {"socketio": "web", "twilio": "sms"}
 
 
 def _latest_user(tracker: Tracker) -> Dict[str, Any]:
@@ -62,7 +66,8 @@ class ActionTalkToPerson(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        if tracker.get_latest_input_channel() not in LIVE_CHANNELS:
+        channel = LIVE_CHANNELS.get(tracker.get_latest_input_channel() or "")
+        if channel is None:
             return [SlotSet(REPLY_SLOT, "unavailable")]
         try:
             if not is_staffed():
@@ -73,7 +78,7 @@ class ActionTalkToPerson(Action):
         user = _latest_user(tracker)
         try:
             with session_scope() as session:
-                handoff, _ = handoffs.request_handoff(session, tracker.sender_id, "web")
+                handoff, _ = handoffs.request_handoff(session, tracker.sender_id, channel)
                 handoffs.add_message(session, handoff.id, "person", user.get("text") or "",
                                      message_id=user.get("message_id"))
                 status = handoff.status

@@ -30,6 +30,21 @@ given (``POST /webhooks/twilio/webhook``) and:
 * ``POST /webhooks/twilio/status?o=<outbox id>``: Twilio's delivery status
   callbacks, signature-checked the same way, appended to the outbox history.
 
+Live handoff by SMS (issue 13): a message that plainly asks for a person
+(``bot.text.requests.asks_for_a_person``), from any number that has not
+opted out, goes to the assistant as it is (the danger net reads it first),
+which puts the texter in the portal's queue in staffed hours
+(``bot/actions/handoff.py``) or gives the numbers and offers a call back.
+While the number's conversation has a live handoff, everything it sends is
+stored verbatim for the worker in the same transaction as the message
+(``handoff_messages``, keyed by MessageSid: stored once), and goes to the
+assistant, which stays silent except for the 999 reply; STOP (and the other
+opt-out words) ends the handoff as "left". So do the answers to the call-back
+questions, and a yes to the offer of one (``expecting_answer``). The
+worker's words come back through the outbox (``bot.handoff.sms``). A reply of
+the assistant's with a word an SMS must not say (``texts.revealing_words``) is
+never sent: the neutral reply goes instead.
+
 
 Switched off (every request 403, saying why) unless ``TWILIO_AUTH_TOKEN`` and
 ``MSP_SMS_PUBLIC_URL`` are set (``bot.sms.config``).
@@ -110,9 +125,11 @@ class SmsOutput(CollectingOutputChannel):
 
 
 class Routed:
-    """An inbound message that belongs to an open survey: goes to Rasa, not the neutral reply."""
+    """An inbound message for the assistant, not the neutral reply: a survey reply (``survey_id``),
+    or (``survey_id`` None) a message in a live handoff, a request for a person, or an answer the
+    assistant is waiting for."""
 
-    def __init__(self, inbound, survey_id: int) -> None:
+    def __init__(self, inbound, survey_id: Optional[int]) -> None:
         self.inbound = inbound
         self.survey_id = survey_id
 
@@ -120,27 +137,54 @@ class Routed:
         return getattr(self.inbound, name)
 
 
-def handle_inbound(message_sid: str, from_number: str, body: str):
-    """Record the message once; STOP ends an open survey; a survey's reply is routed, not answered."""
-    from bot.records import feedback, session_scope
+def sender_for(number_id: int) -> str:
+    """The conversation id of a number (never the number itself)."""
+    return f"{SENDER_PREFIX}{number_id}"
+
+
+def lookup_number_id(from_number: str) -> Optional[int]:
+    from bot.records import session_scope
     from bot.records import sms as records
+
+    with session_scope(read_only=True) as session:
+        number = records.find_number(session, from_number)
+        return number.id if number is not None else None
+
+
+def handle_inbound(message_sid: str, from_number: str, body: str, conversing: bool = False):
+    """Record the message once; STOP ends an open survey and a live handoff; a message for the assistant
+    is routed, not answered. ``conversing``: the assistant is waiting for this number's answer."""
+    from bot.records import feedback, handoffs, session_scope
+    from bot.records import sms as records
+    from bot.text.requests import asks_for_a_person
 
     keyword = texts.keyword(body)
     with session_scope() as session:
         number = records.find_number(session, from_number)
-        survey = None
-        if number is not None and keyword is None and not records.is_opted_out(session, number.id):
-            survey = feedback.open_survey_for_number(session, number.id)
-        kind = None if survey is not None else reply_for(keyword)
+        live = handoffs.live_handoff(session, sender_for(number.id)) if number is not None else None
+        survey, plain = None, False
+        if keyword is None and not (number is not None and records.is_opted_out(session, number.id)):
+            plain = live is not None or conversing or asks_for_a_person(body)
+            if not plain and number is not None:
+                survey = feedback.open_survey_for_number(session, number.id)
+        kind = None if (survey is not None or plain) else reply_for(keyword)
         result = records.receive(session, message_sid, from_number, body, keyword,
                                  texts.render(kind) if kind else None, kind)
         if result.duplicate:
             return result
+        if live is not None:
+            # For the worker, word for word, with the message (STOP and HELP too); once per MessageSid.
+            handoffs.add_message(session, live.id, "person", body[:records.MAX_BODY_CHARS],
+                                 message_id=message_sid)
         if keyword == "stop":
             open_survey = feedback.open_survey_for_number(session, result.number_id)
             if open_survey is not None:
                 feedback.finish(session, open_survey.id, "opted_out", detail="STOP from the number")
+            if live is not None:
+                handoffs.end(session, live.id, "left")  # the console shows that the person left
             return result
+        if plain:
+            return Routed(result, None)
         if survey is not None:
             records.route_turn(session, message_sid, survey.id)  # same transaction as the message
             return Routed(result, survey.id)
@@ -177,20 +221,59 @@ def start_token(survey_id: int) -> str:
         return issued.token
 
 
-def queue_replies(number_id: int, message_sid: str, messages: List[Dict[str, Any]]) -> int:
-    """Put Rasa's replies in the outbox, once each (``reply:<sid>:<n>``). Returns how many."""
+def queue_replies(number_id: int, message_sid: str, messages: List[Dict[str, Any]], kind: str = "survey") -> int:
+    """Put Rasa's replies in the outbox, once each (``reply:<sid>:<n>``). Returns how many.
+
+    A reply with a word no SMS may say (``texts.revealing_words``) is not sent; the neutral reply
+    goes in its place (once per message)."""
     from bot.records import session_scope
     from bot.records import sms as records
 
-    queued = 0
+    queued, withheld = 0, False
     with session_scope() as session:
         for n, message in enumerate(messages):
             text = (message.get("text") or "").strip()
             if not text:
                 continue
-            row = records.enqueue(session, number_id, "survey", text, f"reply:{message_sid}:{n}")
+            if texts.revealing_words(text):
+                logger.warning("SMS %s: reply %s withheld (it says what this is about); the neutral reply "
+                               "goes instead.", message_sid, n)
+                if withheld:
+                    continue
+                withheld, text = True, texts.render("unknown")
+            row = records.enqueue(session, number_id, kind, text, f"reply:{message_sid}:{n}")
             queued += row is not None
     return queued
+
+
+#: What the assistant may be waiting for from a texter outside a survey or a handoff.
+CALLBACK_FORM = "callback_form"
+CALLBACK_OFFER = "utter_callback_offer"
+
+
+async def expecting_answer(app: Any, sender_id: str, body: str) -> bool:
+    """True when the assistant is asking this texter the call-back questions, or has just offered a
+    call back and the message says yes to it (``bot.text.requests.accepts_call_back``)."""
+    from rasa.shared.core.events import ActionExecuted
+
+    from bot.text.requests import accepts_call_back
+
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return False
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return False
+    minutes = agent.domain.session_config.session_expiration_time if agent.domain else 0
+    last = tracker.get_last_event_for(UserUttered)
+    if minutes and last is not None and time.time() - last.timestamp > minutes * 60 - 60:
+        return False  # a new session would start: nothing is being asked any more
+    if tracker.active_loop_name == CALLBACK_FORM:
+        return True
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
+            return event.action_name == CALLBACK_OFFER and accepts_call_back(body)
+    return False
 
 
 async def in_survey_form(app: Any, sender_id: str) -> bool:
@@ -311,7 +394,10 @@ class SmsInput(InputChannel):
                 return _plain(400, "MessageSid and From are needed.")
             loop = asyncio.get_running_loop()
             try:
-                result = await loop.run_in_executor(None, handle_inbound, sid, sender, body)
+                number_id = await loop.run_in_executor(None, lookup_number_id, sender)
+                conversing = (number_id is not None and texts.keyword(body) is None
+                              and await expecting_answer(request.app, sender_for(number_id), body))
+                result = await loop.run_in_executor(None, handle_inbound, sid, sender, body, conversing)
             except ValueError:  # InvalidValue: From is not a phone number
                 return _plain(400, "From is not a phone number.")
             except Exception:  # noqa: BLE001 - Twilio retries on 5xx; nothing half-written
@@ -361,8 +447,9 @@ class SmsInput(InputChannel):
         task.add_done_callback(self._tasks.discard)
 
     async def take_turn(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                        number_id: int, survey_id: int, sid: str, body: str, recovering: bool = False) -> bool:
-        """One survey reply, in order for its number. True when its replies are queued."""
+                        number_id: int, survey_id: Optional[int], sid: str, body: str,
+                        recovering: bool = False) -> bool:
+        """One message for the assistant, in order for its number. True when its replies are queued."""
         lock = self._locks.setdefault(number_id, asyncio.Lock())
         self._waiting[number_id] = self._waiting.get(number_id, 0) + 1
         if self._turns is None:
@@ -397,7 +484,8 @@ class SmsInput(InputChannel):
                                  recovering=True)
 
     async def converse(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                       number_id: int, survey_id: int, sid: str, body: str, recovering: bool = False) -> bool:
+                       number_id: int, survey_id: Optional[int], sid: str, body: str,
+                       recovering: bool = False) -> bool:
         """Pass a survey reply to Rasa (or reopen the survey) and queue the replies as SMS.
 
         The inbound message is already recorded with a ``routed`` turn; the
@@ -406,14 +494,25 @@ class SmsInput(InputChannel):
         If the assistant had already read the message (a stop between reading
         it and queueing the replies), its replies are taken from the
         conversation instead of reading it twice.
+
+        ``survey_id`` None: a message outside a survey (a handoff, a request for a person, the
+        call-back questions) goes to the assistant as it is; it has no turn record, so a stop of the
+        server between the webhook and the assistant loses its reading (not the message: it is
+        recorded, and in a handoff stored for the worker).
         """
-        sender_id = f"{SENDER_PREFIX}{number_id}"
+        sender_id = sender_for(number_id)
         loop = asyncio.get_running_loop()
         output = SmsOutput()
         try:
             already = await replies_already_given(app, sender_id, sid) if recovering else None
             if already is not None:
                 output.messages = already
+            elif survey_id is None:
+                await on_new_message(UserMessage(body, output, sender_id, input_channel=self.name(),
+                                                 message_id=sid))
+                queued = await loop.run_in_executor(None, queue_replies, number_id, sid, output.messages, "reply")
+                logger.info("SMS %s: %s repl%s queued.", sid, queued, "y" if queued == 1 else "ies")
+                return True
             else:
                 if await in_survey_form(app, sender_id):
                     text, message_id = body, sid

@@ -3,7 +3,9 @@
 ``POST /conversations/{id}/tracker/events?output_channel=latest&execute_side_effects=true``
 appends the events to the conversation and sends every ``bot`` event to the
 channel the person last wrote from (``output_channel=latest``): the widget's
-socket (``bot.channels.widget``) when the person is on the web. The API needs
+socket (``bot.channels.widget``) when the person is on the web. By SMS the
+words go through the outbox instead (``bot.handoff.sms``) and Rasa is only
+given a copy (``send=False``: no output channel). The API needs
 Rasa's token (``?token=``).
 
 Settings, read from the environment: ``MSP_RASA_URL`` (default
@@ -69,10 +71,15 @@ class RasaApi:
             raise RasaUnavailable("No Rasa token is set (RASA_TOKEN or RASA_TOKEN_FILE), so the message "
                                   "cannot be sent.")
 
-    def append(self, sender_id: str, events: List[Dict[str, Any]]) -> None:
-        """Append ``events`` to the conversation and send its bot messages to the person's channel."""
+    def append(self, sender_id: str, events: List[Dict[str, Any]], send: bool = True) -> None:
+        """Append ``events`` to the conversation and send its bot messages to the person's channel.
+
+        ``send=False``: only append (an SMS handoff: the words go out through the outbox,
+        ``bot.handoff.sms``, and Rasa keeps the conversation's copy).
+        """
         self._need_token()
-        url = self._url(sender_id, "tracker/events", output_channel="latest", execute_side_effects="true")
+        params = {"output_channel": "latest", "execute_side_effects": "true"} if send else {}
+        url = self._url(sender_id, "tracker/events", **params)
         request = urllib.request.Request(url,
                                          data=json.dumps(events).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})

@@ -5,6 +5,11 @@ way (a banner with the worker's name, the worker's words marked as staff: see
 ``web_widget/src/widget.js``); on other channels plain text. The worker is
 named by first name or by role, as the council chooses
 (``handoff_worker_name``: "first_name" or "role").
+
+By SMS (``sms_*`` below) the words are shorter and follow the SMS rule: no
+word that says what this is about (``bot.sms.texts.revealing_words``), since
+someone else may read the phone; a role whose words break it is "A member of
+the team". They go out through the outbox (``bot.handoff.sms``).
 """
 from __future__ import annotations
 
@@ -82,3 +87,53 @@ def automatic_callback_offer(text: str) -> List[Dict[str, Any]]:
     message = _bot(text)
     message["data"] = {"buttons": [dict(button) for button in CALLBACK_BUTTONS]}
     return [message, {"event": "slot", "name": CALLBACK_OFFERED_SLOT, "value": True}]
+
+
+# --- SMS ----------------------------------------------------------------------------------
+
+SMS_CHANNEL = "twilio"
+SMS_ROLE = "A member of the team"
+
+
+def sms_worker_name(display_name: Optional[str], settings: Optional[Settings] = None) -> str:
+    """The worker's name by SMS: as on the web, unless those words would say what this is about."""
+    from bot.sms.texts import revealing_words
+
+    name = worker_name(display_name, settings)
+    return SMS_ROLE if revealing_words(name) else name
+
+
+def sms_joined(name: str) -> str:
+    return f"{name} has joined this chat. You are now texting a person. If anyone is in danger now, call 999."
+
+
+def sms_from_worker(name: str, text: str) -> str:
+    return f"{name}: {text}"
+
+
+def sms_ended(settings: Optional[Settings] = None) -> str:
+    """Hand back or close by SMS. The assistant does not chat freely by text (its answers name what
+    this is about), so the person is told how to reach the team."""
+    s = settings or get_settings()
+    return (f"The member of staff has left the chat. To talk to us again, call {s.council_phone}. "
+            "If anyone is in danger now, call 999.")
+
+
+def sms_timeout(settings: Optional[Settings] = None) -> str:
+    """Nobody claimed the chat in time (``bot.handoff.timeouts``), by SMS: ends with the call-back offer."""
+    s = settings or get_settings()
+    return (f"Sorry, nobody is free to text yet. You can keep waiting, or call {s.council_phone}. "
+            "If anyone is in danger now, call 999. If it is safe, we can call you back. "
+            "Would you like a call back? Reply yes or no.")
+
+
+def sms_unanswered(settings: Optional[Settings] = None) -> str:
+    s = settings or get_settings()
+    return (f"Sorry, the member of staff has not answered yet. They may have been called away. "
+            f"You can keep texting, or call {s.council_phone}. If anyone is in danger now, call 999.")
+
+
+def sms_record(text: str, slot: object = ...) -> List[Dict[str, Any]]:
+    """Rasa's copy of an SMS sent in a handoff (plain text), with the ``handoff`` slot change if any."""
+    events = [] if slot is ... else [_slot(slot)]  # type: ignore[arg-type]
+    return events + [_bot(text)]

@@ -24,9 +24,15 @@ request (``bot.records.callbacks``: made after this notice, out of hours, or on
 a channel a worker cannot reach), with a link to the portal and no personal
 details (``bot/handoff/duty.py``), when a relay and an address are set.
 
-Not yet: a call back offered over SMS as part of a handoff there (SMS handoff
-is a later slice; a texter is offered one after the numbers), and the
-"unanswered" notice of a claimed chat offers none (a worker is there).
+By SMS (a texter's handoff, ``bot.handoff.sms``) both notices have shorter
+words without anything that says what this is about (``texts.sms_timeout``,
+``texts.sms_unanswered``); Rasa gets them (and the ``callback_offered`` slot,
+so a "yes" by text starts the call-back questions, asked by SMS) without
+sending, and they go out through the outbox in the same transaction that
+stores them, once per handoff (and once per unanswered message). A number
+that has replied STOP is sent nothing (its handoff has ended as "left").
+
+The "unanswered" notice of a claimed chat offers no call back (a worker is there).
 """
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ from bot.settings import Settings, get_settings
 
 from bot.advocacy.sender import DeliveryError
 
+from . import sms as handoff_sms
 from . import texts
 from .duty import DutyMail
 from .rasa_api import RasaApi, RasaUnavailable
@@ -96,23 +103,33 @@ def remind_unanswered(api: RasaApi, settings: Optional[Settings] = None) -> int:
     with session_scope(read_only=True) as db:
         due = handoffs.unanswered(db, utcnow() - answer_timeout(settings))
     told = 0
-    for handoff_id, sender_id, _message_id in due:
-        if _tell(api, handoff_id, sender_id, unanswered_notice(settings), "the worker has not answered"):
+    for handoff_id, sender_id, message_id in due:
+        if _tell(api, handoff_id, sender_id, unanswered_notice(settings), "the worker has not answered",
+                 sms_words=texts.sms_unanswered(settings), sms_what=f"unanswered:{message_id}"):
             told += 1
     return told
 
 
-def _tell(api: RasaApi, handoff_id: int, sender_id: str, words: str, what: str, offer: bool = False) -> bool:
+def _tell(api: RasaApi, handoff_id: int, sender_id: str, words: str, what: str, offer: bool = False,
+          sms_words: Optional[str] = None, sms_what: str = "timeout") -> bool:
     """Send an automatic notice into the conversation and store it; False if Rasa could not take it.
 
-    ``offer``: the notice ends with "would you like a call back?" (its buttons and slot go too)."""
+    ``offer``: the notice ends with "would you like a call back?" (its buttons and slot go too).
+    By SMS, ``sms_words`` go instead: Rasa appends them without sending, then they are stored and put
+    in the outbox in one transaction (once per ``sms_what``)."""
+    sms = handoff_sms.is_sms(sender_id)
+    if sms:
+        words = sms_words or words
     try:
-        api.append(sender_id, texts.automatic_callback_offer(words) if offer else texts.automatic(words))
+        api.append(sender_id, texts.automatic_callback_offer(words) if offer else texts.automatic(words),
+                   send=not sms)
     except RasaUnavailable as error:
         logger.warning("handoff %s: the person could not be told %s (%s)", handoff_id, what, error)
         return False
     with session_scope() as db:
         handoffs.add_message(db, handoff_id, "automatic", words, kind="timeout")
+        if sms and handoff_sms.queue(db, handoff_id, sender_id, words, sms_what) is None:
+            logger.info("handoff %s: not texted, the number has opted out", handoff_id)
     logger.info("handoff %s: %s; the person was told", handoff_id, what)
     return True
 
@@ -127,7 +144,8 @@ def run_once(api: RasaApi, settings: Optional[Settings] = None) -> int:
         with session_scope() as db:
             if not handoffs.mark_timeout_told(db, handoff_id):
                 continue  # claimed, ended or told meanwhile
-        if not _tell(api, handoff_id, sender_id, notice(settings), "nobody claimed it in time", offer=True):
+        if not _tell(api, handoff_id, sender_id, notice(settings), "nobody claimed it in time", offer=True,
+                     sms_words=texts.sms_timeout(settings)):
             with session_scope() as db:
                 handoffs.unmark_timeout_told(db, handoff_id)
             continue

@@ -8,9 +8,10 @@ one GSM-7 segment with the default settings (``tests/unit/test_sms_texts.py``).
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 from bot.settings import Settings, get_settings
 
@@ -40,6 +41,23 @@ def keyword(body: object) -> Optional[str]:
     if word in HELP:
         return "help"
     return None
+
+
+#: Words no SMS of ours may say (someone else may read the phone): word starts, any case, so
+#: "abused" and "harmful" count and "pharmacy" does not. A worker's own words in a handoff by
+#: SMS are held to the same rule (``bot.handoff.sms``).
+REVEALING = re.compile(r"\b(abus\w*|safeguard\w*|harm\w*|neglect\w*|enquir\w*|inquir\w*|social work\w*|"
+                       r"police\w*|council\w*)", re.IGNORECASE)
+
+
+def revealing_words(text: str) -> List[str]:
+    """The words of ``text`` that an SMS must not say, in order, each once (empty: none)."""
+    found: List[str] = []
+    for match in REVEALING.finditer(unicodedata.normalize("NFKC", text or "")):
+        word = match.group(0).lower()
+        if word not in found:
+            found.append(word)
+    return found
 
 
 def sender_name(settings: Optional[Settings] = None) -> str:

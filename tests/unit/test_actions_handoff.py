@@ -84,12 +84,37 @@ def test_out_of_hours_nothing_is_queued(hours):
     assert stored() is None
 
 
-@pytest.mark.parametrize("channel", ["rest", "twilio"])
-def test_channels_a_worker_cannot_reach_yet_get_the_numbers(hours, channel):
+@pytest.mark.parametrize("channel", ["rest", "cmdline", None])
+def test_channels_a_worker_cannot_reach_get_the_numbers(hours, channel):
     hours(ALWAYS)
     events, _ = run(ActionTalkToPerson(), tracker("can I talk to a real person", channel=channel))
     assert events == [SlotSet("handoff_reply", "unavailable")]
     assert stored() is None
+
+
+def test_a_texter_joins_the_same_queue_as_a_text_message_chat(hours):
+    hours(ALWAYS)
+    events, said = run(ActionTalkToPerson(), tracker("can I talk to a person", channel="twilio", sender="sms-7",
+                                                     message_id="SM1"))
+    assert events == [SlotSet("handoff_reply", "waiting"), SlotSet("handoff", "waiting")] and said == []
+    assert stored("sms-7") == ("waiting", [("person", "can I talk to a person")])
+    with session_scope(read_only=True) as db:
+        [row] = handoffs.queue(db)
+    assert row.channel == "sms"
+    # The webhook already stored a later message under its MessageSid: the relay does not store it twice.
+    with session_scope() as db:
+        handoffs.add_message(db, row.id, "person", "he is out", message_id="SM2")
+    events, said = run(ActionHandoffRelay(), tracker("he is out", intent="inform", channel="twilio", sender="sms-7",
+                                                      slots={"handoff": "waiting"}, message_id="SM2"))
+    assert events == [] and said == []
+    assert stored("sms-7")[1] == [("person", "can I talk to a person"), ("person", "he is out")]
+
+
+def test_a_texter_out_of_hours_gets_the_numbers(hours):
+    hours(NEVER)
+    events, _ = run(ActionTalkToPerson(), tracker("can I talk to a person", channel="twilio", sender="sms-7"))
+    assert events == [SlotSet("handoff_reply", "closed")]
+    assert stored("sms-7") is None
 
 
 def test_unreadable_hours_give_the_numbers_rather_than_a_silent_queue(hours):

@@ -9,6 +9,15 @@ conversation through Rasa's HTTP API (``bot.handoff.rasa_api``), which sends
 them to the person's channel, and are stored verbatim in ``handoff_messages``
 once Rasa has taken them. Every view, stream and change is audited.
 
+By SMS (a texter's chat, shown as "text message") the worker's words, the
+"has joined" message and the end go out through the durable outbox instead,
+in the same transaction that stores them (``bot.handoff.sms``): never lost,
+never sent twice, nothing to a number that has replied STOP (the worker is
+told), and none of the words an SMS must not say (the worker is asked to
+say it another way). Rasa is given a copy for the conversation and the
+``handoff`` slot; if it does not answer, the text still goes (the action
+server's relay reads the records and puts the slot right).
+
 Server push: ``/handoff/events`` is a Server-Sent Events stream that says
 "changed" whenever the queue or a live handoff's messages change (it checks
 ``handoffs.state_marker`` twice a second and ends after ``STREAM_SECONDS``;
@@ -31,6 +40,7 @@ import time
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, \
     stream_with_context, url_for
 
+from bot.handoff import sms as handoff_sms
 from bot.handoff import texts
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.records import callbacks, handoffs, transcripts
@@ -52,7 +62,8 @@ DONE = {"claimed": "You have joined the chat. The person has been told.",
         "sent": None,
         "handed_back": "You have handed the chat back to the assistant. The person has been told.",
         "closed": "The chat is closed. The person has been told.",
-        "untold": "Recorded, but the person could not be told: the assistant's server did not answer."}
+        "untold": "Recorded, but the person could not be told: the assistant's server did not answer.",
+        "opted_out": "Recorded, but nothing was sent: this number has replied STOP, so we cannot text it."}
 STATUS_LABELS = {"waiting": "Waiting", "claimed": "Claimed", "handed_back": "Handed back", "closed": "Closed",
                  "left": "The person left", "callback_requested": "Call back asked for"}
 AUTHOR_LABELS = {"person": "Person", "worker": "Staff", "automatic": "Automatic reply"}
@@ -107,7 +118,7 @@ def _render_queue(template: str):
     """The queue, audited as one look at every handoff in it."""
     rows = _queue()
     audit("handoff.queue", target=",".join(f"handoff:{r.id}" for r in rows) or None)
-    return render_template(template, rows=rows, labels=STATUS_LABELS)
+    return render_template(template, rows=rows, labels=STATUS_LABELS, channels=CHANNEL_LABELS)
 
 
 @bp.route("/")
@@ -158,7 +169,7 @@ def show(handoff_id: int):
     transcript = _transcript(handoff.sender_id)
     audit("handoff.view", target=f"handoff:{handoff_id}", detail={"conversation": handoff.sender_id})
     return render_template("handoff/show.html", h=handoff, claimed_by=claimed_by, messages=messages,
-                           transcript=transcript, labels=STATUS_LABELS, authors=AUTHOR_LABELS,
+                           transcript=transcript, labels=STATUS_LABELS, authors=AUTHOR_LABELS, channels=CHANNEL_LABELS,
                            mine=handoff.claimed_by_id == g.user.id, max_chars=MAX_MESSAGE_CHARS,
                            notice=DONE.get(request.args.get("done", "")), error=None)
 
@@ -184,10 +195,31 @@ def _tell(sender_id: str, make_events) -> bool:
         return False
 
 
+def _copy_to_rasa(sender_id: str, events) -> None:
+    """Rasa's copy of what went by SMS (and the slot); the text has gone anyway, so a failure is logged only."""
+    try:
+        rasa().append(sender_id, events, send=False)
+    except RasaUnavailable as error:
+        current_app.logger.warning("handoff: the conversation's copy of a text message was not kept (%s)", error)
+
+
+def _text(handoff, words: str, what: str, slot: object = ...) -> str:
+    """Send ``words`` by SMS through the outbox: "done" code for the page ("opted_out": nothing sent)."""
+    with writing() as db:
+        queued = handoff_sms.queue(db, handoff.id, handoff.sender_id, words, what)
+    _copy_to_rasa(handoff.sender_id, texts.sms_record(words, slot))
+    return "opted_out" if queued is None else "ok"
+
+
+def _is_sms(handoff) -> bool:
+    return handoff.channel == handoff_sms.CHANNEL and handoff_sms.is_sms(handoff.sender_id)
+
+
 def _page_error(handoff_id: int, message: str, status: int = 400):
     handoff, claimed_by, messages = _load(handoff_id)
     return render_template("handoff/show.html", h=handoff, claimed_by=claimed_by, messages=messages,
                            transcript=_transcript(handoff.sender_id), labels=STATUS_LABELS, authors=AUTHOR_LABELS,
+                           channels=CHANNEL_LABELS,
                            mine=handoff.claimed_by_id == g.user.id, max_chars=MAX_MESSAGE_CHARS, notice=None,
                            error=message), status
 
@@ -201,6 +233,10 @@ def claim(handoff_id: int):
     audit("handoff.claim", target=f"handoff:{handoff_id}", outcome="ok" if won else "refused")
     if not won:
         return redirect(url_for("handoff.show", handoff_id=handoff_id, done="taken"))
+    if _is_sms(handoff):
+        words = texts.sms_joined(texts.sms_worker_name(g.user.display_name))
+        done = _text(handoff, words, "joined", slot="claimed")
+        return redirect(url_for("handoff.show", handoff_id=handoff_id, done="claimed" if done == "ok" else done))
     told = _tell(handoff.sender_id, lambda channel: texts.joined(channel, texts.worker_name(g.user.display_name)))
     return redirect(url_for("handoff.show", handoff_id=handoff_id, done="claimed" if told else "untold"))
 
@@ -217,6 +253,8 @@ def send(handoff_id: int):
                             required=True, strip=False, multiline=True)
     except inputs.BadInput as error:
         return _page_error(handoff_id, str(error))
+    if _is_sms(handoff):
+        return _send_sms(handoff, words)
     name = texts.worker_name(g.user.display_name)
     if not _tell(handoff.sender_id, lambda channel: texts.from_worker(channel, name, words)):
         audit("handoff.send", target=f"handoff:{handoff_id}", outcome="failed")
@@ -226,6 +264,28 @@ def send(handoff_id: int):
         handoffs.add_message(db, handoff_id, "worker", words[:MAX_HANDOFF_TEXT_CHARS], staff_user_id=g.user.id)
     audit("handoff.send", target=f"handoff:{handoff_id}")
     return redirect(url_for("handoff.show", handoff_id=handoff_id, done="sent"))
+
+
+def _send_sms(handoff, words: str):
+    """A worker's words by SMS: checked, stored and queued in one transaction, then Rasa's copy."""
+    problem = handoff_sms.worker_words_problem(words)
+    if problem is not None:
+        audit("handoff.send", target=f"handoff:{handoff.id}", outcome="refused", detail={"why": "sms rules"})
+        return _page_error(handoff.id, problem)
+    body = texts.sms_from_worker(texts.sms_worker_name(g.user.display_name), words)
+    with writing() as db:
+        if handoff_sms.opted_out(db, handoff.sender_id):
+            queued = None
+        else:
+            message = handoffs.add_message(db, handoff.id, "worker", words, staff_user_id=g.user.id)
+            queued = handoff_sms.queue(db, handoff.id, handoff.sender_id, body, f"m{message.id}")
+    if queued is None:
+        audit("handoff.send", target=f"handoff:{handoff.id}", outcome="refused", detail={"why": "opted out"})
+        return _page_error(handoff.id, "Not sent: this number has replied STOP, so we cannot text it. "
+                                       "Nothing was stored. Phone the person only if it is safe.", 409)
+    _copy_to_rasa(handoff.sender_id, texts.sms_record(body))
+    audit("handoff.send", target=f"handoff:{handoff.id}")
+    return redirect(url_for("handoff.show", handoff_id=handoff.id, done="sent"))
 
 
 def _end(handoff_id: int, status: str, action: str, make_events):
@@ -238,6 +298,9 @@ def _end(handoff_id: int, status: str, action: str, make_events):
                   if status == "handed_back" else "This chat has already ended.")
         return _page_error(handoff_id, reason, 409)
     audit(action, target=f"handoff:{handoff_id}")
+    if _is_sms(handoff):
+        done = _text(handoff, texts.sms_ended(), "ended", slot=None)
+        return redirect(url_for("handoff.show", handoff_id=handoff_id, done=status if done == "ok" else done))
     told = _tell(handoff.sender_id, make_events)
     return redirect(url_for("handoff.show", handoff_id=handoff_id, done=status if told else "untold"))
 
