@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind13.yml", "nlu_blind13.yml", "danger_blind12.yml", "nlu_blind12.yml",
+    sets = ["danger_blind15.yml", "nlu_blind15.yml", "danger_blind13.yml", "nlu_blind13.yml", "danger_blind12.yml", "nlu_blind12.yml",
             "danger_blind4_dev.yml", "nlu_blind4_dev.yml", "danger_blind14_dev.yml", "nlu_blind14_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
@@ -29,7 +29,29 @@ def figures(r):
     return {k: v for k, v in r.items() if isinstance(v, (int, float))}
 
 
-def test_danger_on_the_newest_held_out_set(results):
+def test_danger_on_blind15(results):
+    # blind15: written blind in session 11, committed unread, measured once at
+    # the end of session 12's work (never tuned on; messages never printed).
+    r = results["danger_blind15.yml"]
+    assert r["recall"] >= 0.965, figures(r)             # measured 0.976 (target 0.97: met)
+    assert r["recall_or_check"] >= 0.97, figures(r)     # measured 0.981
+    assert r["false_alarms"] <= 0.035, figures(r)       # measured 0.018 (target 0.05: met)
+    assert r["negatives_checked"] <= 0.02, figures(r)   # measured 0.000
+
+
+def test_intents_harm_carers_and_advocacy_on_blind15(results):
+    r = results["nlu_blind15.yml"]
+    assert r["n"] >= 500
+    assert r["classifier_accuracy"] >= 0.94, figures(r)    # measured 0.953
+    assert r["accuracy"] >= 0.905, figures(r)              # measured 0.921 (strict 0.912; target 0.93: not met)
+    assert r["macro_f1"] >= 0.94, figures(r)               # measured 0.956
+    assert r["wrong_kind_rate"] <= 0.045, figures(r)       # measured 0.033 (target 0.02: not met)
+    assert r["harm_out_of_scope"] == 0, figures(r)
+    assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 1.000
+    assert r["false_alarms"] <= 0.035, figures(r)          # measured 0.016
+
+
+def test_danger_on_blind13(results):
     # blind13: written blind in session 10, committed unread, measured once at
     # the end of session 11's understanding work (never tuned on).
     r = results["danger_blind13.yml"]
@@ -39,11 +61,14 @@ def test_danger_on_the_newest_held_out_set(results):
     assert r["negatives_checked"] <= 0.03, figures(r)   # measured 0.006
 
 
-def test_intents_harm_carers_and_advocacy_on_the_newest_held_out_set(results):
+def test_intents_harm_carers_and_advocacy_on_blind13(results):
     r = results["nlu_blind13.yml"]
     assert r["n"] >= 500
     assert r["classifier_accuracy"] >= 0.955, figures(r)   # measured 0.965
-    assert r["accuracy"] >= 0.90, figures(r)               # measured 0.915, 0.917 after two rule changes (target 0.93: not met)
+    # Since session 12 "accuracy" counts 999 + the right kind named as understood
+    # (0.940; accuracy_strict is the earlier measure: 0.917).
+    assert r["accuracy"] >= 0.925, figures(r)              # measured 0.915, 0.917 after two rule changes (target 0.93: not met)
+    assert r["accuracy_strict"] >= 0.90, figures(r)
     assert r["macro_f1"] >= 0.945, figures(r)              # measured 0.959
     assert r["wrong_kind_rate"] <= 0.035, figures(r)       # measured 0.017
     assert r["harm_out_of_scope"] == 0, figures(r)
