@@ -32,6 +32,7 @@ an auditor most names.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from bot.text import redact_rules as rules
@@ -80,8 +81,32 @@ def spans_of_all(texts: Sequence[Optional[str]]) -> List[List[Span]]:
     out: List[List[Span]] = [[] for _ in texts]
     for i, found in zip(todo, learned):
         text = texts[i]
-        out[i] = _resolve(text, rules.clean_names(text, rules.find(text) + found))
+        out[i] = _resolve(text, rules.clean_names(text, rules.find(text) + _with_town(text, found)))
     return out
+
+
+def _with_town(text: str, found: List[Span]) -> List[Span]:
+    """An address the model found stops before ", Leeds": a known town right after it joins it
+    (deterministic, whatever the model's training run learned about where addresses end)."""
+    from bot.text.redact_lexicon import lexicon
+
+    towns = lexicon()["towns"]
+    out = []
+    for start, end, kind in found:
+        if kind == "address":
+            match = _TOWN_AFTER.match(text, end)
+            if match:
+                words = match.group("town").split()
+                # "Leeds and ...": two words that are not a town, then the first alone ("Hebden Bridge").
+                for n in (2, 1):
+                    if len(words) >= n and " ".join(words[:n]).lower() in towns:
+                        end = match.start("town") + len(" ".join(words[:n]))
+                        break
+        out.append((start, end, kind))
+    return out
+
+
+_TOWN_AFTER = re.compile(r",?\s+(?P<town>[A-Za-z]+(?: [A-Za-z]+)?)\b")
 
 
 def _replace(text: Optional[str], found: List[Span]) -> str:

@@ -349,3 +349,12 @@ def test_blind_set_floors(blind_report, kind):
 def test_blind_set_messages_without_details_stay_as_they_are(blind_report):
     assert blind_report.clean >= 100
     assert blind_report.clean_touched <= 5
+
+
+def test_a_known_town_after_an_address_joins_it_whatever_the_model_found():
+    from bot.text.redact import _with_town
+
+    text = "she lives on beech grove, leeds and he lives on mill lane, ring me"
+    found = [(13, 24, "address"), (48, 57, "address")]
+    assert _with_town(text, found) == [(13, 31, "address"), (48, 57, "address")]
+    assert _with_town("beech grove, leeds", [(0, 11, "name")]) == [(0, 11, "name")]

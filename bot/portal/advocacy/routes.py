@@ -37,7 +37,7 @@ DONE = {"made": "The referral is made and queued for the provider.",
                      "they are told."}
 STATE_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent, not yet acknowledged",
                 "failed": "Failed: not delivered", "acknowledged": "Acknowledged by the provider",
-                "withdrawn": "Consent withdrawn: not sent (again)"}
+                "withdrawn": "Consent withdrawn"}
 
 
 def _in_reach(enquiry) -> bool:
