@@ -147,6 +147,14 @@ def env_text(env: Mapping[str, str], name: str) -> Optional[str]:
     return value or None
 
 
+def env_yes_no(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """``yes`` or ``no`` (any case) from the environment (``default`` when unset); ValueError naming it if not."""
+    value = (env_text(env, name) or ("yes" if default else "no")).lower()
+    if value not in ("yes", "no"):
+        raise ValueError(f"{name} must be yes or no.")
+    return value == "yes"
+
+
 def env_positive_number(env: Mapping[str, str], name: str, default: float) -> float:
     """A number more than 0 from the environment (``default`` when unset); ValueError naming it if not."""
     value = env_text(env, name)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping, Optional
 
-from bot.settings import backoff_seconds, env_positive_number, env_text
+from bot.settings import backoff_seconds, env_positive_number, env_text, env_yes_no
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,11 @@ def load_advocacy_config(environ: Optional[Mapping[str, str]] = None) -> Advocac
             raise ValueError("MSP_ADVOCACY_WEBHOOK_URL must be an https:// address.")
         if secret and len(secret) < 32:
             raise ValueError("MSP_ADVOCACY_WEBHOOK_SECRET must be at least 32 characters.")
-    starttls = (text("MSP_ADVOCACY_SMTP_STARTTLS") or "yes").lower()
-    if starttls not in ("yes", "no"):
-        raise ValueError("MSP_ADVOCACY_SMTP_STARTTLS must be yes or no.")
     return AdvocacyConfig(
         delivery=delivery,
         smtp_host=text("MSP_ADVOCACY_SMTP_HOST"),
         smtp_port=int(number("MSP_ADVOCACY_SMTP_PORT", 587)),
-        smtp_starttls=starttls == "yes",
+        smtp_starttls=env_yes_no(env, "MSP_ADVOCACY_SMTP_STARTTLS", True),
         smtp_user=text("MSP_ADVOCACY_SMTP_USER"),
         smtp_password=text("MSP_ADVOCACY_SMTP_PASSWORD"),
         from_address=text("MSP_ADVOCACY_FROM"),

@@ -63,6 +63,7 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.components.harm_gate import DESCRIBE, GENERAL as GENERAL_HARM
 from bot.surveys.answers import learned_danger_set_aside
 from bot.text.requests import FREE_TEXT_SLOTS, accepts_call_back, asks_for_a_person
 
@@ -78,8 +79,6 @@ CHECK_RESPONSE = "utter_danger_check"
 FOLLOW_UP_RESPONSES = {"inform_carer_strain": "utter_carer_strain"}
 # ... and, for a kind of harm described beside the danger, its acknowledgement
 # (``follow_up_response``), except by SMS.
-DESCRIBE = "describe_"
-GENERAL_HARM = "describe_harm"
 ACK_PREFIX = "utter_ack_"
 NO_KIND_FOLLOW_UP_CHANNELS = ("twilio",)
 INPUT_PROBLEM_SLOT = "input_problem"

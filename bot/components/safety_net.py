@@ -37,7 +37,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.base import RuleComponent
-from bot.components.harm_gate import CLASSIFIER_KEY
+from bot.components.harm_gate import CLASSIFIER_KEY, DESCRIBE, GENERAL as GENERAL_HARM
 
 from bot.components.input_guard import ORIGINAL_TEXT, PLACEHOLDER
 from bot.components.learned_danger import KEY as LEARNED_KEY
@@ -59,15 +59,12 @@ PLEA = re.compile(
 # danger) also get their own answer: a carer at breaking point who mentions
 # wanting to die hears the suicide reply first, then carer support.
 FOLLOW_UP_INTENTS = {"inform_carer_strain": 0.3}
-# A kind of harm described beside the danger ("he's hitting me now") is named
-# after the 999 reply when it is the best guess besides danger: HarmGate has
-# already vetted it (a kind it was not sure of became describe_harm, which
-# is not followed up).
-DESCRIBE = "describe_"
-GENERAL_HARM = "describe_harm"
 
 
 def follow_up(ranking: List[Dict[str, Any]]) -> Optional[str]:
+    """The intent answered after the danger reply, if any: carer strain (``FOLLOW_UP_INTENTS``), or a
+    kind of harm described beside the danger ("he's hitting me now") when it is the best guess besides
+    danger; HarmGate has already vetted it (a kind it was not sure of became describe_harm: not followed up)."""
     others = [r for r in ranking if r.get("name") not in DANGER_INTENTS.values() and r.get("name") != FALLBACK_INTENT]
     if not others:
         return None

@@ -36,7 +36,7 @@ from email.message import EmailMessage
 from typing import Mapping, Optional
 
 from bot.advocacy.config import AdvocacyConfig, load_advocacy_config
-from bot.settings import env_positive_number, env_text
+from bot.settings import env_positive_number, env_text, env_yes_no
 
 DEFAULT_LEASE_SECONDS = 120.0
 
@@ -50,12 +50,9 @@ def duty_relay(environ: Optional[Mapping[str, str]] = None) -> AdvocacyConfig:
     host = env_text(env, "MSP_HANDOFF_DUTY_SMTP_HOST")
     if host is None:
         return dataclasses.replace(shared, from_address=own_from or shared.from_address)
-    starttls = (env_text(env, "MSP_HANDOFF_DUTY_SMTP_STARTTLS") or "yes").lower()
-    if starttls not in ("yes", "no"):
-        raise ValueError("MSP_HANDOFF_DUTY_SMTP_STARTTLS must be yes or no.")
     return dataclasses.replace(
         shared, smtp_host=host, smtp_port=int(env_positive_number(env, "MSP_HANDOFF_DUTY_SMTP_PORT", 587)),
-        smtp_starttls=starttls == "yes", smtp_user=env_text(env, "MSP_HANDOFF_DUTY_SMTP_USER"),
+        smtp_starttls=env_yes_no(env, "MSP_HANDOFF_DUTY_SMTP_STARTTLS", True), smtp_user=env_text(env, "MSP_HANDOFF_DUTY_SMTP_USER"),
         smtp_password=env_text(env, "MSP_HANDOFF_DUTY_SMTP_PASSWORD"),
         from_address=own_from or shared.from_address)
 

@@ -88,9 +88,7 @@ def spans_of_all(texts: Sequence[Optional[str]]) -> List[List[Span]]:
 def _with_town(text: str, found: List[Span]) -> List[Span]:
     """An address the model found stops before ", Leeds": a known town right after it joins it
     (deterministic, whatever the model's training run learned about where addresses end)."""
-    from bot.text.redact_lexicon import lexicon
-
-    towns = lexicon()["towns"]
+    towns = rules.lexicon()["towns"]
     out = []
     for start, end, kind in found:
         if kind == "address":
