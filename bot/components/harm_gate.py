@@ -19,8 +19,12 @@ none. After the classifier, this component:
 Before both, violence, threats or control by a partner, ex-partner or family
 member is domestic abuse (the statutory definition, and how councils record
 it): when the person who does it is named as family ("my husband", "our
-kid", "her son") before anyone else, the classifier's weight on physical and
-psychological abuse counts for domestic abuse.
+kid", "her son") before anyone else and the classifier is not sure of one
+kind on its own, its weight on physical and psychological abuse counts for
+domestic abuse. When it is sure ("my son grabs me so hard he leaves marks":
+physical), that kind is named: on the development sets (blind4_dev,
+blind14_dev) moving a sure physical or psychological guess to domestic made 5
+right kinds wrong and no wrong kind right (session 13).
 
 When the classifier's best guess is danger (SafetyNet, after this, decides
 about danger by its rules first), the best of the other intents is vetted the
@@ -185,21 +189,18 @@ class HarmGate(RuleComponent):
         ``scale``: confidences are compared with the thresholds after dividing by it.
         """
         name = intent.get("name") or ""
-        if name in BY_FAMILY and harm_by_family(text):
+        if name in BY_FAMILY and not self._sure_of_kind(intent, ranking, scale) and harm_by_family(text):
             merged = sum(_confidence(r) for r in ranking if r.get("name") in BY_FAMILY)
             intent = {"name": DOMESTIC, "confidence": merged}
             ranking = [intent] + [r for r in ranking if r.get("name") not in BY_FAMILY]
             name = DOMESTIC
         scores = [r for r in ranking if r.get("name") not in NOT_ANSWERS]
-        describe = [r for r in scores if (r.get("name") or "").startswith(DESCRIBE) and r["name"] != GENERAL]
+        describe = _kinds(ranking)
         reason: Optional[str] = None
         if name == GENERAL:
             reason = "general"
         elif name.startswith(DESCRIBE):
-            confidence = _confidence(intent) / scale
-            others = [_confidence(r) / scale for r in describe if r.get("name") != name]
-            margin = confidence - (others[0] if others else 0.0)
-            if confidence < float(self.config["kind_threshold"]) or margin < float(self.config["kind_margin"]):
+            if not self._sure_of_kind(intent, ranking, scale):
                 reason = "kind_unsure"
         elif name in NOT_ANSWERS and not message.get(UNKNOWN_KEY):
             mass = sum(_confidence(r) for r in scores
@@ -217,6 +218,23 @@ class HarmGate(RuleComponent):
         general = {"name": GENERAL, "confidence": _confidence(intent)}
         ranking = [general] + [r for r in ranking if r.get("name") != GENERAL]
         return general, ranking, {"from": name, "reason": reason, "candidates": candidates}
+
+
+    def _sure_of_kind(self, intent: Dict[str, Any], ranking: List[Dict[str, Any]], scale: float) -> bool:
+        """Whether ``intent`` names a kind the classifier is sure of: at least
+        ``kind_threshold``, and ``kind_margin`` ahead of the next kind."""
+        name = intent.get("name") or ""
+        if not name.startswith(DESCRIBE) or name == GENERAL:
+            return False
+        confidence = _confidence(intent) / scale
+        others = [_confidence(r) / scale for r in _kinds(ranking) if r.get("name") != name]
+        margin = confidence - (others[0] if others else 0.0)
+        return confidence >= float(self.config["kind_threshold"]) and margin >= float(self.config["kind_margin"])
+
+
+def _kinds(ranking: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The ``describe_<kind>`` entries of a ranking (general words excluded)."""
+    return [r for r in ranking if (r.get("name") or "").startswith(DESCRIBE) and r.get("name") != GENERAL]
 
 
 def _confidence(entry: Dict[str, Any]) -> float:
