@@ -5,9 +5,11 @@ Only the Rasa server imports this package (the action server imports
 (``speedups``: event types looked up once, not on every stored event; the
 action server's answers checked against a schema compiled once), and where a
 failed call to the action server becomes a kind reply instead of silence
-(``action_guard``).
+(``action_guard``), and where a message is read on a worker thread so the
+event loop keeps the other conversations moving (``offload``).
 """
-from bot.components import action_guard, speedups
+from bot.components import action_guard, offload, speedups
 
 speedups.install()
 action_guard.install()
+offload.install()
