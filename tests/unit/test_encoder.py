@@ -45,6 +45,19 @@ def test_one_at_a_time_equals_batched(encoder):
     assert np.abs(batched - single).max() < 1e-5
 
 
+def test_batches_side_by_side_give_the_same_vectors(encoder, monkeypatch):
+    # Training encodes whole batches on two threads (MSP_ENCODER_WORKERS=2,
+    # ONNX Runtime only); each text keeps its own vector, in its own row.
+    texts = REFERENCE["sentences"] * 3
+    monkeypatch.setenv("MSP_ENCODER_WORKERS", "1")
+    one = encoder.encode(texts, batch_size=2)
+    monkeypatch.setenv("MSP_ENCODER_WORKERS", "2")
+    two = encoder.encode(texts, batch_size=2)
+    assert np.abs(one - two).max() < 1e-6
+    reference = np.array(REFERENCE["vectors"] * 3, dtype=np.float32)
+    assert (two * reference).sum(axis=1).min() > 0.9999
+
+
 def test_a_different_sentence_is_not_the_same_vector(encoder):
     a, b = encoder.encode(["he is hitting me", "where do I put my bins"])
     assert float(a @ b) < 0.5

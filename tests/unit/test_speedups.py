@@ -153,3 +153,56 @@ def test_the_classifier_row_is_rasas_column_for_column(with_dense, dense_parts, 
     rasas = speedups._ORIGINAL_CREATE_X(None, messages)
     assert ours.shape == rasas.shape
     assert np.array_equal(ours.toarray(), rasas.toarray())
+
+
+def _features(matrix):
+    from rasa.shared.nlu.training_data.features import Features
+
+    return Features(matrix, "sentence", "text", "CountVectorsFeaturizer")
+
+
+def test_sparse_features_are_fingerprinted_by_content():
+    from scipy.sparse import coo_matrix, csr_matrix
+
+    from rasa.shared.nlu.training_data.features import Features
+
+    assert Features.fingerprint is speedups.features_fingerprint
+    dense = np.array([[0.0, 1.0, 0.0, 2.0], [3.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    same = [_features(csr_matrix(dense)), _features(coo_matrix(dense)),
+            # the same entries, written out of order and one split in two
+            _features(coo_matrix(([2.0, 3.0, 0.5, 0.5], ([0, 1, 0, 0], [3, 0, 1, 1])), shape=(2, 4),
+                                 dtype=np.float32))]
+    assert len({f.fingerprint() for f in same}) == 1
+    changed = dense.copy()
+    changed[1, 0] = 3.5
+    moved = np.array([[0.0, 1.0, 2.0, 0.0], [3.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    wider = np.hstack([dense, np.zeros((2, 1), np.float32)])
+    others = [_features(csr_matrix(m)) for m in (changed, moved, wider)]
+    other_origin = Features(csr_matrix(dense), "sentence", "text", "RegexFeaturizer")
+    prints = {f.fingerprint() for f in others + [other_origin]} | {same[0].fingerprint()}
+    assert len(prints) == 5
+
+
+def test_dense_features_keep_rasas_fingerprint():
+    from rasa.shared.nlu.training_data.features import Features
+
+    matrix = np.arange(8, dtype=np.float32).reshape(2, 4)
+    features = Features(matrix, "sentence", "text", "SentenceEncoderFeaturizer")
+    assert features.fingerprint() == speedups._ORIGINAL_FEATURES_FINGERPRINT(
+        Features(matrix, "sentence", "text", "SentenceEncoderFeaturizer"))
+
+
+def test_a_sentence_vector_on_a_message_is_fingerprinted_by_its_bytes():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.components.sentence_encoder import VECTOR, SentenceVector, vector_of
+
+    vector = np.linspace(-1, 1, 384, dtype=np.float32)
+    a, b, c = Message(data={"text": "x"}), Message(data={"text": "x"}), Message(data={"text": "x"})
+    a.set(VECTOR, vector.view(SentenceVector))
+    b.set(VECTOR, vector.copy().view(SentenceVector))
+    other = vector.copy()
+    other[7] += 1e-6
+    c.set(VECTOR, other.view(SentenceVector))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+    assert type(vector_of(a)) is np.ndarray and np.array_equal(vector_of(a), vector)
