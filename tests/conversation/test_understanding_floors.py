@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind15.yml", "nlu_blind15.yml", "danger_blind13.yml", "nlu_blind13.yml", "danger_blind12.yml", "nlu_blind12.yml",
+    sets = ["danger_blind16.yml", "nlu_blind16.yml", "danger_blind15.yml", "nlu_blind15.yml", "danger_blind13.yml", "nlu_blind13.yml", "danger_blind12.yml", "nlu_blind12.yml",
             "danger_blind4_dev.yml", "nlu_blind4_dev.yml", "danger_blind14_dev.yml", "nlu_blind14_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
@@ -27,6 +27,29 @@ def results(trained_model):
 
 def figures(r):
     return {k: v for k, v in r.items() if isinstance(v, (int, float))}
+
+
+def test_danger_on_blind16(results):
+    # blind16: written blind in session 13, committed unread, measured once at
+    # the end of session 13's work (never tuned on; messages never printed).
+    r = results["danger_blind16.yml"]
+    assert r["recall"] >= 0.96, figures(r)              # measured 0.974 (target 0.97: met)
+    assert r["recall_or_check"] >= 0.98, figures(r)     # measured 0.991
+    assert r["false_alarms"] <= 0.08, figures(r)        # measured 0.059 (target 0.05: not met)
+    assert r["negatives_checked"] <= 0.02, figures(r)   # measured 0.000
+
+
+def test_intents_harm_carers_and_advocacy_on_blind16(results):
+    r = results["nlu_blind16.yml"]
+    assert r["n"] >= 800
+    assert r["classifier_accuracy"] >= 0.94, figures(r)    # measured 0.952
+    assert r["accuracy"] >= 0.905, figures(r)              # measured 0.921 (strict 0.912; target 0.93: not met)
+    assert r["accuracy_strict"] >= 0.90, figures(r)
+    assert r["macro_f1"] >= 0.94, figures(r)               # measured 0.951
+    assert r["wrong_kind_rate"] <= 0.04, figures(r)        # measured 0.027 (target 0.02: not met)
+    assert r["harm_out_of_scope"] == 0, figures(r)
+    assert r["carer_advocate_right"] >= 0.93, figures(r)   # measured 0.961
+    assert r["false_alarms"] <= 0.035, figures(r)          # measured 0.019
 
 
 def test_danger_on_blind15(results):
