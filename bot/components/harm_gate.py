@@ -189,19 +189,20 @@ class HarmGate(RuleComponent):
         ``scale``: confidences are compared with the thresholds after dividing by it.
         """
         name = intent.get("name") or ""
-        if name in BY_FAMILY and not self._sure_of_kind(intent, ranking, scale) and harm_by_family(text):
+        sure = self._sure_of_kind(intent, ranking, scale)
+        if name in BY_FAMILY and not sure and harm_by_family(text):
             merged = sum(_confidence(r) for r in ranking if r.get("name") in BY_FAMILY)
             intent = {"name": DOMESTIC, "confidence": merged}
             ranking = [intent] + [r for r in ranking if r.get("name") not in BY_FAMILY]
             name = DOMESTIC
+            sure = self._sure_of_kind(intent, ranking, scale)
         scores = [r for r in ranking if r.get("name") not in NOT_ANSWERS]
         describe = _kinds(ranking)
         reason: Optional[str] = None
         if name == GENERAL:
             reason = "general"
-        elif name.startswith(DESCRIBE):
-            if not self._sure_of_kind(intent, ranking, scale):
-                reason = "kind_unsure"
+        elif name.startswith(DESCRIBE) and not sure:
+            reason = "kind_unsure"
         elif name in NOT_ANSWERS and not message.get(UNKNOWN_KEY):
             mass = sum(_confidence(r) for r in scores
                        if (r.get("name") or "").startswith(DESCRIBE) or r.get("name") in HARM_INTENTS) / scale
@@ -218,7 +219,6 @@ class HarmGate(RuleComponent):
         general = {"name": GENERAL, "confidence": _confidence(intent)}
         ranking = [general] + [r for r in ranking if r.get("name") != GENERAL]
         return general, ranking, {"from": name, "reason": reason, "candidates": candidates}
-
 
     def _sure_of_kind(self, intent: Dict[str, Any], ranking: List[Dict[str, Any]], scale: float) -> bool:
         """Whether ``intent`` names a kind the classifier is sure of: at least

@@ -266,7 +266,7 @@ class SentenceEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         chunks = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
 
-        def batch(chunk: List[int]) -> Tuple[List[int], np.ndarray, np.ndarray]:
+        def batch(chunk: List[int]) -> Tuple[np.ndarray, np.ndarray]:
             length = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), length), dtype=np.int64)
             mask = np.zeros((len(chunk), length), dtype=np.float32)
@@ -274,25 +274,22 @@ class SentenceEncoder:
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1.0
-            return chunk, ids, mask
+            return ids, mask
 
-        workers = _workers()
-        if self._session is not None and workers > 1 and len(chunks) > 1:
+        # A message (one batch) never looks at the setting.
+        if self._session is not None and len(chunks) > 1 and _count("MSP_ENCODER_WORKERS") > 1:
             # Training: whole batches side by side, one ONNX Runtime thread
             # each (its run() is thread-safe and releases the GIL); faster on
             # small batches than one batch on several threads (bench/ENCODER.md).
             from concurrent.futures import ThreadPoolExecutor
 
-            def run(chunk: List[int]) -> Tuple[List[int], np.ndarray]:
-                chunk, ids, mask = batch(chunk)
-                return chunk, self._sentences(ids, mask)
-
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="msp-encode") as pool:
-                for chunk, vectors in pool.map(run, chunks):
+            with ThreadPoolExecutor(max_workers=_count("MSP_ENCODER_WORKERS"),
+                                    thread_name_prefix="msp-encode") as pool:
+                for chunk, vectors in zip(chunks, pool.map(lambda c: self._sentences(*batch(c)), chunks)):
                     out[chunk] = vectors
             return out
         for chunk in chunks:
-            chunk, ids, mask = batch(chunk)
+            ids, mask = batch(chunk)
             with self._lock:
                 out[chunk] = self._sentences(ids, mask)
         return out
@@ -301,17 +298,12 @@ class SentenceEncoder:
         return self.encode([text])[0]
 
 
-def _workers() -> int:
-    """Batches encoded side by side (``MSP_ENCODER_WORKERS``; 1 in the servers, 2 in training)."""
+def _count(name: str) -> int:
+    """A count from the environment, 1 to 8 (default 1): ``MSP_ENCODER_THREADS``
+    (ONNX Runtime threads per run) or ``MSP_ENCODER_WORKERS`` (batches encoded
+    side by side; 2 in training)."""
     try:
-        return max(1, min(8, int(os.environ.get("MSP_ENCODER_WORKERS", "1"))))
-    except ValueError:
-        return 1
-
-
-def _threads() -> int:
-    try:
-        return max(1, min(8, int(os.environ.get("MSP_ENCODER_THREADS", "1"))))
+        return max(1, min(8, int(os.environ.get(name, "1"))))
     except ValueError:
         return 1
 
@@ -326,7 +318,7 @@ def _onnx_session(weights: Dict[str, np.ndarray], config: Dict):
     # One thread (MSP_ENCODER_THREADS): each message is small, and the Rasa
     # server has one core's worth of work; training reads two batches side
     # by side instead (MSP_ENCODER_WORKERS=2, scripts/model.py).
-    options.intra_op_num_threads = _threads()
+    options.intra_op_num_threads = _count("MSP_ENCODER_THREADS")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
