@@ -27,6 +27,7 @@ TRAINING_CODE = (
     "bot/components/sentence_encoder.py", "bot/components/learned_danger.py",
     "bot/components/unknown_words.py", "bot/text/encoder.py", "bot/text/onnx_graph.py",
     "bot/text/learned_danger.py", "bot/components/neighbour_vote.py",
+    "bot/components/lr_training.py", "bot/components/speedups.py",
 )
 
 

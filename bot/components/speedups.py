@@ -47,10 +47,16 @@ matrices give equal keys, different ones different keys. The keys differ
 from Rasa's own, so a component cache made before this is not reused (one
 full training). Dense features keep Rasa's fingerprint.
 
+6. Training the intent classifier. ``LogisticRegressionClassifier.train``
+runs inside ``bot.components.lr_training.split_design``: scikit-learn's
+L-BFGS sees the n-gram columns as a sparse block and the sentence vector as a
+dense one (same loss, same optimiser, same settings; see that module).
+
 Check this when upgrading Rasa: it wraps ``rasa.shared.core.events.Event``,
 ``rasa.shared.nlu.training_data.features.Features.fingerprint``,
 ``rasa.core.actions.action.RemoteAction``,
-``LogisticRegressionClassifier.load`` and ``LogisticRegressionClassifier._create_X``.
+``LogisticRegressionClassifier.load``, ``LogisticRegressionClassifier._create_X``
+and ``LogisticRegressionClassifier.train``.
 """
 from __future__ import annotations
 
@@ -59,7 +65,9 @@ from typing import Any, Dict, List, Optional, Text, Type
 
 import numpy as np
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
 from scipy.sparse import hstack as sparse_hstack
 from scipy.sparse import vstack as sparse_vstack
@@ -75,6 +83,7 @@ _ORIGINAL = Event.resolve_by_type
 _ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 _ORIGINAL_LR_LOAD = LogisticRegressionClassifier.load.__func__
 _ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
+_ORIGINAL_LR_TRAIN = LogisticRegressionClassifier.train
 _KNOWN: Dict[Text, Type[Event]] = {}
 
 
@@ -122,6 +131,14 @@ def _load_classifier(cls, *args: Any, **kwargs: Any) -> LogisticRegressionClassi
     return component
 
 
+def train_classifier(self, training_data: TrainingData) -> Resource:  # noqa: ANN001 - Rasa reads the annotations
+    """Rasa's training, with the sentence vector as a dense block for the optimiser."""
+    from bot.components.lr_training import split_design
+
+    with split_design():
+        return _ORIGINAL_LR_TRAIN(self, training_data)
+
+
 def create_x(self: LogisticRegressionClassifier, messages: List[Message]) -> csr_matrix:
     """Rasa's ``_create_X`` without joining the sequence features it throws away."""
     rows = []
@@ -163,6 +180,8 @@ def install() -> None:
         Features.fingerprint = features_fingerprint
     if LogisticRegressionClassifier._create_X is not create_x:
         LogisticRegressionClassifier._create_X = create_x
+    if LogisticRegressionClassifier.train is not train_classifier:
+        LogisticRegressionClassifier.train = train_classifier
     if LogisticRegressionClassifier.load.__func__ is not _load_classifier:
         LogisticRegressionClassifier.load = classmethod(_load_classifier)
     if Event.resolve_by_type is not resolve_by_type:

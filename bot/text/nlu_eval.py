@@ -42,20 +42,21 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind12.yml", "nlu_blind12.yml", "danger_blind13.yml", "nlu_blind13.yml",
-            "danger_blind15.yml", "nlu_blind15.yml", "danger_blind16.yml", "nlu_blind16.yml")
+HELD_OUT = ("danger_blind17.yml", "nlu_blind17.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
+    "danger_blind17.yml": "held out: written blind in session 14 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 14, never tuned on, messages never printed",
+    "nlu_blind17.yml": "held out: written blind in session 14 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 14, never tuned on, messages never printed",
     "danger_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
     "nlu_blind5.yml": "training data since session 5 (measured once as a held-out set in session 4)",
-    "danger_blind12.yml": "held out: written blind in session 9 by a writer who saw only BLIND_SPEC.md, measured in sessions 10 and 11, never tuned on, messages never printed",
-    "nlu_blind12.yml": "held out: written blind in session 9 by a writer who saw only BLIND_SPEC.md, measured in sessions 10 and 11, never tuned on, messages never printed",
-    "danger_blind16.yml": "held out: written blind in session 13 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 13, never tuned on, messages never printed",
-    "nlu_blind16.yml": "held out: written blind in session 13 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 13, never tuned on, messages never printed",
-    "danger_blind15.yml": "held out: written blind in session 11 by a writer who saw only BLIND_SPEC.md, measured once at the end of session 12, never tuned on, messages never printed",
-    "nlu_blind15.yml": "held out: written blind in session 11 by a writer who saw only BLIND_SPEC.md, measured once at the end of session 12, never tuned on, messages never printed",
-    "danger_blind13.yml": "held out: written blind in session 10 by a writer who saw only BLIND_SPEC.md, measured once at the end of session 11, never tuned on, messages never printed",
-    "nlu_blind13.yml": "held out: written blind in session 10 by a writer who saw only BLIND_SPEC.md, measured once at the end of session 11, never tuned on, messages never printed",
+    "danger_blind12.yml": "training data since session 14 (written blind in session 9, measured in sessions 10 and 11 as a held-out set, never tuned on)",
+    "nlu_blind12.yml": "training data since session 14 (written blind in session 9, measured in sessions 10 and 11 as a held-out set, never tuned on)",
+    "danger_blind16.yml": "training data since session 14 (written blind in session 13, measured once at the end of session 13 as a held-out set, never tuned on)",
+    "nlu_blind16.yml": "training data since session 14 (written blind in session 13, measured once at the end of session 13 as a held-out set, never tuned on)",
+    "danger_blind15.yml": "training data since session 14 (written blind in session 11, measured once at the end of session 12 as a held-out set, never tuned on)",
+    "nlu_blind15.yml": "training data since session 14 (written blind in session 11, measured once at the end of session 12 as a held-out set, never tuned on)",
+    "danger_blind13.yml": "training data since session 14 (written blind in session 10, measured once at the end of session 11 as a held-out set, never tuned on)",
+    "nlu_blind13.yml": "training data since session 14 (written blind in session 10, measured once at the end of session 11 as a held-out set, never tuned on)",
     "danger_blind11.yml": "training data since session 10 (measured once as held out, then a development set)",
     "nlu_blind11.yml": "training data since session 10 (measured once as held out, then a development set)",
     "danger_blind10.yml": "training data since session 10 (measured once as held out, then a development set)",

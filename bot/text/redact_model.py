@@ -263,12 +263,12 @@ def training_messages(seed: int = SEED) -> List[Tuple[str, List[Span]]]:
 
 
 def plain_messages(rng: random.Random, limit: int = PLAIN_MESSAGES) -> List[str]:
-    """Messages of the assistant's NLU data with no name on our lists and no capitalised word
+    """Messages of the assistant's hand-written NLU data with no name on our lists and no capitalised word
     inside a sentence (a name we do not know), drawn at random (seeded)."""
     names = redact_lexicon.gazetteer()
     known = names["first"] | names["last"]
     found = []
-    for path in sorted(redact_lexicon.PROJECT_TEXT.glob("*.yml")):
+    for path in redact_lexicon.hand_written_nlu_files():
         for item in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
             for line in str(item.get("examples") or "").splitlines():
                 text = re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:].strip())

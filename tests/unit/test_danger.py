@@ -58,11 +58,19 @@ def test_labelled_sets_are_kept_apart_from_training_data():
     training = {_norm(m.get("text")) for m in load_data(str(ROOT / "bot" / "data" / "nlu")).training_examples}
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     learned_from = {Path(f).name for c in config["pipeline"] for f in c.get("training_files", [])}
-    assert not {"danger_blind13.yml", "danger_blind12.yml", "danger_blind4_dev.yml"} & learned_from
+    from bot.text.nlu_eval import HELD_OUT
+
+    assert not ({"danger_blind4_dev.yml", "danger_blind14_dev.yml"} | set(HELD_OUT)) & learned_from
     for path in DATA.glob("danger_*.yml"):
         if path.name in learned_from:
             continue  # measured once, training data since (tests/data/BLIND_SPEC.md)
         texts = [t for group in load(path).values() for t in group]
+        if path.name in HELD_OUT:
+            # a held-out set's messages are never printed (pytest would show a
+            # list it compares): only how many
+            shared = sum(1 for t in texts if _norm(t) in training)
+            assert shared == 0, path.name
+            continue
         overlap = [t for t in texts if _norm(t) in training]
         assert not overlap, (path.name, overlap)
 
