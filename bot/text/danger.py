@@ -288,6 +288,8 @@ QUESTION_MARKERS = [
     "how do i call", "how can i call", "how do i ring", "how can i ring", "is it possible to",
     "what would you do if", "what do you say to someone", "what would you say to someone",
     "what to say to someone", "would you call the police", "would you ring the police",
+    # session 14: what to say to someone, or the signs, asked in general
+    "what do i say to someone", "what should i say to someone", "signs that someone", "the same as",
 ]
 # "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
 # me"); a real attacker is still caught because PERSON + "is killing me" is
@@ -673,6 +675,31 @@ IDIOM_MARKERS = [
     "could've killed him", "could have killed him", "could've killed her", "could have killed her",
     "for a surprise", "a surprise party", "wrapping presents", "wrapping my present", "hide and seek",
 ]
+# Session 14 (sets blind12, 13, 15 and 16, measured as held out and now
+# training data, and the helper-written training sets): sayings and everyday
+# phrases the rules took for danger. Each is a whole phrase, specific on
+# purpose; none contains the words of a real threat on its own.
+IDIOM_MARKERS += [
+    "edge of my seat", "edge of our seats", "edge of your seat", "edge of their seats",
+    "breathe for laughing", "for laughing so", "punch the air", "hit the gym", "hit the shops",
+    "hit the town", "hit the road", "hit the hay", "hit the sack", "jump in the shower", "jump in the bath",
+    "jump on the trampoline", "stab in the dark", "having a stab at", "have a stab at", "had a stab at",
+    "on fire today", "on fire at darts", "on fire at the quiz", "stuck in traffic", "stuck in a queue",
+    "boring meeting", "phone queue", "trapped talking to", "tied up with work", "tied up at work",
+    "cat dragged in", "nearly had a stroke", "almost had a stroke", "nearly passed out when",
+    "almost passed out when", "exams are killing", "could kill a horse", "collapsed into bed",
+    "stubbed my toe", "rose bush", "rose bushes", "fire escape plan", "fire escape ladder", "fire escape route",
+    "at the blood test", "at my blood test", "for a blood test", "for my blood test", "giving blood",
+    "flu jab", "covid jab", "booster jab",
+    # saying one is not in danger, in the words people use
+    "do not need an ambulance", "do not need the police", "do not need police", "no need for an ambulance",
+    "i no in danger", "i am no in danger", "do not want to hurt myself", "not thinking of hurting myself",
+    "not thinking about hurting myself", "not going to hurt myself",
+    # asking how this chat or 999 works, not calling for help
+    "would this chat", "will this chat", "does this chat", "can this chat", "would you call the police",
+    "will you call the police", "if you call 999", "if you ring 999", "if you dial 999",
+    "do you need to call an ambulance", "do you need to call 999", "should you call an ambulance",
+]
 # Clause patterns that are playful or clinical, not danger: a cat "holding me
 # hostage" on a lap, a toddler keeping someone "captive" with a story, a nurse
 # coming with a needle. Specific on purpose: "he is holding me hostage" and
@@ -692,6 +719,11 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     r"\b(gave|give|giving|gives|given) (me|him|her|us|you|them) a heart attack\b",
     r"\b(lost|lose|losing) (\w+ ){1,3}to suicide\b|\b(died|death|deaths|dead) (by|from|through) suicide\b"
     r"|\bsuicide (squad|rates?|figures|statistics|stats|prevention|awareness|bereavement|helpline|hotline|training)\b",
+    # session 14: suicide as a scene or a storyline; a question about what a word means
+    r"\bsuicide (scene|storyline|story line|plot|episode|in the (film|book|play|show|programme))\b",
+    r"\bwhat does (the word )?\w+( \w+)? mean\b",
+    # session 14: "is being hit by your son abuse?", a question about a word for harm
+    r"^(is|would|does) (being|getting) \w+.*\b(abuse|abusive|neglect|count as|counts as)\b",
 )]
 NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
@@ -765,6 +797,14 @@ MESSAGE_CONTEXT += [
     "not an emergency", "is not an emergency", "not happening right now", "not happening now",
     "is not happening now", "is not happening right now",
 ]
+# Session 14 (blind12-16, now training data, and the helper sets): news,
+# radio, podcasts, audiobooks, plays and games told about (suicide is never
+# cancelled by these).
+MESSAGE_CONTEXT += [
+    "on the radio", "the radio said", "heard on the radio", "on the news", "it was on the news",
+    "on look north", "crime drama", "crime podcast", "a podcast", "the podcast", "audiobook",
+    "dungeons and dragons", "the sims", "romeo and juliet", "did you see casualty", "bake off",
+]
 MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
     # watching a television drama: "watching casualty", "on line of duty last night"
     r"\b(watching|watched|watch|on|seen on) (casualty|holby|the bill|line of duty|doctors|happy valley|"
@@ -836,6 +876,9 @@ TRIVIAL_REASON = re.compile(
     r"(my|her|his|your) birthday)\b"
     r"|\b(kill|murder|throttle|strangle|batter) the next (person|one|man|woman|bloke)\b"
     r"|\bif i am late\b|\bthe state of my (hair|room|house|flat|kitchen)\b|\bsurprise party\b"
+    # session 14: yoghurts, milk, printers, tills, garden centres, a jumper in the wash
+    r"|\b(yoghurt|yogurt|last (yorkshire|slice|piece|roast potato)|used all the milk|the printer|self service tills?|"
+    r"garden centre|good jumper|hair ?dresser|haircut|monopoly|golf clubs)\b"
 )
 HYPERBOLE_WORDS = re.compile(r"\b(kill|murder|throttle|strangle|batter|die|dead)\b")
 NOT_IN_DANGER = ["do not feel in danger", "not feel in danger", "not feeling in danger", "not in any danger",
