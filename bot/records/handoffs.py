@@ -261,6 +261,12 @@ def add_message(session: Session, handoff_id: int, author: str, text: str, *, st
     return row
 
 
+def has_message(session: Session, handoff_id: int, message_id: str) -> bool:
+    """Whether a message with this ``message_id`` is stored for this handoff."""
+    return session.execute(select(HandoffMessage.id).where(
+        HandoffMessage.handoff_id == handoff_id, HandoffMessage.message_id == message_id)).first() is not None
+
+
 def messages(session: Session, handoff_id: int, after_id: int = 0) -> List[HandoffMessage]:
     return list(session.execute(
         select(HandoffMessage).where(HandoffMessage.handoff_id == handoff_id, HandoffMessage.id > after_id)

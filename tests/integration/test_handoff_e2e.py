@@ -30,6 +30,7 @@ ALWAYS_STAFFED = {"MSP_HANDOFF_DAYS": "Mon-Sun", "MSP_HANDOFF_HOURS": "00:00-24:
                   "MSP_HANDOFF_BANK_HOLIDAYS": "none"}
 PASSWORD = "a long enough password 7"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+SEND_KEY = re.compile(r'name="send_key" value="([^"]+)"')
 DUTY = "duty@example.gov.uk"
 
 
@@ -199,13 +200,26 @@ def test_a_widget_user_asks_for_a_person_a_worker_claims_and_chats_then_hands_ba
             assert joined["custom"]["name"] == first_name
 
             # The worker writes; the person's socket gets it, marked as staff.
+            # The form is sent twice at once (a double click, from a second
+            # connection with the same login) and once more afterwards (a
+            # re-sent page): the person gets it once, and it is stored once.
             words = f"Hello, I'm {first_name} from the adult safeguarding team. How can I help?"
-            sent = await asyncio.to_thread(winner.post, f"{base}/handoff/{row.id}/send",
-                                           data={"csrf_token": _csrf(stack, winner), "message": words},
-                                           allow_redirects=False)
-            assert sent.status_code == 302 and sent.headers["Location"].endswith("done=sent")
+            page = await asyncio.to_thread(winner.get, f"{base}/handoff/{row.id}")
+            form = {"csrf_token": CSRF.search(page.text).group(1), "message": words,
+                    "send_key": SEND_KEY.search(page.text).group(1)}
+            twin = requests.Session()
+            twin.cookies.update(winner.cookies)
+            both = await asyncio.gather(*(asyncio.to_thread(web.post, f"{base}/handoff/{row.id}/send", data=form,
+                                                            allow_redirects=False) for web in (winner, twin)))
+            again = await asyncio.to_thread(winner.post, f"{base}/handoff/{row.id}/send", data=form,
+                                            allow_redirects=False)
+            for sent in (*both, again):
+                assert sent.status_code == 302 and sent.headers["Location"].endswith("done=sent")
             message, _ = await _wait_for(person, lambda m: (m.get("custom") or {}).get("from") == "staff")
             assert message["custom"] == {"from": "staff", "name": first_name, "text": words}
+            assert not [m for m in await person.drain(1.5) if (m.get("custom") or {}).get("from") == "staff"]
+            with session_scope(url, read_only=True) as db:
+                assert [m.text for m in handoffs.messages(db, row.id) if m.author == "worker"] == [words]
             # The loser cannot write in it.
             refused = await asyncio.to_thread((bob if winner is ann else ann).post, f"{base}/handoff/{row.id}/send",
                                               data={"csrf_token": _csrf(stack, bob if winner is ann else ann),

@@ -8,6 +8,8 @@ No Rasa server runs here: Rasa's copy of each text is best effort (the text goes
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.records import handoffs, session_scope
@@ -108,3 +110,21 @@ def test_a_texter_who_left_shows_as_left(signed_in, texting, records_url):
     ann, _ = signed_in("practitioner")
     page = ann.get(f"/handoff/{handoff_id}").get_data(as_text=True)
     assert "The person left" in page and "Claim this chat" not in page
+
+
+def test_a_form_sent_twice_is_texted_and_stored_once(signed_in, texting, records_url):
+    handoff_id, _ = texting
+    ann, _ = signed_in("practitioner")
+    _post(ann, f"/handoff/{handoff_id}/claim")
+    page = ann.get(f"/handoff/{handoff_id}").get_data(as_text=True)
+    key = re.search(r'name="send_key" value="([^"]+)"', page).group(1)
+    for _ in range(2):  # a double click, or the page sent again
+        sent = _post(ann, f"/handoff/{handoff_id}/send", message="Are you safe to talk?", send_key=key)
+        assert sent.headers["Location"].endswith("done=sent")
+    # a new page has a new key: the same words again are a new message
+    fresh = re.search(r'name="send_key" value="([^"]+)"', ann.get(f"/handoff/{handoff_id}").get_data(as_text=True))
+    assert fresh.group(1) != key
+    _post(ann, f"/handoff/{handoff_id}/send", message="Are you safe to talk?", send_key=fresh.group(1))
+    assert [body for kind, body, _ in _outbox(records_url)][1:] == ["Practitioner: Are you safe to talk?"] * 2
+    assert _messages(records_url, handoff_id)[-2:] == [("worker", "Are you safe to talk?")] * 2
+    assert [r["outcome"] for r in audit_rows(records_url) if r["action"] == "handoff.send"] == ["ok", "refused", "ok"]

@@ -35,6 +35,9 @@ a call back is nobody's case yet). Every list, view and change is audited
 """
 from __future__ import annotations
 
+import re
+import secrets
+import threading
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, \
@@ -57,6 +60,13 @@ HANDOFF = "/<int(max=2147483647):handoff_id>"
 STREAM_SECONDS = 15.0
 POLL_SECONDS = 0.5
 MAX_MESSAGE_CHARS = 4000
+# Every page with the message box carries a fresh key; a message is sent once
+# per key. A double click or a re-sent form (back, refresh) reaches the person
+# once: the key is kept with the stored message (``message_id`` "worker:<key>"),
+# and keys being sent right now are held in this process.
+SEND_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SENDING: set = set()
+_SENDING_LOCK = threading.Lock()
 DONE = {"claimed": "You have joined the chat. The person has been told.",
         "taken": "Someone else claimed this chat first.",
         "sent": None,
@@ -171,7 +181,8 @@ def show(handoff_id: int):
     return render_template("handoff/show.html", h=handoff, claimed_by=claimed_by, messages=messages,
                            transcript=transcript, labels=STATUS_LABELS, authors=AUTHOR_LABELS, channels=CHANNEL_LABELS,
                            mine=handoff.claimed_by_id == g.user.id, max_chars=MAX_MESSAGE_CHARS,
-                           notice=DONE.get(request.args.get("done", "")), error=None)
+                           notice=DONE.get(request.args.get("done", "")), error=None,
+                           send_key=secrets.token_urlsafe(18))
 
 
 @bp.route(HANDOFF + "/messages")
@@ -221,7 +232,7 @@ def _page_error(handoff_id: int, message: str, status: int = 400):
                            transcript=_transcript(handoff.sender_id), labels=STATUS_LABELS, authors=AUTHOR_LABELS,
                            channels=CHANNEL_LABELS,
                            mine=handoff.claimed_by_id == g.user.id, max_chars=MAX_MESSAGE_CHARS, notice=None,
-                           error=message), status
+                           error=message, send_key=secrets.token_urlsafe(18)), status
 
 
 @bp.route(HANDOFF + "/claim", methods=["POST"])
@@ -253,20 +264,48 @@ def send(handoff_id: int):
                             required=True, strip=False, multiline=True)
     except inputs.BadInput as error:
         return _page_error(handoff_id, str(error))
+    key = request.form.get("send_key", "")
+    message_id = f"worker:{key}" if SEND_KEY.fullmatch(key) else None
+    if message_id is not None and not _start_sending(handoff_id, message_id):
+        audit("handoff.send", target=f"handoff:{handoff_id}", outcome="refused", detail={"why": "sent already"})
+        return redirect(url_for("handoff.show", handoff_id=handoff_id, done="sent"))
+    try:
+        return _send(handoff, words, message_id)
+    finally:
+        if message_id is not None:
+            with _SENDING_LOCK:
+                _SENDING.discard((handoff_id, message_id))
+
+
+def _start_sending(handoff_id: int, message_id: str) -> bool:
+    """False if this form was sent already, or is being sent right now."""
+    with _SENDING_LOCK:
+        if (handoff_id, message_id) in _SENDING:
+            return False
+        with reading() as db:
+            if handoffs.has_message(db, handoff_id, message_id):
+                return False
+        _SENDING.add((handoff_id, message_id))
+        return True
+
+
+def _send(handoff, words: str, message_id):
+    handoff_id = handoff.id
     if _is_sms(handoff):
-        return _send_sms(handoff, words)
+        return _send_sms(handoff, words, message_id)
     name = texts.worker_name(g.user.display_name)
     if not _tell(handoff.sender_id, lambda channel: texts.from_worker(channel, name, words)):
         audit("handoff.send", target=f"handoff:{handoff_id}", outcome="failed")
         return _page_error(handoff_id, "The message was not sent: the assistant's server did not answer. "
                                        "Please try again, or phone the person if it is safe.", 503)
     with writing() as db:
-        handoffs.add_message(db, handoff_id, "worker", words[:MAX_HANDOFF_TEXT_CHARS], staff_user_id=g.user.id)
+        handoffs.add_message(db, handoff_id, "worker", words[:MAX_HANDOFF_TEXT_CHARS], staff_user_id=g.user.id,
+                             message_id=message_id)
     audit("handoff.send", target=f"handoff:{handoff_id}")
     return redirect(url_for("handoff.show", handoff_id=handoff_id, done="sent"))
 
 
-def _send_sms(handoff, words: str):
+def _send_sms(handoff, words: str, message_id=None):
     """A worker's words by SMS: checked, stored and queued in one transaction, then Rasa's copy."""
     problem = handoff_sms.worker_words_problem(words)
     if problem is not None:
@@ -277,7 +316,10 @@ def _send_sms(handoff, words: str):
         if handoff_sms.opted_out(db, handoff.sender_id):
             queued = None
         else:
-            message = handoffs.add_message(db, handoff.id, "worker", words, staff_user_id=g.user.id)
+            message = handoffs.add_message(db, handoff.id, "worker", words, staff_user_id=g.user.id,
+                                           message_id=message_id)
+            if message is None:  # the same form, stored by another process a moment ago
+                return redirect(url_for("handoff.show", handoff_id=handoff.id, done="sent"))
             queued = handoff_sms.queue(db, handoff.id, handoff.sender_id, body, f"m{message.id}")
     if queued is None:
         audit("handoff.send", target=f"handoff:{handoff.id}", outcome="refused", detail={"why": "opted out"})
