@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -11,6 +12,20 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def files_fingerprint(names: List[str]) -> str:
+    """SHA-256 over the named files (paths from the project root) and their bytes."""
+    digest = hashlib.sha256()
+    for name in names:
+        path = ROOT / name
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 class RuleComponent(GraphComponent):
@@ -52,6 +67,18 @@ class TrainedComponent(GraphComponent):
     build themselves from ``load_json`` in ``load``; training data passes
     through unchanged.
     """
+
+    # Code outside the class that decides what is trained (paths from the
+    # project root). Rasa's cache key covers the class's own source and its
+    # config only; these files and the contents of ``training_files`` are
+    # added (``fingerprint_addon``), so a change to either trains the
+    # component again instead of restoring a stale one from the cache.
+    CODE_FILES: tuple = ()
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        names = list(cls.CODE_FILES) + [str(name) for name in (config or {}).get("training_files") or []]
+        return files_fingerprint(names) if names else None
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
         self.config = {**self.get_default_config(), **(config or {})}

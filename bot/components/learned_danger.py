@@ -39,6 +39,8 @@ MAX_PARTS = 96
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LearnedDanger(TrainedComponent):
+    CODE_FILES = ("bot/text/learned_danger.py", "bot/text/encoder.py", "bot/text/onnx_graph.py")
+
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"training_files": [], "c": 4.0, "danger_threshold": 0.8, "unclear_threshold": 0.5,

@@ -51,6 +51,14 @@ class SentenceVector(np.ndarray):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SentenceEncoderFeaturizer(GraphComponent):
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The encoder's code is outside this class: Rasa's cache key gets it from here
+        (a change to the forward pass must not restore yesterday's vectors)."""
+        from bot.components.base import files_fingerprint
+
+        return files_fingerprint(["bot/text/encoder.py", "bot/text/onnx_graph.py"])
+
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"scale": 4.0}

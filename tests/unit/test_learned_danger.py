@@ -56,3 +56,16 @@ def test_examples_load_without_repeats(tmp_path):
     f.write_text("positives_now: [a, b]\npositives_suicide: [c]\nnegatives: [d, a]\n")
     texts, labels = load_examples([f, f])
     assert sorted(zip(texts, labels)) == [("a", 0), ("a", 1), ("b", 1), ("c", 2), ("d", 0)]
+
+
+def test_the_held_out_decisions_are_libsvms_own():
+    from sklearn.svm import SVC
+
+    from bot.text.learned_danger import rbf_decision
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(400, 16))
+    labels = (vectors[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
+    svm = SVC(C=4.0, kernel="rbf", gamma="scale").fit(vectors[:300], labels[:300])
+    np.testing.assert_allclose(rbf_decision(svm, vectors[300:], chunk=37), svm.decision_function(vectors[300:]),
+                               rtol=1e-9, atol=1e-9)
