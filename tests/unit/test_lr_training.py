@@ -53,16 +53,22 @@ def test_dense_tail_counts_only_the_columns_every_row_has():
     assert dense_tail(sparse.csr_matrix((4, 6))) == 0
 
 
-def test_the_fit_is_the_same_and_the_optimiser_saw_the_split(monkeypatch):
-    X, y = design()
-    seen = []
+@pytest.fixture
+def seen(monkeypatch):
+    """The type of matrix each call of the optimiser got, through lr_training's shim."""
+    types_seen = []
     real = scipy_optimize.minimize
 
     def spy(fun, x0, *args, **kwargs):
-        seen.append(type(kwargs["args"][0]))
+        types_seen.append(type(kwargs["args"][0]))
         return real(fun, x0, *args, **kwargs)
 
     monkeypatch.setattr(lr_training, "scipy_optimize", types.SimpleNamespace(minimize=spy))
+    return types_seen
+
+
+def test_the_fit_is_the_same_and_the_optimiser_saw_the_split(seen):
+    X, y = design()
     settings = dict(solver="lbfgs", max_iter=1000, tol=1e-10, class_weight="balanced")
     plain = LogisticRegression(**settings).fit(X, y)
     assert seen == []  # outside the context scikit-learn is untouched
@@ -77,16 +83,8 @@ def test_the_fit_is_the_same_and_the_optimiser_saw_the_split(monkeypatch):
     assert _logistic.optimize is scipy_optimize
 
 
-def test_a_matrix_without_a_dense_block_goes_through_unchanged(monkeypatch):
+def test_a_matrix_without_a_dense_block_goes_through_unchanged(seen):
     X, y = design(dense=4)
-    seen = []
-    real = scipy_optimize.minimize
-
-    def spy(fun, x0, *args, **kwargs):
-        seen.append(type(kwargs["args"][0]))
-        return real(fun, x0, *args, **kwargs)
-
-    monkeypatch.setattr(lr_training, "scipy_optimize", types.SimpleNamespace(minimize=spy))
     with split_design(min_dense_columns=16):
         LogisticRegression(max_iter=50).fit(X, y)
     assert seen and seen[0] is not SplitRows and sparse.issparse(X)
