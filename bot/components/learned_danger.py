@@ -26,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.base import TrainedComponent
 from bot.components.input_guard import PLACEHOLDER
-from bot.components.sentence_encoder import vector_of
+from bot.components.sentence_encoder import ENCODER_CODE, vector_of
 from bot.text.encoder import get_encoder
 from bot.text.learned_danger import DangerModel, level, load_examples, parts
 
@@ -39,7 +39,7 @@ MAX_PARTS = 96
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LearnedDanger(TrainedComponent):
-    CODE_FILES = ("bot/text/learned_danger.py", "bot/text/encoder.py", "bot/text/onnx_graph.py")
+    CODE_FILES = ("bot/text/learned_danger.py", *ENCODER_CODE)
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -35,7 +35,12 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.base import files_fingerprint
 from bot.text.encoder import get_encoder
+
+# The encoder's code, outside the featurizer class: part of Rasa's cache key
+# for every component whose output depends on the vectors.
+ENCODER_CODE = ("bot/text/encoder.py", "bot/text/onnx_graph.py")
 
 VECTOR = "msp_sentence_vector"
 
@@ -53,11 +58,8 @@ class SentenceVector(np.ndarray):
 class SentenceEncoderFeaturizer(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        """The encoder's code is outside this class: Rasa's cache key gets it from here
-        (a change to the forward pass must not restore yesterday's vectors)."""
-        from bot.components.base import files_fingerprint
-
-        return files_fingerprint(["bot/text/encoder.py", "bot/text/onnx_graph.py"])
+        """A change to the forward pass must not restore yesterday's vectors from the cache."""
+        return files_fingerprint(list(ENCODER_CODE))
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
