@@ -127,7 +127,13 @@ class SafetyNet(RuleComponent):
         # the rules still read those).
         learned_ok = problem is None and len(clean.split()) >= LEARNED_MIN_WORDS
         hold_back = False
-        if not kind and learned.get("level") == "danger" and learned_ok and says_resolved(clean):
+        if result.negated:
+            # "I'm not hurting myself, I promise", "I don't feel unsafe": the
+            # rules found danger words said in the negative. No 999 reply from
+            # the learned detector either; the message is asked "is anyone in
+            # danger right now? If so, call 999" (deterministic, no score).
+            hold_back = True
+        elif not kind and learned.get("level") == "danger" and learned_ok and says_resolved(clean):
             # "he has gone and I'm ok now": the learned detector alone does
             # not give the 999 reply to a danger the writer says is over; the
             # message is asked "is anyone in danger right now?" instead.
@@ -146,7 +152,7 @@ class SafetyNet(RuleComponent):
                 # so the 999 reply for danger now, not the suicide one.
                 kind = "now"
             who = who_is_in_danger(clean, kind)
-        check = bool(not kind and learned.get("level") in ("unclear", "danger") and learned_ok)
+        check = bool(not kind and (result.negated or (learned.get("level") in ("unclear", "danger") and learned_ok)))
         if not kind and problem is None and PLEA.match(clean.lower()):
             # "HELP", "help me please": too short for the learned detector,
             # and it may be an emergency. Ask (the rules decide, no score).

@@ -159,6 +159,14 @@ def correct_word(word: str) -> str:
 
 
 _WORD_RE = re.compile(r"[a-z0-9']+|[^a-z0-9'\s]+")
+# Words after which "ill" is the word ill (session 15: "I'm ill myself now"
+# was read as "i am i will myself").
+ILL_AFTER = {
+    "am", "is", "are", "was", "were", "be", "been", "being", "feel", "feels", "feeling", "felt", "very",
+    "really", "too", "quite", "fell", "falls", "mentally", "terminally", "seriously", "critically", "gravely",
+    "chronically", "look", "looks", "looking", "looked", "got", "getting", "become", "became", "an", "bit",
+    "proper", "taken", "severely",
+}
 
 
 def normalise(text: str) -> str:
@@ -169,6 +177,10 @@ def normalise(text: str) -> str:
     text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)
     out: List[str] = []
     for token in _WORD_RE.findall(text):
+        if token == "ill" and out and out[-1].split()[-1:] and out[-1].split()[-1] in ILL_AFTER:
+            # "I'm ill", "she felt ill", "mentally ill": the word ill, not "I'll".
+            out.append(token)
+            continue
         if token[0].isalnum() or token[0] == "'":
             stripped = token.strip("'")
             fixed = correct_word(token) if token in REPLACEMENTS else correct_word(stripped)
@@ -307,6 +319,11 @@ class DangerResult:
     kind: Optional[str] = None   # None, "now" or "suicide"
     who: Optional[str] = None    # "self", "other" or None when unclear
     matched: str = ""            # the words that triggered it
+    # Session 15: danger words said in the negative ("I'm not hurting
+    # myself", "I don't feel unsafe", "nobody is hurting me"). Not the 999
+    # reply, but never silence either: the message is asked "is anyone in
+    # danger right now? If so, call 999" (see safety_net).
+    negated: bool = False
 
     def __bool__(self) -> bool:
         return self.kind is not None
@@ -507,6 +524,9 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(screaming|shouting) (for )?help\b",
     r"\b(coming at me|coming for me|coming round to|on his way to|on her way to|on their way to|going room to room)\b",
     r"\b(standing over me|won't let me go|will not let me go)\b",
+    # session 15: "he won't stop hitting me"
+    r"\b(will not|won't|wont) stop (hitting|punching|kicking|hurting|beating|strangling|choking|attacking|shaking|"
+    r"slapping|stabbing) (me|her|him|them|us|my)\b",
     r"\b(will not|won't|wont|can not|cannot) stop (the )?bleeding\b|\bcut (my|her|his) \w+ (really |very )?badly\b",
     r"\bsmashing (up|the place|everything|things|the house)\b",
     r"\b(smash|smashing|kick|kicking|booting|boot) (the )?(door|window)s? (down|in)\b|\bsmash(ing)? (my|her|his) (face|head)\b",
@@ -515,6 +535,8 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(hostage|held captive|keeping (him|her|me) (in|locked|prisoner)|won't let (him|her) (leave|out|go)|will not let (him|her) (leave|out|go))\b",
     r"\b(kicking off|glass smashing|smashing glass)\b.*\b(big time|crying|screaming|now)\b",
     r"\b(screaming|crying)\b.*\b(hitting|beating|attacking|hurting) (her|him|them)\b",
+    # (session 15: not "lots of people in the home have bed sores", a care home)
+    r"(?<!of )(?<!other )(?<!older )(?<!elderly )(?<!vulnerable )(?<!the )(?<!most )"
     r"\b(someone|somebody|some one|a man|men|people) (is |are )?(in|inside) (the|my|our) (house|flat|home)\b|\bsomeone is in the house\b",
     r"\b(trying|rattling|trying to open) (my|the) (door|door handle|window)\b",
     r"\b(broke|broken|breaks|has broken|just broke) in\b",
@@ -594,6 +616,8 @@ STRONG_SUICIDE = [re.compile(p) for p in (
 # the home, it is 2am and raining"), read across the whole message; the same
 # markers cancel them, read across the whole message too.
 NOW_MESSAGE = [re.compile(p) for p in (
+    # (session 15: not an alarm, a clock or a timer that "went off")
+    r"(?<!alarm )(?<!alarms )(?<!clock )(?<!timer )(?<!phone )(?<!lights )(?<!power )(?<!heating )(?<!boiler )"
     r"\b(wandered|walked|gone|went) (off|out|missing)\b.*\b(night|dark|\d ?am|freezing|raining|snowing|cold|nightie|pyjamas|slippers)\b",
     r"\b(can not|cannot|cant) find (her|him|mum|dad|nan|grandad)\b.*\b(night|dark|\d ?am|freezing|dementia|raining)\b",
     r"\b(on the floor|fallen|fell|collapsed)\b.*\b(leave (him|her|them) (till|until|there)|left (him|her|them) there|nobody (will )?help|can not get (him|her|me) up|been there (all night|for hours|since))\b",
@@ -616,6 +640,8 @@ SUICIDE_MESSAGE = [re.compile(p) for p in (
 HABITUAL_MARKERS = [
     "lately", "for months", "for weeks", "for years", "always", "all the time", "every time",
     "whenever", "every day", "every week", "every night", "constantly", "most days", "often",
+    # session 15: "sometimes patients shout they'll kill us"
+    "sometimes", "at times", "now and then",
 ]
 HABITUAL_THREAT_MARKERS = HABITUAL_MARKERS + ["keeps", "keep", "kept"]
 HABITUAL_LABELS = ("NOW_VIOLENCE_ONGOING", "NOW_VIOLENCE_THREAT")
@@ -700,6 +726,9 @@ IDIOM_MARKERS += [
     "will you call the police", "if you call 999", "if you ring 999", "if you dial 999",
     "do you need to call an ambulance", "do you need to call 999", "should you call an ambulance",
 ]
+# Session 15 (blind17, measured once and now training data): being "stabbed
+# in the back" by a friend; someone "not safe" behind the wheel.
+IDIOM_MARKERS += ["backstabbing", "backstabber", "back stabbing", "back stabber"]
 # Clause patterns that are playful or clinical, not danger: a cat "holding me
 # hostage" on a lap, a toddler keeping someone "captive" with a story, a nurse
 # coming with a needle. Specific on purpose: "he is holding me hostage" and
@@ -724,6 +753,8 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     r"\bwhat does (the word )?\w+( \w+)? mean\b",
     # session 14: "is being hit by your son abuse?", a question about a word for harm
     r"^(is|would|does) (being|getting) \w+.*\b(abuse|abusive|neglect|count as|counts as)\b",
+    # session 15: driving ("not safe behind the wheel", "not safe to drive any more")
+    r"\bnot safe (behind|at) the wheel\b",
 )]
 NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
@@ -804,6 +835,9 @@ MESSAGE_CONTEXT += [
     "on the radio", "the radio said", "heard on the radio", "on the news", "it was on the news",
     "on look north", "crime drama", "crime podcast", "a podcast", "the podcast", "audiobook",
     "dungeons and dragons", "the sims", "romeo and juliet", "did you see casualty", "bake off",
+    # session 15: a smoke alarm that needed a battery
+    "battery was low", "battery is low", "low battery", "battery was dying", "needed a new battery",
+    "needs a new battery", "changed the battery",
 ]
 MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
     # watching a television drama: "watching casualty", "on line of duty last night"
@@ -813,6 +847,14 @@ MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
     # a training course or drill named after the danger ("hostage training", "fire training")
     r"\b(hostage|first aid|self defence|self-defence|fire|cpr|restraint|breakaway|de-escalation|"
     r"deescalation|safeguarding|suicide prevention|knife crime) (training|course|drill|exercise|workshop)\b",
+    # session 15: "stabbed in the back" by a friend, a sister or the council,
+    # told as a betrayal (gossip, secrets, credit taken) with no weapon,
+    # blood or hospital anywhere in the message
+    r"^(?=.*\b(told|tell|tells|telling|gossip\w*|secrets?|business|lied|lies|lying|credit|promot\w*|so called|"
+    r"friends?|mates?|pals?|council|boss|manager|colleagues?|at work|family|sister|brother|neighbours?|behind my back)\b)"
+    r"(?!.*\b(knife|knives|blade|bleeding|blood|screwdriver|scissors|glass|hospital|ambulance|999|police|hurts?)\b)"
+    r".*\b((stab|stabbed|stabbing|stabs) (me|us|you|him|her|them|everyone) |(got|get|been|was|were|getting|feel|felt) stabbed )"
+    r"in the back\b",
     # insects "killing me" ("wasps, they're killing me in the garden")
     r"\b(wasps?|midges?|mosquito(e)?s?|flies|ants|gnats|slugs|bugs|nettles|fleas)\b.*\b(is|are) killing (me|us)\b",
 )]
@@ -962,10 +1004,39 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
     return False
 
 
+# Session 15 (blind17, measured once and now training data): danger words in
+# the negative, about the writer's own state. Narrow on purpose: "he will not
+# stop hitting me", "I do not feel safe" and "he is not letting me leave" are
+# not negations of danger and are never matched here.
+NEGATED_SPANS = [re.compile(p) for p in (
+    r"\b(i|she|he|they) (am|is|are|was|were|do|does|did|would|will|have|has)( really| honestly| definitely)? (not|never)"
+    r"( (going to|gonna|planning to|planning on|thinking of|thinking about|trying to|about to|wanting to))? "
+    r"(hurting|harming|cutting|killing|hurt|harm|cut|kill) (myself|meself|herself|himself|themselves)\b",
+    r"\b(do|does|did|am|is) not (feel|feeling|felt) (unsafe|in danger|threatened|at risk)\b",
+    r"\b(never|not) (feel|felt|feeling) (unsafe|in danger|threatened)\b",
+    r"\b(nobody|no one|noone|no-one) is (hurting|hitting|threatening|harming|attacking|following|touching) (me|her|him|us|them)\b",
+)]
+
+
+def _negated_at(clause: str, position: int) -> bool:
+    """The match at ``position`` lies inside a negated phrase of the clause."""
+    for pattern in NEGATED_SPANS:
+        for m in pattern.finditer(clause):
+            if m.start() <= position < m.end():
+                return True
+    return False
+
+
 # "someone help me speak / understand / read": asking for support.
 _ASKING_SUPPORT = re.compile(r"\s*(me )?(to )?(speak|understand|read|write|talk|fill|say|explain|with|in meetings|get my)\b")
 # "do I call", "should we ring", "when can I phone": a question about calling, just before the words.
-_ASKING_TO_CALL = re.compile(r"\b((do|can|should|shall|could|would|must) (i|we|one|people)|(do|should|must) you)\s*$")
+_ASKING_TO_CALL = re.compile(
+    r"\b((do|can|should|shall|could|would|must) (i|we|one|people)|(do|should|must) you"
+    # session 15: "is it ok to call 999 if ...", "when to ring", "am I allowed to phone"
+    r"|(is it|it is|is it ever|would it be|will it be) (ok|okay|alright|all right|fine|right|wrong|bad|allowed|silly|"
+    r"daft|a waste of time)( for (me|you|someone|people|us))? to|when (to|do you|should you|should i|do i|can i|"
+    r"do people)|allowed to|(how|when) (do|can|should) (i|you|we)|how to)\s*$"
+)
 
 
 def detect(text: str) -> DangerResult:
@@ -980,6 +1051,7 @@ def detect(text: str) -> DangerResult:
     # "I'll be dead and buried before they fix it" is a saying, one phrase.
     normalised = re.sub(r"\bdead and buried\b", "deadandburied", normalised)
     found: List[Tuple[str, str, str]] = []
+    negated: List[str] = []
     context = _has_marker(normalised, MESSAGE_CONTEXT) or any(p.search(normalised) for p in MESSAGE_CONTEXT_PATTERNS)
     for clause in _clauses(nlp, normalised):
         doc = nlp.make_doc(clause)
@@ -999,6 +1071,9 @@ def detect(text: str) -> DangerResult:
                 # still matched on their own).
                 continue
             if not _cancelled(clause, label, doc[start].idx):
+                if _negated_at(clause, doc[start].idx):
+                    negated.append(doc[start:end].text)
+                    continue
                 found.append((label, doc[start:end].text, clause))
         for label, patterns in (("SUICIDE", STRONG_SUICIDE), ("NOW_STRONG", STRONG_NOW)):
             for pattern in patterns:
@@ -1006,6 +1081,9 @@ def detect(text: str) -> DangerResult:
                 if m and context and label != "SUICIDE":
                     continue
                 if m and not _cancelled(clause, label, m.start()):
+                    if _negated_at(clause, m.start()):
+                        negated.append(m.group(0))
+                        continue
                     found.append((label, m.group(0), clause))
                     break
     if not found:
@@ -1037,7 +1115,7 @@ def detect(text: str) -> DangerResult:
         # "made my will" said with a solicitor, probate or power of attorney is paperwork.
         found = [f for f in found if not (f[1] == "my will" and _has_marker(normalised, WILL_PAPERWORK))]
     if not found:
-        return DangerResult()
+        return DangerResult(matched=negated[0], negated=True) if negated else DangerResult()
     # Suicidal intent gets its own reply (which also says 999).
     for label, words, clause in found:
         if label == "SUICIDE":
@@ -1072,6 +1150,12 @@ RESOLVED = re.compile(
 # RESOLVED, only for the learned detector: it asks instead of giving 999.
 EVERYDAY = re.compile(
     r"\b(lol|lmao|rofl|jk|only joking|just joking)\b|\bhaha\w*|\U0001F602|\U0001F923|\bliterally (die|dying|dead)\b"
+    # session 15: everyday annoyance ("the drill next door is doing my head in")
+    r"|\b(doing|does|did) (my|his|her|our|your) (head|nut|brain) in\b|\bdriving (me|him|her|us) (mad|crazy|nuts|insane|"
+    r"round the bend|up the wall|bonkers)\b|\b(sick|bored) to death\b"
+    # where to live, not whether to ("I do not want to live in a care home")
+    r"|\bwant to live (in|with|at|near) (a|an|the|my|her|his|their|our) (care|nursing|residential|home|house|flat|"
+    r"bungalow|son|daughter|sister|brother|mum|dad|family|kids|children|place)\b"
     r"|\b(fire|sack) (my|the|our|her|his|a) (cleaner|carer|gardener|builder|staff|worker|employee|solicitor|accountant|"
     r"agency|care agency|nanny|housekeeper|plumber|decorator)\b|\b(got|been|being|get|getting) fired\b"
 )
@@ -1084,10 +1168,24 @@ FICTION = re.compile(
 )
 
 
+# A question about what to do if something happened ("can you explain what to
+# do if someone is choking", "what happens if a person takes too many
+# tablets"): asking for information. Like RESOLVED, only for the learned
+# detector (it asks "is anyone in danger now?" instead); the rules still
+# decide alone ("what do I do, he has a knife" is matched by them).
+INFORMATION_QUESTION = re.compile(
+    r"\b(what|how) (to do|do (i|you|we|people)|should (i|you|we|people)|would (i|you)|can (i|you)|is the best way to)\b"
+    r"[^.?!]*\bif (someone|somebody|a person|anyone|people|you|a|an|your|one)\b"
+    r"|\bwhat (happens|would happen|will happen) (if|when) (someone|somebody|a person|anyone|people|you)\b"
+    r"|\b(nobody|no one|noone) is (hurting|hitting|threatening|harming|attacking|following|touching) (me|her|him|us|them)\b"
+)
+
+
 def says_resolved(text: str) -> bool:
-    """The writer says the danger is over, or it is a game, programme or book."""
+    """The writer says the danger is over, it is a game, programme or book, or asks what to do if."""
     words = normalise(text or "")
-    return bool(RESOLVED.search(words) or FICTION.search(words) or EVERYDAY.search(words))
+    return bool(RESOLVED.search(words) or FICTION.search(words) or EVERYDAY.search(words)
+                or INFORMATION_QUESTION.search(words))
 
 
 def who_is_in_danger(text: str, kind: Optional[str]) -> Optional[str]:

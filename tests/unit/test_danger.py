@@ -368,3 +368,80 @@ def test_says_resolved(text, resolved):
     from bot.text.danger import says_resolved
 
     assert says_resolved(text) is resolved
+
+
+# Session 15: shapes found on blind17 (measured once, now training data),
+# written here in other words.
+@pytest.mark.parametrize("text", [
+    "is it alright to ring 999 if I'm not sure how serious it is",
+    "when should you call 999 for an older person",
+    "my brother stabbed me in the back, he told mum all my secrets",
+    "the council stabbed us in the back over the bus pass",
+    "my uncle is not safe behind the wheel, he drives like a lunatic",
+    "the fire alarm went off at 4am because the battery was low",
+    "sometimes the residents shout that they'll kill us, it's their illness",
+    "lots of people in the home have sore skin and nobody turns them",
+])
+def test_session_15_everyday_shapes_are_not_danger(text):
+    result = detect(text)
+    assert result.kind is None and not result.negated, result
+
+
+@pytest.mark.parametrize("text", [
+    "I'm not hurting myself, honestly, I just feel low",
+    "i dont feel unsafe with her, she's just a bit short with me",
+    "she is not going to hurt herself, she's just upset",
+])
+def test_danger_words_in_the_negative_are_asked_about_not_given_999(text):
+    result = detect(text)
+    assert result.kind is None and result.negated, result
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("he won't stop hitting me", "now"),
+    ("I do not feel safe, he has a knife", "now"),
+    ("I'm not going to stop, I'm going to kill myself tonight", "suicide"),
+    ("nobody cares so ill just end it", "suicide"),
+    ("call 999, my neighbour has collapsed", "now"),
+    ("is it ok to call 999? he's got a knife to my throat", "now"),
+    ("he is not letting me leave the house and he's got a knife", "now"),
+    ("dad has gone missing, he's not safe to drive and it's dark", "now"),
+    ("someone is in my house right now", "now"),
+    ("the smoke alarm is going off and there's smoke everywhere", "now"),
+    ("he is hitting her right now", "now"),
+])
+def test_twins_of_the_session_15_shapes_are_still_danger(text, kind):
+    assert detect(text).kind == kind, text
+
+
+def test_ill_after_a_state_word_is_ill_not_i_will():
+    from bot.text.danger import normalise
+
+    assert normalise("I'm ill myself now") == "i am ill myself now"
+    assert normalise("she felt really ill") == "she felt really ill"
+    assert normalise("ill do it tonight") == "i will do it tonight"
+
+
+@pytest.mark.parametrize("text, resolved", [
+    ("the builders next door are doing my head in", True),
+    ("what should you do if someone is having a fit", True),
+    ("what happens if a person takes too many paracetamol", True),
+    ("nobody is hurting me at the moment", True),
+    ("I don't want to live in a nursing home", True),
+    ("what should I do, he's having a fit", False),
+    ("I don't want to live any more", False),
+    ("my head is bleeding", False),
+])
+def test_says_resolved_session_15(text, resolved):
+    from bot.text.danger import says_resolved
+
+    assert says_resolved(text) is resolved
+
+
+@pytest.mark.parametrize("text", [
+    "I got stabbed in the back outside the pub, there's blood everywhere",
+    "a man stabbed me in the back with a knife",
+    "my brother stabbed me in the back and it really hurts",
+])
+def test_a_real_stabbing_in_the_back_is_still_danger(text):
+    assert detect(text).kind == "now", text

@@ -204,3 +204,17 @@ def test_a_confident_other_intent_needs_a_higher_learned_score_for_the_999_reply
     # And the rules never wait on either.
     (m,) = run(learned(message("he is hitting me right now", "describe_physical", 0.99), 0.1, "now", None))
     assert m.get("safety_net")["danger"] == "now" and m.get("safety_net")["source"] == "rules"
+
+
+def test_danger_words_in_the_negative_are_asked_about_whatever_the_learned_score():
+    # "I'm not hurting myself": not the 999 reply (rules or learned), never
+    # silence either: the "is anyone in danger now? call 999" question.
+    m = message("I'm not hurting myself, I just want to talk", intent="ask_what_to_do")
+    learned(m, 0.97, "suicide", "danger")
+    run(m)
+    net = m.get("safety_net")
+    assert net["danger"] is None and net["check"] is True
+    assert m.get("intent")["name"] == "ask_what_to_do"
+    # Without the negation the rules give the suicide reply.
+    (m,) = run(learned(message("I'm hurting myself, I just want to talk", "ask_what_to_do"), 0.1, "suicide", None))
+    assert m.get("safety_net")["danger"] == "suicide"
