@@ -58,7 +58,7 @@ import yaml
 
 from bench import procinfo
 from bench.load import first_replies, parse_only, run_level
-from scripts.model import MODELS, component_training_files, training_env
+from scripts.model import MODELS, component_training_files, train_command, training_env
 from scripts.stack import BIN, ROOT, Stack, base_env, free_port, new_token
 
 BENCH = ROOT / "bench"
@@ -343,9 +343,8 @@ def model_for(name: str, snap: Path, tmp: Path) -> dict:
             if not target.exists():
                 log(f"training {target.name} for {name} (log: {tmp / f'train-{name}.log'}) ...")
                 env = training_env(RASA_CACHE_DIRECTORY=str(tmp / f"cache-{name}"))
-                cmd = [str(BIN / "rasa"), "train", "--config", str(snap / spec["config"]),
-                       "--domain", str(snap / "domain.yml"), "--data", str(snap / "bot" / "data"),
-                       "--out", str(MODELS), "--fixed-model-name", target.name[: -len(".tar.gz")]]
+                cmd = train_command(str(snap / spec["config"]), str(snap / "domain.yml"), str(snap / "bot" / "data"),
+                                    MODELS, target.name[: -len(".tar.gz")])
                 t0 = time.monotonic()
                 with open(tmp / f"train-{name}.log", "wb") as fh:
                     subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
@@ -369,9 +368,7 @@ def fresh_training(config: str, snap: Path, tmp: Path) -> dict:
     out = tmp / "fresh-train"
     out.mkdir(parents=True, exist_ok=True)
     env = training_env(RASA_CACHE_DIRECTORY=str(out / "cache"))
-    cmd = [str(BIN / "rasa"), "train", "--config", str(snap / config),
-           "--domain", str(snap / "domain.yml"), "--data", str(snap / "bot" / "data"),
-           "--out", str(out), "--fixed-model-name", "fresh"]
+    cmd = train_command(str(snap / config), str(snap / "domain.yml"), str(snap / "bot" / "data"), out, "fresh")
     busy0, t0 = procinfo.system_busy_seconds(), time.monotonic()
     with open(tmp / "fresh-train.log", "wb") as fh:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,

@@ -12,8 +12,12 @@ reply but never remove one.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import threading
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext
@@ -24,17 +28,88 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.components.base import TrainedComponent
+from bot.components.base import RuleComponent, TrainedComponent
 from bot.components.input_guard import PLACEHOLDER
 from bot.components.sentence_encoder import ENCODER_CODE, vector_of
 from bot.text.encoder import get_encoder
 from bot.text.learned_danger import DangerModel, level, load_examples, parts
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEY = "learned_danger"
 FILE_NAME = "danger_model.json"
 # A 2,000-character message gives about 60 parts; more is not read.
 MAX_PARTS = 96
+
+
+# Vectors of the danger training texts, worked out ahead by
+# DangerVectorsPrefetch (key: the MD5 of the texts in order).
+_PREFETCHED: Dict[str, "Future[np.ndarray]"] = {}
+_PREFETCH_LOCK = threading.Lock()
+
+
+def _texts_key(texts: Sequence[str]) -> str:
+    return hashlib.md5("\n".join(texts).encode("utf-8")).hexdigest()  # nosec - a lookup key
+
+
+def start_prefetch(paths: List[Path]) -> Optional["Future[np.ndarray]"]:
+    """Encode the labelled danger texts of ``paths`` on a background thread (one worker)."""
+    texts, _ = load_examples(paths)
+    if not texts:
+        return None
+    key = _texts_key(texts)
+    with _PREFETCH_LOCK:
+        if key in _PREFETCHED:
+            return _PREFETCHED[key]
+        future: "Future[np.ndarray]" = Future()
+        _PREFETCHED[key] = future
+
+    def work() -> None:
+        try:
+            future.set_result(get_encoder().encode(texts, workers=1))
+        except BaseException as error:  # noqa: BLE001 - handed to whoever waits
+            future.set_exception(error)
+
+    threading.Thread(target=work, name="msp-danger-prefetch", daemon=True).start()
+    return future
+
+
+def training_vectors(texts: Sequence[str]) -> np.ndarray:
+    """The vectors of the danger training texts: prefetched if they were, else encoded now."""
+    with _PREFETCH_LOCK:
+        future = _PREFETCHED.pop(_texts_key(texts), None)
+    if future is not None:
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - encode them here instead
+            logger.warning("Encoding the danger training texts ahead failed; encoding them now.", exc_info=True)
+    return get_encoder().encode(list(texts))
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class DangerVectorsPrefetch(RuleComponent):
+    """Training only: starts encoding LearnedDanger's labelled texts at the start of the pipeline.
+
+    The first steps of a training (reading the data, tokens, n-grams, Rasa's
+    fingerprints) keep one core busy; the sentence vectors of the labelled
+    danger texts are worked out on the other one meanwhile, one batch at a
+    time, and LearnedDanger takes them when its turn comes (the same texts in
+    the same batches: the same vectors as encoding them there). When Rasa
+    restores this step from its cache, nothing is started and LearnedDanger
+    encodes the texts itself. Messages pass through untouched.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"training_files": []}
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        start_prefetch([ROOT / p for p in self.config["training_files"]])
+        return training_data
+
+    def process_message(self, message: Message) -> None:
+        return None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -64,7 +139,7 @@ class LearnedDanger(TrainedComponent):
         texts, labels = load_examples(paths)
         if not texts:
             raise ValueError("LearnedDanger needs training_files with labelled danger examples")
-        vectors = get_encoder().encode(texts)
+        vectors = training_vectors(texts)
         # Every NLU training example is labelled too: the danger intents are
         # dangerous, the rest (greetings, questions, harm that is not
         # happening now) are safe. Without them short everyday messages

@@ -52,15 +52,25 @@ runs inside ``bot.components.lr_training.split_design``: scikit-learn's
 L-BFGS sees the n-gram columns as a sparse block and the sentence vector as a
 dense one (same loss, same optimiser, same settings; see that module).
 
+7. Fingerprints of tokens, when training. Every message's fingerprint (Rasa's
+cache key, taken after each pipeline step that adds features) includes each
+of its tokens, and ``Token.fingerprint`` hashes each of the five fields on its
+own, then the list of hashes: 8 MD5s and 2 JSON dumps a token, about 30 s of
+a training (py-spy, session 15). Here one MD5 of the JSON of the fields (the
+token's data still through Rasa's own fingerprint, when it has any): equal
+tokens give equal keys, a change in any field a different key. Like item 5,
+the keys differ from Rasa's, so an older cache is not reused (one full training).
+
 Check this when upgrading Rasa: it wraps ``rasa.shared.core.events.Event``,
 ``rasa.shared.nlu.training_data.features.Features.fingerprint``,
 ``rasa.core.actions.action.RemoteAction``,
-``LogisticRegressionClassifier.load``, ``LogisticRegressionClassifier._create_X``
-and ``LogisticRegressionClassifier.train``.
+``LogisticRegressionClassifier.load``, ``LogisticRegressionClassifier._create_X``,
+``LogisticRegressionClassifier.train`` and ``rasa.nlu.tokenizers.tokenizer.Token.fingerprint``.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Dict, List, Optional, Text, Type
 
 import numpy as np
@@ -75,6 +85,7 @@ from jsonschema import validators
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.events import Event
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.utils.io import deep_container_fingerprint
 
@@ -174,8 +185,17 @@ def features_fingerprint(self: Features) -> Text:
     return self._cached_fingerprint
 
 
+def token_fingerprint(self: Token) -> Text:
+    """A stable key for a token: one MD5 of its fields (Rasa's hashes each field, then the list)."""
+    data = deep_container_fingerprint(self.data) if self.data else ""
+    fields = json.dumps([self.text, self.start, self.end, self.lemma, data], ensure_ascii=False)
+    return hashlib.md5(fields.encode("utf-8")).hexdigest()  # nosec - a cache key
+
+
 def install() -> None:
     """Idempotent."""
+    if Token.fingerprint is not token_fingerprint:
+        Token.fingerprint = token_fingerprint
     if Features.fingerprint is not features_fingerprint:
         Features.fingerprint = features_fingerprint
     if LogisticRegressionClassifier._create_X is not create_x:

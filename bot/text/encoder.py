@@ -255,8 +255,12 @@ class SentenceEncoder:
     def _sentences_onnx(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._session.run(["sentence"], {"input_ids": ids, "attention_mask": mask})[0]
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """(n, 384) float32 sentence vectors, mean-pooled and L2-normalised."""
+    def encode(self, texts: Sequence[str], batch_size: int = 32, workers: Optional[int] = None) -> np.ndarray:
+        """(n, 384) float32 sentence vectors, mean-pooled and L2-normalised.
+
+        ``workers``: batches encoded side by side (default ``MSP_ENCODER_WORKERS``);
+        the same batches either way, so the same vectors.
+        """
         texts = [t if isinstance(t, str) else "" for t in texts]
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         if not texts:
@@ -277,14 +281,14 @@ class SentenceEncoder:
             return ids, mask
 
         # A message (one batch) never looks at the setting.
-        if self._session is not None and len(chunks) > 1 and _count("MSP_ENCODER_WORKERS") > 1:
+        workers = _count("MSP_ENCODER_WORKERS") if workers is None else max(1, workers)
+        if self._session is not None and len(chunks) > 1 and workers > 1:
             # Training: whole batches side by side, one ONNX Runtime thread
             # each (its run() is thread-safe and releases the GIL); faster on
             # small batches than one batch on several threads (bench/ENCODER.md).
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=_count("MSP_ENCODER_WORKERS"),
-                                    thread_name_prefix="msp-encode") as pool:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="msp-encode") as pool:
                 for chunk, vectors in zip(chunks, pool.map(lambda c: self._sentences(*batch(c)), chunks)):
                     out[chunk] = vectors
             return out

@@ -69,3 +69,46 @@ def test_the_held_out_decisions_are_libsvms_own():
     svm = SVC(C=4.0, kernel="rbf", gamma="scale").fit(vectors[:300], labels[:300])
     np.testing.assert_allclose(rbf_decision(svm, vectors[300:], chunk=37), svm.decision_function(vectors[300:]),
                                rtol=1e-9, atol=1e-9)
+
+
+def test_prefetched_vectors_are_the_ones_encoding_them_later_gives(tmp_path):
+    """DangerVectorsPrefetch: encoded ahead on one worker, bit for bit what LearnedDanger would get."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.components import learned_danger as component
+    from bot.text.encoder import get_encoder
+
+    path = tmp_path / "danger.yml"
+    path.write_text(
+        "positives_now:\n- he has a knife and he is coming up the stairs\n- my dad is not breathing\n"
+        "positives_suicide:\n- i am going to end it tonight\n"
+        "negatives:\n- i could murder a cup of tea\n- the film had a stabbing in it\n"
+        + "".join(f"- a safe message number {i} about the weather\n" for i in range(70))
+    )
+    texts, _ = load_examples([path])
+    future = component.start_prefetch([path])
+    assert future is not None
+    assert component.start_prefetch([path]) is future  # started once
+    got = component.training_vectors(texts)
+    assert future.done()
+    expected = get_encoder().encode(texts, workers=2)  # as training encodes them: batches side by side
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    # Taken once: a second call encodes them again, the same vectors.
+    assert np.array_equal(component.training_vectors(texts), expected)
+    # The component starts it from process_training_data and leaves messages alone.
+    prefetch = component.DangerVectorsPrefetch({"training_files": [str(path)]})
+    message = Message(data={"text": "hello"})
+    assert prefetch.process([message])[0].data == {"text": "hello"}
+
+
+def test_a_failed_prefetch_falls_back_to_encoding_there(monkeypatch):
+    from concurrent.futures import Future
+
+    from bot.components import learned_danger as component
+    from bot.text.encoder import get_encoder
+
+    texts = ["someone is breaking in", "lovely weather today"]
+    failed: Future = Future()
+    failed.set_exception(RuntimeError("out of memory"))
+    monkeypatch.setitem(component._PREFETCHED, component._texts_key(texts), failed)
+    assert np.array_equal(component.training_vectors(texts), get_encoder().encode(texts))

@@ -206,3 +206,37 @@ def test_a_sentence_vector_on_a_message_is_fingerprinted_by_its_bytes():
     c.set(VECTOR, other.view(SentenceVector))
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
     assert type(vector_of(a)) is np.ndarray and np.array_equal(vector_of(a), vector)
+
+
+def test_tokens_are_fingerprinted_by_every_field():
+    from rasa.nlu.tokenizers.tokenizer import Token
+
+    assert Token.fingerprint is speedups.token_fingerprint
+    base = Token("knife", 4, 9, data={"pattern": {"x": 1}}, lemma="knife")
+    same = Token("knife", 4, 9, data={"pattern": {"x": 1}}, lemma="knife")
+    assert base.fingerprint() == same.fingerprint()
+    others = [
+        Token("knives", 4, 9, data={"pattern": {"x": 1}}, lemma="knife"),
+        Token("knife", 5, 9, data={"pattern": {"x": 1}}, lemma="knife"),
+        Token("knife", 4, 10, data={"pattern": {"x": 1}}, lemma="knife"),
+        Token("knife", 4, 9, data={"pattern": {"x": 2}}, lemma="knife"),
+        Token("knife", 4, 9, data={}, lemma="knife"),
+        Token("knife", 4, 9, data={"pattern": {"x": 1}}, lemma="knives"),
+    ]
+    keys = {base.fingerprint()} | {t.fingerprint() for t in others}
+    assert len(keys) == len(others) + 1
+
+
+def test_a_message_fingerprint_changes_with_its_tokens():
+    from rasa.nlu.tokenizers.tokenizer import Token
+    from rasa.shared.nlu.training_data.message import Message
+
+    def msg(tokens):
+        m = Message(data={"text": "he has a knife"})
+        m.set("text_tokens", tokens)
+        return m
+
+    a = msg([Token("he", 0, 2), Token("knife", 9, 14)])
+    b = msg([Token("he", 0, 2), Token("knife", 9, 14)])
+    c = msg([Token("he", 0, 2), Token("knives", 9, 14)])
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
