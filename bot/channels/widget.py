@@ -94,6 +94,11 @@ DEFAULT_SESSION_HOURS = 12.0
 RATE_ENV = "MSP_WIDGET_RATE_PER_MINUTE"
 DEFAULT_RATE_PER_MINUTE = 30.0  # sustained, per conversation
 DEFAULT_BURST = 10  # messages at once (quick replies, a few lines typed fast)
+# A live handoff whose person's page has had no open socket for this long
+# (closed, or the connection lost and not back) ends as "left": the worker
+# sees it. A reload or a short drop comes back well within it.
+LEFT_AFTER_ENV = "MSP_WIDGET_LEFT_AFTER_SECONDS"
+DEFAULT_LEFT_AFTER_SECONDS = 90.0
 NEW_SESSIONS_ENV = "MSP_WIDGET_NEW_SESSIONS_PER_MINUTE"
 NEW_SESSIONS_TOTAL_ENV = "MSP_WIDGET_NEW_SESSIONS_TOTAL_PER_MINUTE"
 DEFAULT_NEW_SESSIONS_PER_MINUTE = 20.0  # per client address, after a burst of 10
@@ -503,6 +508,8 @@ class WidgetInput(SocketIOInput):
                                        or DEFAULT_NEW_SESSIONS_TOTAL_PER_MINUTE),
             ),
             revocations=RevocationStore(),
+            left_after_seconds=float(credentials.get("left_after_seconds") or os.environ.get(LEFT_AFTER_ENV)
+                                     or DEFAULT_LEFT_AFTER_SECONDS),
         )
 
     def __init__(
@@ -521,6 +528,7 @@ class WidgetInput(SocketIOInput):
         burst: int = DEFAULT_BURST,
         new_sessions: Optional[NewSessionLimit] = None,
         revocations: Optional[RevocationStore] = None,
+        left_after_seconds: float = DEFAULT_LEFT_AFTER_SECONDS,
     ) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, True, socketio_path, jwt_key, jwt_method)
         self.origins = parse_origins(list(origins))
@@ -534,6 +542,9 @@ class WidgetInput(SocketIOInput):
         self.max_message_chars = max_message_chars
         self.rate_per_minute = rate_per_minute
         self.burst = burst
+        self.left_after_seconds = left_after_seconds
+        self._left_checks: Dict[str, "asyncio.Task[None]"] = {}
+        self._stopping = False
 
     def origin_allowed(self, origin: Any, environ: Any = None) -> bool:  # noqa: ARG002 (engine.io signature)
         normalised = normalise_origin(origin)
@@ -573,9 +584,49 @@ class WidgetInput(SocketIOInput):
             await sio.save_session(sid, {"origin": normalise_origin(origin),
                                          "address": client_address(environ)}, namespace=ns)
 
+        @webhook.listener("before_server_stop")
+        async def stopping(_app: Any, _loop: Any) -> None:
+            # Sockets closed by a stop or restart of this server are not people
+            # leaving: their handoffs carry on (the widget reconnects).
+            self._stopping = True
+            for task in list(self._left_checks.values()):
+                task.cancel()
+
+        def connected(sender_id: str) -> bool:
+            return any(True for _ in sio.manager.get_participants(ns or "/", sender_id))
+
+        async def left_if_gone(sender_id: str) -> None:
+            """After ``left_after_seconds`` with no socket of this conversation open: the person left."""
+            try:
+                await asyncio.sleep(self.left_after_seconds)
+                if self._stopping or connected(sender_id) or self.tokens.store is None:
+                    return
+                await asyncio.get_running_loop().run_in_executor(None, self.tokens.store.person_left, sender_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the records database is unavailable; the worker can close it
+                logger.exception("Could not record that the person's page closed during a handoff.")
+            finally:
+                if self._left_checks.get(sender_id) is asyncio.current_task():
+                    del self._left_checks[sender_id]
+
         @sio.on("disconnect", namespace=ns)
         async def disconnect(sid: Text, *_: Any) -> None:
             logger.debug("Widget socket %s disconnected.", sid)
+            try:
+                session = await sio.get_session(sid, namespace=ns)
+            except KeyError:
+                return
+            sender_id = session.get("sender_id")
+            if not sender_id or self._stopping or self.left_after_seconds <= 0:
+                return
+            # Closing the page (not "Leave this page", which ends it at once):
+            # checked after a while from the last socket closed, so a reload or
+            # a short drop is not a leave.
+            earlier = self._left_checks.pop(sender_id, None)
+            if earlier is not None:
+                earlier.cancel()
+            self._left_checks[sender_id] = asyncio.ensure_future(left_if_gone(sender_id))
 
         @sio.on("session_request", namespace=ns)
         async def session_request(sid: Text, data: Any = None) -> None:

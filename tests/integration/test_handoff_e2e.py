@@ -59,7 +59,9 @@ def system(trained_model, tmp_path_factory, duty_relay):
                   # A fixed widget secret: a session token stays good across a restart of the Rasa server.
                   extra_env=dict(ALWAYS_STAFFED, MSP_PORTAL_COOKIE_SECURE="no",
                                  MSP_HANDOFF_CLAIM_TIMEOUT_MINUTES="0.3", MSP_HANDOFF_ANSWER_TIMEOUT_MINUTES="0.3",
-                                 MSP_WIDGET_SECRET=new_token(), **relay))
+                                 MSP_WIDGET_SECRET=new_token(),
+                                 # A page closed for 8 s (90 s by default) ends a live handoff as "left".
+                                 MSP_WIDGET_LEFT_AFTER_SECONDS="8", **relay))
     stack.start()
     try:
         yield stack, origin, duty_relay
@@ -288,6 +290,40 @@ def test_the_worker_sees_that_the_person_left(system):
         time.sleep(0.2)
     assert _live(url, handoff_id)[0] == "left"
     page = cat.get(f"{base}/handoff/{handoff_id}")
+    assert "The person left" in page.text and "Claim this chat" not in page.text
+
+
+def test_closing_the_page_ends_the_handoff_as_left_but_a_reload_does_not(system):
+    stack, origin, relay = system
+    url = stack.env()["DATABASE_URL"]
+    hal = _sign_in(stack, "hal.worker", _account(stack, "hal.worker", "Hal Reed"))
+    base = stack.portal_url.rstrip("/")
+    state = {}
+
+    async def ask():
+        async with Client(stack.rasa_url, origin) as person:
+            state["token"] = (await person.session())["session_id"]
+            await person.say("can I talk to someone please")
+            await person.drain()
+            with session_scope(url, read_only=True) as db:
+                [row] = [r for r in handoffs.queue(db) if r.status == "waiting"]
+            state["id"] = row.id
+        # The socket closes here without "leave": a reload, or the page closed.
+
+    async def reload():
+        async with Client(stack.rasa_url, origin) as person:
+            assert (await person.session(session_id=state["token"]))["resumed"] is True
+            await asyncio.sleep(11)  # longer than the 8 s: the page is open again, so nobody left
+            assert _live(url, state["id"])[0] == "waiting"
+
+    run(ask, timeout=60)
+    run(reload, timeout=60)
+    # Now the page stays closed.
+    deadline = time.monotonic() + 30
+    while _live(url, state["id"])[0] != "left" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _live(url, state["id"])[0] == "left"
+    page = hal.get(f"{base}/handoff/{state['id']}")
     assert "The person left" in page.text and "Claim this chat" not in page.text
 
 
