@@ -363,6 +363,15 @@ def test_twins_of_more_everyday_shapes_are_still_danger(text):
     ("he's back and he's drunk and he's already hit me", False),
     ("someone has been found on the floor and is not breathing", False),
     ("mum has gone blue", False),
+    # session 15: annoyance, "what to do if someone...", where to live
+    ("the builders next door are doing my head in", True),
+    ("what should you do if someone is having a fit", True),
+    ("what happens if a person takes too many paracetamol", True),
+    ("nobody is hurting me at the moment", True),
+    ("I don't want to live in a nursing home", True),
+    ("what should I do, he's having a fit", False),
+    ("I don't want to live any more", False),
+    ("my head is bleeding", False),
 ])
 def test_says_resolved(text, resolved):
     from bot.text.danger import says_resolved
@@ -420,22 +429,6 @@ def test_ill_after_a_state_word_is_ill_not_i_will():
     assert normalise("I'm ill myself now") == "i am ill myself now"
     assert normalise("she felt really ill") == "she felt really ill"
     assert normalise("ill do it tonight") == "i will do it tonight"
-
-
-@pytest.mark.parametrize("text, resolved", [
-    ("the builders next door are doing my head in", True),
-    ("what should you do if someone is having a fit", True),
-    ("what happens if a person takes too many paracetamol", True),
-    ("nobody is hurting me at the moment", True),
-    ("I don't want to live in a nursing home", True),
-    ("what should I do, he's having a fit", False),
-    ("I don't want to live any more", False),
-    ("my head is bleeding", False),
-])
-def test_says_resolved_session_15(text, resolved):
-    from bot.text.danger import says_resolved
-
-    assert says_resolved(text) is resolved
 
 
 @pytest.mark.parametrize("text", [
