@@ -258,3 +258,46 @@ def test_nobody_claims_in_time_the_texter_is_offered_a_call_back_and_answers_by_
                      what="the duty email about the call back")
     assert "07700" not in mails[0]["message"].get_content()
     assert not any(REVEALING.search(b) for b in person.bodies())
+
+
+def test_an_sms_handoff_survives_a_restart_of_the_rasa_server_and_a_new_session(system):
+    """Rasa forgets its pause on a restart and in a new session: the texter must still reach the worker,
+    and the assistant must still say nothing (as for the web: test_handoff_e2e)."""
+    from tests.integration.test_handoff_e2e import _age_conversation, _wait_rasa_ready
+
+    stack, peer, relay = system
+    url = stack.env()["DATABASE_URL"]
+    gil = _sign_in(stack, "gil.sms", _account(stack, "gil.sms", "Gil Hart"))
+    person = Texter(stack, peer)
+    known = _ids(url)
+    person.say("I need a real person to text me", WAITING)
+    row = _handoff_of(url, known)
+    assert _post(stack, gil, f"/handoff/{row.id}/claim").headers["Location"].endswith("done=claimed")
+    person.wait("Gil has joined this chat")
+    sender = f"sms-{_number_id(url, person.number)}"
+
+    def silent_then_reached(words, reply):
+        person.send(words)
+        assert person.quiet() == []  # still with the worker: the assistant says nothing
+        wait_for(lambda: [t for a, t, _ in _live(url, row.id)[1] if a == "person" and t == words], what="stored")
+        before = len(person.bodies())
+        assert _post(stack, gil, f"/handoff/{row.id}/send", message=reply).headers["Location"].endswith("done=sent")
+        person.wait(f"Gil: {reply}", after=before)
+
+    stack.procs["rasa"].terminate()
+    stack.procs["rasa"].wait(30)
+    stack.respawn("rasa")
+    _wait_rasa_ready(stack)
+    silent_then_reached("are you still there?  it went quiet", "Yes, still here.")
+
+    # Two hours idle: Rasa starts a new session with empty slots; the handoff comes back from the records.
+    _age_conversation(stack, sender, 2 * 3600)
+    silent_then_reached("sorry had to go out", "No problem.")
+    tracker = stack.tracker(sender)
+    assert tracker["slots"]["handoff"] == "claimed"
+    assert [e["event"] for e in tracker["events"]].count("session_started") == 2
+    status, messages = _live(url, row.id)
+    assert status == "claimed"
+    assert [t for a, t, _ in messages if a == "person"] == [
+        "I need a real person to text me", "are you still there?  it went quiet", "sorry had to go out"]
+    assert not any(REVEALING.search(b) for b in person.bodies())
