@@ -602,8 +602,6 @@ class WidgetInput(SocketIOInput):
                 if self._stopping or connected(sender_id) or self.tokens.store is None:
                     return
                 await asyncio.get_running_loop().run_in_executor(None, self.tokens.store.person_left, sender_id)
-            except asyncio.CancelledError:
-                raise
             except Exception:  # noqa: BLE001 - the records database is unavailable; the worker can close it
                 logger.exception("Could not record that the person's page closed during a handoff.")
             finally:

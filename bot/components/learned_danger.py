@@ -82,8 +82,10 @@ def training_vectors(texts: Sequence[str]) -> np.ndarray:
     if future is not None:
         try:
             return future.result()
-        except Exception:  # noqa: BLE001 - encode them here instead
-            logger.warning("Encoding the danger training texts ahead failed; encoding them now.", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - encode them here instead
+            # The kind of error only: a traceback could quote a training text.
+            logger.warning("Encoding the danger training texts ahead failed (%s); encoding them now.",
+                           type(error).__name__)
     return get_encoder().encode(list(texts))
 
 
@@ -107,6 +109,9 @@ class DangerVectorsPrefetch(RuleComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         start_prefetch([ROOT / p for p in self.config["training_files"]])
         return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        return messages  # nothing to do per message
 
     def process_message(self, message: Message) -> None:
         return None
