@@ -262,6 +262,10 @@ PAST_MARKERS = [
     "in january", "in february", "in march", "in april", "in june", "in july", "in august",
     "in september", "in october", "in november", "in december", "doing really well", "is home now",
 ]
+# Session 16: words that often tell the past ("at school") but do not cancel a
+# plan for later ("going to overdose after the kids are at school").
+WEAK_PAST = {"at school", "years"}
+FUTURE_PLAN = re.compile(r"\b(going to|gonna|about to|planning to|tonight|tomorrow|later today)\b")
 PAST_YEAR = re.compile(
     r"\b(?:in|since|back in) (?:19|20)\d\d\b|\bback in (?:january|february|march|april|may|june|july|"
     r"august|september|october|november|december|the day|school)\b"
@@ -302,6 +306,8 @@ QUESTION_MARKERS = [
     "what to say to someone", "would you call the police", "would you ring the police",
     # session 14: what to say to someone, or the signs, asked in general
     "what do i say to someone", "what should i say to someone", "signs that someone", "the same as",
+    # session 16: who helps people in general
+    "who helps", "who looks after people", "who protects",
 ]
 # "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
 # me"); a real attacker is still caught because PERSON + "is killing me" is
@@ -565,6 +571,17 @@ STRONG_NOW = [re.compile(p) for p in (
     # development set (blind8) misses, written as the general situation
     r"\b(drunk|drank|drinking|swallowed|eaten|ate) (some |the |a |a bottle of |a cup of )?(bleach|poison|weedkiller|weed killer|antifreeze|anti-freeze|dishwasher tablets?|washing tablets?|laundry pods?|toilet cleaner|white spirit|paint thinner|drain cleaner)\b",
     r"\b(seen|is|are|wandering|walking|standing|sitting|lying|found|spotted) (\w+ ){0,2}(on|along|onto) the (railway|railway line|train line|train tracks|tracks|motorway|hard shoulder)\b",
+    # session 16 (blind18 misses, now training data), written as the general situation
+    r"\b(took|taken|swallowed|had) (\d+|twenty|thirty|forty|fifty|a hundred) (of )?(my |his |her |the )?"
+    r"(paracetamol|tablets|pills|co-codamol|codeine|sleeping pills|sleeping tablets|aspirin|ibuprofen)\b",
+    r"\b(ramming|rammed|rams|driving|drove|reversing|crashing|smashing) (a |the |his |her |their |my |a |"
+    r"\w+ )?(car|van|truck|lorry) (in|into|through) (my|our|the|his|her|their) (house|home|front door|door|gate|"
+    r"window|wall|fence|garden|shop)\b",
+    r"\b(left|leaving|leave|dumped) (me|her|him|them|my (mum|mam|mom|dad|nan|gran|grandad|husband|wife|son|"
+    r"daughter|brother|sister)|mum|mam|dad|nan) (lying |laying |sat |sitting )?on the (floor|ground)\b",
+    r"\b(been|lying|laying|lain|stuck|sat) (lying |laying |stuck )?on the (floor|ground) (all night|for hours|"
+    r"since|overnight|all day|all morning|\d+ hours)\b",
+    r"\b(has|have|may have|might have|just|think (she|he|they) (has|have)) taken (her|his|their) (own )?life\b",
 )]
 STRONG_SUICIDE = [re.compile(p) for p in (
     r"\b(top|topping|toppin) (myself|meself)\b",
@@ -610,6 +627,11 @@ STRONG_SUICIDE = [re.compile(p) for p in (
     r"\bthe (fast|express|non ?stop) (one|train)s? (that )?(does not|do not|will not|never) stop\b",
     r"\bwill not (need|be needing) (it|this|anything|them|the flat|the house|my \w+) (after|past|beyond) (tonight|today|tomorrow|this weekend|the weekend)\b",
     r"\b(make|making) it all stop\b|\b(kids|children|family|everyone|they) (will|would) be better off (without me|with my|with their|when i am gone)\b",
+    # session 16 (blind18 misses, now training data)
+    r"\bligature\b",
+    r"\b(going to|gonna|will|i will|ready to|want to|time to) (go and )?join (my|our) (late )?(wife|husband|partner|"
+    r"son|daughter|mum|mam|dad|mother|father|nan|gran|grandad|baby|boy|girl)( (tonight|soon|now|today|in heaven|"
+    r"up there|again))?\s*$",
 )]
 
 # Layer 3: situations told over several clauses ("grandad wandered off from
@@ -755,7 +777,42 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     r"^(is|would|does) (being|getting) \w+.*\b(abuse|abusive|neglect|count as|counts as)\b",
     # session 15: driving ("not safe behind the wheel", "not safe to drive any more")
     r"\bnot safe (behind|at) the wheel\b",
+    # session 16 (blind18, now training data), each written as the general
+    # saying: "dead" meaning very ("I'll be dead late"), doing well ("on fire
+    # with the housework"), coming over ("he'll shoot over after work"), a
+    # task or a person's care wearing someone out ("caring for my dad is
+    # killing me"), a lesson about what to do in a fire
+    r"\bdead (late|early|good|nice|busy|chuffed|easy|funny|excited|proud|happy|lucky|quiet|posh|keen|pleased|"
+    r"tired|bored|embarrassed|handy|useful|cheap|dear|simple|sweet|kind|friendly|helpful|nervous|jealous|popular|"
+    r"smart|clever|loud|slow|fast|quick|rude|lovely|brilliant|boring|annoying|annoyed)\b",
+    r"\bon fire (with|at) (the |my |our |this |that )?(housework|cleaning|hoovering|ironing|washing|chores|work|"
+    r"quiz|darts|bingo|crossword|sudoku|garden|gardening|cooking|baking|knitting|football|pool|snooker|cards|"
+    r"homework|job|exercises|puzzles?|wordle|tidying)\b",
+    r"\b(shoot|nip|pop|zip) (over|round|across) (after|later|to|at|in|tomorrow|this|when|before|on|for|with)\b",
+    r"\b(caring for|looking after|living with|dealing with|coping with|working with|running after|sorting out|"
+    r"clearing out|caring) \w+( \w+){0,3} (is|are) killing me\b",
+    r"\bwhat (to do|you do|we do|people do|they do|should (i|we|you|people) do) (in|during|if there is|if there "
+    r"was|when there is) (a|an) (fire|emergency|flood|gas leak|attack)\b",
 )]
+# Session 16: a weapon or fire word that names a thing, not an event ("the
+# knife crime awareness group", "a gun shop", "fire safety"): read after the
+# match, so only that match is dropped and the rest of the clause still counts.
+NOUN_COMPOUND_AFTER = re.compile(
+    r"^\s*(crime|crimes|amnesty|amnesties|awareness|shop|shops|club|clubs|licence|license|licences|range|safety|"
+    r"drill|drills|training|course|certificate|museum|collection|show|stall|fair|dealer|dealers|law|laws|control|"
+    r"sharpener|arch|detector|detectors|warden|wardens|marshal|inspection|risk assessment|precautions|prevention|"
+    r"regulations|checks|check|test|tests|practice)\b")
+NOUN_COMPOUND_WORDS = re.compile(r"\b(knife|knives|gun|guns|fire|weapon|weapons|sword|swords|machete|axe|rifle|"
+                                 r"rifles|shotgun|firearm|firearms|blade|blades|police|overdose)$")
+# Session 16: an injury or an overdose that is over, said anywhere in the
+# message ("broke his arm, he's in a cast", "the overdose was accidental and
+# he's fully recovered now"). Only injury and overdose matches are dropped;
+# weapons, threats, fire and suicide never are.
+RECOVERED = re.compile(
+    r"\b(fully recovered|recovered now|has recovered|have recovered|made a (full |good )?recovery|on the mend|"
+    r"in a cast|in plaster|all healed|healed up|healed now|has healed|right as rain|loving the attention)\b")
+INJURY_WORDS = re.compile(r"\b(overdose|overdosed|broke|broken|breaks|fell|fallen|fall|bleeding|blood|injur\w*|"
+                          r"hurt|fracture\w*|burnt|burned|scalded|cut)\b")
 NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
     "fire alarm test", "fire alarm battery",
@@ -969,7 +1026,10 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
     and question markers cancel only when they come before the match: "what if
     he hits me" is a question, "he will hurt me if I tell anyone" is a threat.
     """
-    if _has_marker(clause, PAST_MARKERS) or _has_marker(clause, NON_DANGER_CONTEXT) or PAST_YEAR.search(clause):
+    past = [m for m in PAST_MARKERS if _has_marker(clause, [m])]
+    if past and not (label == "SUICIDE" and set(past) <= WEAK_PAST and FUTURE_PLAN.search(clause)):
+        return True
+    if _has_marker(clause, NON_DANGER_CONTEXT) or PAST_YEAR.search(clause):
         return True
     if _has_marker(clause, IDIOM_MARKERS) or any(p.search(clause) for p in IDIOM_PATTERNS):
         return True
@@ -1021,13 +1081,60 @@ NEGATED_SPANS = [re.compile(p) for p in (
 )] + [NOBODY_HURTING]
 
 
-def _negated_at(clause: str, position: int) -> bool:
+# Session 16 (blind18, measured once and now training data): a negation just
+# before the danger words, with at most three small words between ("I have
+# no thoughts of harming myself", "it wouldn't cause an overdose", "no need
+# for police", "I don't want to die, I just want ..."). The negation must come
+# before the match: phrases whose danger lies in the negative ("not
+# breathing", "don't want to live", "won't let me out") carry it inside the
+# match, and words that mean danger when negated are never read this way.
+NEGATION_CUES = {"not", "no", "never", "nor", "don't", "doesn't", "didn't", "wouldn't", "won't", "isn't", "wasn't",
+                 "aren't", "weren't", "haven't", "hasn't", "shouldn't"}
+NEGATION_FILLERS = {
+    "really", "ever", "even", "actually", "honestly", "truly", "any", "a", "an", "the", "going", "gonna", "to",
+    "planning", "plan", "plans", "thinking", "of", "about", "cause", "causing", "lead", "need", "for",
+    "thoughts", "thought", "intention", "intentions", "desire", "urge", "want", "wanting", "trying",
+    "feel", "feeling", "like",
+}
+# "no" counts only before a noun of intent ("no need for", "no thoughts of"):
+# "no he is hitting me" is an answer, then danger.
+NO_NOUNS = {"need", "thoughts", "thought", "intention", "intentions", "plan", "plans", "desire", "urge"}
+NEEDS_NEGATION = re.compile(
+    r"\b(safe|breathing|breathe|breath|responding|respond|moving|move|wake|waking|woke|live|living|alive|"
+    r"exist|here|tomorrow|on|out|up|stop|stopping|let|letting|leave|go|get|cope|coping|eat|eating|drink|"
+    r"answer|answering|back|around|conscious|help|found|find|anymore|more)\b")
+
+
+def _negated_before(clause: str, position: int, words: str) -> bool:
+    if NEEDS_NEGATION.search(words):
+        return False
+    before = clause[:position].split()
+    after = words.split()[:1]
+    fillers = 0
+    for word in reversed(before):
+        if word in NEGATION_CUES:
+            return word != "no" or (after[:1] and after[0] in NO_NOUNS)
+        if word in NEGATION_FILLERS and fillers < 3:
+            fillers += 1
+            after = [word]
+            continue
+        return False
+    return False
+
+
+def _names_a_thing(words: str, after: str) -> bool:
+    """ "knife" in "knife crime", "gun" in "gun shop": the match ends in a word
+    that is the first half of a thing's name."""
+    return bool(NOUN_COMPOUND_WORDS.search(words) and NOUN_COMPOUND_AFTER.match(after))
+
+
+def _negated_at(clause: str, position: int, words: str = "") -> bool:
     """The match at ``position`` lies inside a negated phrase of the clause."""
     for pattern in NEGATED_SPANS:
         for m in pattern.finditer(clause):
             if m.start() <= position < m.end():
                 return True
-    return False
+    return bool(words) and _negated_before(clause, position, words)
 
 
 # "someone help me speak / understand / read": asking for support.
@@ -1073,8 +1180,10 @@ def detect(text: str) -> DangerResult:
                 # question about calling (the danger words themselves are
                 # still matched on their own).
                 continue
+            if _names_a_thing(doc[start:end].text, doc[end:].text):
+                continue
             if not _cancelled(clause, label, doc[start].idx):
-                if _negated_at(clause, doc[start].idx):
+                if _negated_at(clause, doc[start].idx, doc[start:end].text):
                     negated.append(doc[start:end].text)
                     continue
                 found.append((label, doc[start:end].text, clause))
@@ -1083,8 +1192,10 @@ def detect(text: str) -> DangerResult:
                 m = pattern.search(clause)
                 if m and context and label != "SUICIDE":
                     continue
+                if m and _names_a_thing(m.group(0), clause[m.end():]):
+                    continue
                 if m and not _cancelled(clause, label, m.start()):
-                    if _negated_at(clause, m.start()):
+                    if _negated_at(clause, m.start(), m.group(0)):
                         negated.append(m.group(0))
                         continue
                     found.append((label, m.group(0), clause))
@@ -1111,6 +1222,8 @@ def detect(text: str) -> DangerResult:
                 continue
             kept.append((label, words, clause))
         found = kept
+    if found and RECOVERED.search(normalised):
+        found = [f for f in found if f[0] == "SUICIDE" or not INJURY_WORDS.search(f[1])]
     if found and TRIVIAL_REASON.search(normalised):
         found = [f for f in found
                  if not (HYPERBOLE_WORDS.search(f[1]) and (f[0] != "SUICIDE" or "die" in f[1].split()))]

@@ -438,3 +438,52 @@ def test_ill_after_a_state_word_is_ill_not_i_will():
 ])
 def test_a_real_stabbing_in_the_back_is_still_danger(text):
     assert detect(text).kind == "now", text
+
+
+# Session 16: shapes found on blind18 (measured once, now training data),
+# written here in other words.
+@pytest.mark.parametrize("text", [
+    "we're doing a knife crime talk at the youth club",
+    "my nephew works in a gun shop in leeds",
+    "I'm dead tired after the bingo",
+    "you're on fire with the crossword today nan",
+    "my son will pop round after his tea, he'll shoot over about six",
+    "looking after my husband is killing me but I love him",
+    "at work we did a session on what to do in a fire",
+    "she broke her wrist falling off a horse but she's all healed now",
+    "who helps people who are being hurt by family",
+])
+def test_session_16_everyday_shapes_are_not_danger(text):
+    result = detect(text)
+    assert result.kind is None and not result.negated, result
+
+
+@pytest.mark.parametrize("text", [
+    "I've no intention of hurting myself, I'm just tired",
+    "the chemist said two of these wouldn't cause an overdose",
+    "the doctor asked and I said no, I have no plans to kill myself",
+    "I dont want to die I just want some help with my shopping",
+])
+def test_a_negation_just_before_danger_words_is_asked_about_not_given_999(text):
+    result = detect(text)
+    assert result.kind is None and result.negated, result
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("no he is hitting me now", "now"),
+    ("she's not breathing", "now"),
+    ("I don't want to live any more", "suicide"),
+    ("he will not let me out of the bedroom", "now"),
+    ("I can not stop thinking about killing myself", "suicide"),
+    ("my dad took 25 codeine after tea", "now"),
+    ("grandad's been on the floor since last night and can't get up", "now"),
+    ("someone keeps ramming a van into our front door", "now"),
+    ("the carers left my nan on the floor when they went", "now"),
+    ("I think my brother has taken his own life", "now"),
+    ("I've made a ligature", "suicide"),
+    ("nothing left for me now, I'm ready to join my husband tonight", "suicide"),
+    ("I'm going to overdose when my daughter is at school", "suicide"),
+    ("the knife is in his hand and he's coming at me, there's no gun shop near", "now"),
+])
+def test_session_16_danger_shapes_still_get_the_999_reply(text, kind):
+    assert detect(text).kind == kind
