@@ -261,6 +261,8 @@ PAST_MARKERS = [
     # development set (blind8): a month named is the past ("had a stroke in january")
     "in january", "in february", "in march", "in april", "in june", "in july", "in august",
     "in september", "in october", "in november", "in december", "doing really well", "is home now",
+    # session 16
+    "before he passed", "before she passed", "before they passed",
 ]
 # Session 16: words that often tell the past ("at school") but do not cancel a
 # plan for later ("going to overdose after the kids are at school").
@@ -306,8 +308,9 @@ QUESTION_MARKERS = [
     "what to say to someone", "would you call the police", "would you ring the police",
     # session 14: what to say to someone, or the signs, asked in general
     "what do i say to someone", "what should i say to someone", "signs that someone", "the same as",
-    # session 16: who helps people in general
-    "who helps", "who looks after people", "who protects",
+    # session 16: who helps people in general; what is allowed
+    "who helps", "who looks after people", "who protects", "can i bring", "can i take a", "am i allowed",
+    "is it allowed", "is that allowed", "is it legal", "is that legal", "is it true", "is true",
 ]
 # "is killing me" is in HYPOTHETICAL_MARKERS as an idiom ("this form is killing
 # me"); a real attacker is still caught because PERSON + "is killing me" is
@@ -474,11 +477,43 @@ _CLAUSE_SPLIT = re.compile(r"\s(?:and then|but|and|so|because|although|though|,|
 
 
 def _clauses(nlp, text: str) -> Iterable[str]:
+    for _sentence, part in _clauses_in_sentences(nlp, text):
+        yield part
+
+
+def _clauses_in_sentences(nlp, text: str) -> Iterable[Tuple[str, str]]:
+    """(sentence, clause) for every clause of every sentence."""
     for sent in nlp(text).sents:
         for part in _CLAUSE_SPLIT.split(" " + sent.text + " "):
             part = part.strip()
             if part:
-                yield part
+                yield sent.text, part
+
+
+# Session 16: a sentence that opens as a question about what to do if
+# something happened ("what do I do if my mum falls and can't get up?") is a
+# question in all its clauses, not only the first (suicide is never cancelled).
+HYPOTHETICAL_SENTENCE = re.compile(
+    r"^\W*(so |and |but |also |just )?(what (do|should|would|can) (i|we|you|people) do if|what if|what happens if|"
+    r"what would happen if|how do (i|we|you) know if|who do (i|we|you) (call|ring|contact|tell) if)\b")
+HAPPENING_IN_SENTENCE = re.compile(r"\b(now|rn|tonight|outside|at the moment|still|again|today|currently|here)\b")
+# "I can't go on" is despair; "I can't go on paying these prices" or "can't go
+# on the trip" is not.
+GO_ON_DOING = {"paying", "another", "the", "a", "an", "her", "his", "their", "holiday", "holidays", "trip", "trips",
+               "bus", "buses", "waiting", "working", "walking", "driving", "doing", "outings", "days", "day"}
+# Session 16: suicide words that are not intent now, read across the message:
+# a form's question answered no ("the GP form asks about thoughts of suicide,
+# I ticked no"), words taken back ("I meant the tenancy, not my life"), an
+# attempt long over told with how well they are now.
+SUICIDE_SAID_SAFE = [re.compile(p) for p in (
+    r"\b(form|questionnaire|survey|question \d+|app|assessment|screening|checklist)\b.*\b(ticked no|ticked not|"
+    r"said no|put no|answered no|always say no|say no|i have not|have not|i never have|put not at all|not at all|"
+    r"never have)\b",
+    r"\b(i meant|i mean(?! it)|not like that|not in that way|not that way|not anything bad|nothing bad|just me logging off|"
+    r"logging off|not my life|not myself)\b.*$|^.*\b(sorry if i (scared|worried|frightened) (anyone|you))\b",
+    r"\b(tried|attempted) to (take|end) my (own )?life\b.*\b(doing (really |very )?well|got help|much better now|"
+    r"i am fine now|better now|years ago|recovered)\b",
+)]
 
 
 def _has_marker(clause: str, markers: Iterable[str]) -> Optional[str]:
@@ -549,7 +584,7 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(gang|group|men|lads|kids)\b.*\b(attacking|beating|kicking|hurting|robbing)\b",
     r"\b(face|mouth) (has )?(gone )?(dropped|drooping|droopy|numb|gone numb)\b|\b(speech|words) (is |has )?(gone )?(slurred|slurry|funny)\b|\bcan not lift (my|his|her) arm\b",
     r"\b(chest pains?|pain in (my|his|her) chest|crushing pain)\b",
-    r"\b(allergic reaction|throat is swelling|throat swelling|throats swelling|can not swallow)\b",
+    r"\b(allergic reaction|throat is swelling|throat swelling|throats swelling|can not swallow(?! (them|tablets|pills|capsules|her tablets|his tablets|the tablets|my tablets|big tablets|solid)\b))\b",
     r"\b(pass out|passing out|blacking out|fainted|foaming at the mouth|off (his|her|my) head on)\b",
     r"\b(too much|to much|too many|whole (packet|box|bottle)|a load) (of )?(my |his |her )?(morphine|paracetamol|pills|tablets|insulin|methadone|medication|meds)\b",
     r"\b(swallowed|taken|took|had) (a |the )?(whole|entire) (packet|box|bottle)\b",
@@ -793,6 +828,47 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     r"clearing out|caring) \w+( \w+){0,3} (is|are) killing me\b",
     r"\bwhat (to do|you do|we do|people do|they do|should (i|we|you|people) do) (in|during|if there is|if there "
     r"was|when there is) (a|an) (fire|emergency|flood|gas leak|attack)\b",
+    # session 16 (helper set E, written for training from BLIND_SPEC.md alone),
+    # each a general shape: slang and food ("this song is fire", "my mouth is
+    # on fire from the curry", "the striker is on fire this season")
+    r"\b(song|track|tune|album|outfit|look|fit|trainers|dinner|food|curry|film|this|that|it) is (straight |pure |"
+    r"absolute |proper |actual )?fire\b",
+    r"\b(mouth|tongue|lips|throat|belly|stomach) (is|was) on fire (from|after|with)\b|\bon fire this (season|year|"
+    r"week|month|term)\b",
+    # things, animals and plants that are stuck, trapped, choking or dying
+    r"\b(car|van|wheel|wheels|bus|lorry|train)s? (is |are |was |got |were )?stuck in (the )?(snow|mud|ice|traffic|ditch|"
+    r"sand|queue|jam)\b|\bstuck in (the )?(snow|mud|traffic)\b",
+    r"\b(dog|cat|puppy|kitten|bird|budgie|hamster|rabbit|horse|fox|squirrel|hedgehog|pigeon|mouse|bee|wasp)s?\b"
+    r"[^,.;]*\b(stuck|trapped|locked in)\b",
+    r"\btrapped (nerve|wind)\b|\btrapped in (a |an )?(never ending |endless )?(loop|cycle|queue|phone menu)\b",
+    r"\b(clematis|ivy|weeds|brambles|bindweed|knotweed|honeysuckle|wisteria|roots|strangler fig|vine|creeper)s?\b"
+    r"[^,.;]*\b(choking|strangling|strangled|killing)\b|\bstrangler fig\b",
+    r"\b(tie|collar|scarf|parcel|knot|string|tape|bra|belt|waistband|jeans|seatbelt) [^,.;]*\b(strangling|"
+    r"choking)\b",
+    r"\b(dog|cat|pet|rabbit|hamster|budgie|fish|plant|plants|orchid|flowers|tree|roses|lawn|grass|battery|"
+    r"phone|eyesight|hearing|car|laptop|tv|telly|printer|boiler|fridge|hoover|tomatoes)s? (is|are|was) "
+    r"(dying|dead)\b|\bdying of old age\b|\bdying on (him|her|me|us)\b",
+    # a phone or battery about to "die"
+    r"\b(phone|battery|laptop|ipad|tablet|mobile|charge)\b[^,.;]*\b(die|dying|dead)\b|\b\d{1,2} ?(%|percent)\b"
+    r"[^,.;]*\b(die|dying|dead)\b",
+    # jumping on a bus, attacking the garden, fitting smoke alarms
+    r"\bjump (on|in|into|onto) (the |a |my |our )?(bus|train|tram|taxi|cab|car|shower|bath|plane|ferry|boat|bike|"
+    r"call|zoom|queue|bandwagon|trampoline)\b|\bjump at the chance\b",
+    r"\battack(ing)? the (garden|weeds|brambles|hedge|hedges|housework|ironing|washing|pile|cupboards|loft|garage|"
+    r"mess|shed|oven|paperwork|lawn|borders|dust|cobwebs)\b",
+    r"\bfitting (a |the |new |some |free )?(smoke alarms?|alarms?|carpets?|kitchens?|doors?|windows?|locks?|rails?|"
+    r"handrails?|grab rails?|key ?safes?|blinds|curtains|shelves|boiler|bathroom|shower|stair ?lift)\b",
+    # a weapon or drug as a subject being talked about
+    r"\b(overdose|suicide) (risk|signs|awareness|prevention training)\b|\b(signs|risk) of (an )?overdose\b|"
+    r"\bnaloxone\b|\bfirst aid course\b|\bmental health first aid\b",
+    r"\b(knives|knife|blades|scissors|razors)\b[^,.;]*\b(kept|locked) (away|up)\b",
+    r"\blocked (in|inside) (a|the|its|their|his|her|my) (gun |metal |steel |medicine |drug )?(cabinet|safe|drawer|"
+    r"box)\b(?! room)|\blocked in(to)? (to )?(their|his|her|my|the) (phones?|screens?|games?|tablets?|ipads?|telly|tv)\b",
+    r"\bthe (film|book|play|documentary|programme|program|episode|series|show|drama|soap) (dealt with|deals with|"
+    r"was about|is about|covers|covered|explores|explored|shows|showed|tackles|tackled|handled)\b",
+    # signing off ("time to end it for today"), a saying about a friend
+    r"\bend it (there )?for (today|now|the day|this evening|this week|tonight, bye)\b",
+    r"\bknife in the back\b",
 )]
 # Session 16: a weapon or fire word that names a thing, not an event ("the
 # knife crime awareness group", "a gun shop", "fire safety"): read after the
@@ -810,7 +886,8 @@ NOUN_COMPOUND_WORDS = re.compile(r"\b(knife|knives|gun|guns|fire|weapon|weapons|
 # weapons, threats, fire and suicide never are.
 RECOVERED = re.compile(
     r"\b(fully recovered|recovered now|has recovered|have recovered|made a (full |good )?recovery|on the mend|"
-    r"in a cast|in plaster|all healed|healed up|healed now|has healed|right as rain|loving the attention)\b")
+    r"in a cast|in plaster|all healed|healed up|healed now|has healed|right as rain|loving the attention|is mending|"
+    r"it is mending|healing (nicely|well|up))\b")
 INJURY_WORDS = re.compile(r"\b(overdose|overdosed|broke|broken|breaks|fell|fallen|fall|bleeding|blood|injur\w*|"
                           r"hurt|fracture\w*|burnt|burned|scalded|cut)\b")
 NON_DANGER_CONTEXT = [
@@ -885,6 +962,14 @@ MESSAGE_CONTEXT += [
     "not an emergency", "is not an emergency", "not happening right now", "not happening now",
     "is not happening now", "is not happening right now",
 ]
+# Session 16 (helper set E, written for training from BLIND_SPEC.md alone):
+# games, TV, cooking and DIY anywhere in the message.
+MESSAGE_CONTEXT += [
+    "escape rooms", "casualty was", "casualty is", "on casualty", "cluedo", "professor plum", "colonel mustard",
+    "miss scarlett", "flambe", "flambé", "christmas pudding", "whittling", "picnic", "starting gun",
+    "starter gun", "starting pistol", "gamekeeper", "licensed rifle", "shotgun licence", "firearms licence",
+    "gun cabinet", "fire blanket", "fire extinguisher", "fire safety check", "smoke alarms fitted",
+]
 # Session 14 (blind12-16, now training data, and the helper sets): news,
 # radio, podcasts, audiobooks, plays and games told about (suicide is never
 # cancelled by these).
@@ -892,11 +977,14 @@ MESSAGE_CONTEXT += [
     "on the radio", "the radio said", "heard on the radio", "on the news", "it was on the news",
     "on look north", "crime drama", "crime podcast", "a podcast", "the podcast", "audiobook",
     "dungeons and dragons", "the sims", "romeo and juliet", "did you see casualty", "bake off",
-    # session 15: a smoke alarm that needed a battery
-    "battery was low", "battery is low", "low battery", "battery was dying", "needed a new battery",
-    "needs a new battery", "changed the battery",
 ]
 MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
+    # session 15: a smoke alarm that needed a battery (session 16: only with
+    # the alarm named; "my battery is low and he is hitting her" is danger)
+    r"\b(smoke alarm|smoke detector|fire alarm|alarm|detector|carbon monoxide)s?\b.*\b(battery (was|is) (low|dying)|"
+    r"low battery|needed a new battery|needs a new battery|changed the battery)\b|\b(battery (was|is) (low|dying)|"
+    r"low battery|needed a new battery|needs a new battery|changed the battery)\b.*\b(smoke alarm|smoke detector|"
+    r"fire alarm|alarm|detector|beep|beeping|chirp|chirping)s?\b",
     # watching a television drama: "watching casualty", "on line of duty last night"
     r"\b(watching|watched|watch|on|seen on) (casualty|holby|the bill|line of duty|doctors|happy valley|"
     r"silent witness|vera|midsomer murders|luther|call the midwife|crimewatch|24 hours in a and e|"
@@ -978,6 +1066,9 @@ TRIVIAL_REASON = re.compile(
     # session 14: yoghurts, milk, printers, tills, garden centres, a jumper in the wash
     r"|\b(yoghurt|yogurt|last (yorkshire|slice|piece|roast potato)|used all the milk|the printer|self service tills?|"
     r"garden centre|good jumper|hair ?dresser|haircut|monopoly|golf clubs)\b"
+    # session 16: an errand forgotten ("if I don't get her prescription picked up")
+    r"|\bif i (do not|dont|don't|forget to) (get|pick up|collect|bring|buy|fetch|post|ring|phone|call) (her|his|the|my|"
+    r"their|them|it)\b"
 )
 HYPERBOLE_WORDS = re.compile(r"\b(kill|murder|throttle|strangle|batter|die|dead)\b")
 NOT_IN_DANGER = ["do not feel in danger", "not feel in danger", "not feeling in danger", "not in any danger",
@@ -1019,6 +1110,9 @@ def _suicide_who(words: str, clause: str) -> str:
     return "self"
 
 
+PRESENT_AFTER = re.compile(r"\b(right now|rn|at the moment|as we speak|as i type|now(?! (that|and then|and again|on)\b))\b")
+
+
 def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
     """Past, hypothetical or definitional clause: not an emergency now.
 
@@ -1037,6 +1131,11 @@ def _cancelled(clause: str, label: str, position: int = 10**6) -> bool:
         return True
     if label != "SUICIDE" and any(p.search(clause) for p in CLAUSE_NOT_NOW):
         return True
+    if PRESENT_AFTER.search(clause[position:]):
+        # Session 16: "what do I do if he is hitting her right now" asks about
+        # something happening now; hypothetical and question markers do not
+        # cancel it.
+        return False
     # Every hypothetical or idiom marker in the clause is considered, not only
     # the first one listed: "I'll strangle him if he leaves his socks out
     # again lol" has an "if he" after the match (which alone would not cancel)
@@ -1138,15 +1237,21 @@ def _negated_at(clause: str, position: int, words: str = "") -> bool:
 
 
 # "someone help me speak / understand / read": asking for support.
-_ASKING_SUPPORT = re.compile(r"\s*(me )?(to )?(speak|understand|read|write|talk|fill|say|explain|with|in meetings|get my)\b")
+_ASKING_SUPPORT = re.compile(r"\s*(me |her |him |them |us )?(to )?(speak|understand|read|write|talk|fill|say|explain|with|"
+                             r"in meetings|get my|remember|cook|shop|clean|wash|manage|sort|budget|go out|get out and)\b")
 # "do I call", "should we ring", "when can I phone": a question about calling, just before the words.
 _ASKING_TO_CALL = re.compile(
     r"\b((do|can|should|shall|could|would|must) (i|we|one|people)|(do|should|must) you"
     # session 15: "is it ok to call 999 if ...", "when to ring", "am I allowed to phone"
     r"|(is it|it is|is it ever|would it be|will it be) (ok|okay|alright|all right|fine|right|wrong|bad|allowed|silly|"
     r"daft|a waste of time)( for (me|you|someone|people|us))? to|when (to|do you|should you|should i|do i|can i|"
-    r"do people)|allowed to|(how|when) (do|can|should) (i|you|we)|how to)\s*$"
+    r"do people)|allowed to|(how|when) (do|can|should) (i|you|we)|how to"
+    # session 16: "should I go in or call the police"
+    r"|(should|shall|do|can|would) (i|we) (\w+ ){0,5}(or|and))\s*$"
 )
+# Session 16: "would you call an ambulance if I said ..." asks how this works,
+# when "if" follows; "can you call an ambulance" is a request.
+_ASKING_YOU_TO_CALL = re.compile(r"\b(would|will|can|do|does) (you|this chat|this|they|someone)\s*$")
 
 
 def detect(text: str) -> DangerResult:
@@ -1163,11 +1268,16 @@ def detect(text: str) -> DangerResult:
     found: List[Tuple[str, str, str]] = []
     negated: List[str] = []
     context = _has_marker(normalised, MESSAGE_CONTEXT) or any(p.search(normalised) for p in MESSAGE_CONTEXT_PATTERNS)
-    for clause in _clauses(nlp, normalised):
+    for sentence, clause in _clauses_in_sentences(nlp, normalised):
         doc = nlp.make_doc(clause)
+        # a question about what to do if ..., unless it says the thing is
+        # happening now ("what do I do, he is outside now with a knife")
+        asking = bool(HYPOTHETICAL_SENTENCE.search(sentence)) and not HAPPENING_IN_SENTENCE.search(sentence)
         for match_id, start, end in matcher(doc):
             label = nlp.vocab.strings[match_id]
-            if context and label != "SUICIDE":
+            if (context or asking) and label != "SUICIDE":
+                continue
+            if doc[start:end].text == "can not go on" and end < len(doc) and doc[end].text in GO_ON_DOING:
                 continue
             if doc[start:end].text == "someone help" and (
                     (start > 0 and doc[start - 1].text in ("can", "could", "will", "would"))
@@ -1175,7 +1285,9 @@ def detect(text: str) -> DangerResult:
                 # "can someone help me speak up in meetings" or "i need someone
                 # help me speak" asks for support, it is not an alarm.
                 continue
-            if _ASKING_TO_CALL.search(doc[:start].text) and doc[start].text in ("call", "ring", "phone", "dial"):
+            if doc[start].text in ("call", "ring", "phone", "dial", "send") and (
+                    _ASKING_TO_CALL.search(doc[:start].text)
+                    or (_ASKING_YOU_TO_CALL.search(doc[:start].text) and re.search(r"\bif\b", doc[end:].text))):
                 # "do I call 999 if ...", "can I call the police if ...": a
                 # question about calling (the danger words themselves are
                 # still matched on their own).
@@ -1190,7 +1302,7 @@ def detect(text: str) -> DangerResult:
         for label, patterns in (("SUICIDE", STRONG_SUICIDE), ("NOW_STRONG", STRONG_NOW)):
             for pattern in patterns:
                 m = pattern.search(clause)
-                if m and context and label != "SUICIDE":
+                if m and (context or asking) and label != "SUICIDE":
                     continue
                 if m and _names_a_thing(m.group(0), clause[m.end():]):
                     continue
@@ -1222,6 +1334,8 @@ def detect(text: str) -> DangerResult:
                 continue
             kept.append((label, words, clause))
         found = kept
+    if found and any(p.search(normalised) for p in SUICIDE_SAID_SAFE):
+        found = [f for f in found if f[0] != "SUICIDE"]
     if found and RECOVERED.search(normalised):
         found = [f for f in found if f[0] == "SUICIDE" or not INJURY_WORDS.search(f[1])]
     if found and TRIVIAL_REASON.search(normalised):

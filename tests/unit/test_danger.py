@@ -487,3 +487,54 @@ def test_a_negation_just_before_danger_words_is_asked_about_not_given_999(text):
 ])
 def test_session_16_danger_shapes_still_get_the_999_reply(text, kind):
     assert detect(text).kind == kind
+
+
+# Session 16, second round (shapes from helper sets E and F, written for training;
+# the test sentences here are our own).
+@pytest.mark.parametrize("text", [
+    "that new album is pure fire",
+    "my tongue was on fire after that chilli",
+    "the bus got stuck in the snow so I was late",
+    "our cat was trapped in the shed for a night, she's fine",
+    "I've had a trapped nerve in my neck all week",
+    "the ivy is strangling the fence",
+    "my work tie is choking me, I hate wearing it",
+    "my tomatoes are dying in this heat",
+    "my phone is on 3% and about to die",
+    "I'll jump on the train after lunch",
+    "going to attack the ironing pile today",
+    "the fire brigade came round fitting smoke alarms",
+    "I did a first aid course and they covered overdose signs",
+    "all the knives are kept locked away at the home",
+    "his shotgun is locked in a metal cabinet",
+    "the documentary dealt with suicide and it was very moving",
+    "right, I'll end it for today, thanks for the chat",
+    "we played cluedo and professor plum did it with the knife",
+    "if I don't get her prescription picked up she'll kill me",
+    "the dentist says I can not swallow big tablets so I get liquid",
+    "I can't go on paying these energy bills",
+    "what do I do if my mum falls and can't get up?",
+    "would you call an ambulance if I told you I felt dizzy?",
+    "should I knock on their door or call the police?",
+    "the GP questionnaire asks if I have thoughts of suicide and I ticked no",
+    "when I said I wanted to end it I meant the tenancy, sorry if I worried you",
+    "I tried to take my own life years ago but I'm doing really well now",
+    "his leg is broken but it's healing nicely",
+    "mum kept saying that before she passed he would hit her",
+])
+def test_session_16b_everyday_shapes_are_not_danger(text):
+    assert detect(text).kind is None, detect(text)
+
+
+@pytest.mark.parametrize("text, kind", [
+    # a question about what to do, with the danger happening now, keeps the 999 reply
+    ("what do I do if he is hitting her right now", "now"),
+    ("what if he comes back, he's outside now with a knife", "now"),
+    ("my mum can't swallow and her throat is swelling", "now"),
+    ("I can't go on, I want to die", "suicide"),
+    ("the dog is barking because he is stabbing my brother", "now"),
+    ("I ticked no on the form but I do want to kill myself", "suicide"),
+    ("my battery is low and he is strangling her in the kitchen", "now"),
+])
+def test_session_16b_danger_shapes_still_get_the_999_reply(text, kind):
+    assert detect(text).kind == kind, detect(text)
