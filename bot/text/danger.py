@@ -869,6 +869,14 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     # signing off ("time to end it for today"), a saying about a friend
     r"\bend it (there )?for (today|now|the day|this evening|this week|tonight, bye)\b",
     r"\bknife in the back\b",
+    # desired outcomes (helper set G, written for training): "take my life
+    # back", "can't carry on living with him", "end things with him properly"
+    r"\btake (my|her|his|their) life (back|into (my|her|his|their) own hands|in (my|her|his|their) own hands|forward)\b"
+    r"|\b(get|have|getting) (my|her|his|their) life back\b",
+    r"\b(carry on|go on|keep) living (with|next to|under the same roof as|near) (him|her|them|that man|that woman|"
+    r"(my|his|her|our) (son|daughter|husband|wife|partner|brother|sister|mum|dad|mother|father|family|parents|nephew|"
+    r"niece|grandson|granddaughter|boyfriend|girlfriend|landlord|lodger|ex|carer|flatmate))\b",
+    r"\bend things (properly |safely |for good )?with (him|her|them|my (husband|wife|partner|boyfriend|girlfriend|ex))\b",
 )]
 # Session 16: a weapon or fire word that names a thing, not an event ("the
 # knife crime awareness group", "a gun shop", "fire safety"): read after the

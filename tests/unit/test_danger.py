@@ -538,3 +538,24 @@ def test_session_16b_everyday_shapes_are_not_danger(text):
 ])
 def test_session_16b_danger_shapes_still_get_the_999_reply(text, kind):
     assert detect(text).kind == kind, detect(text)
+
+
+# Desired outcomes said in words that sound like despair (helper set G, written
+# for training; these sentences are our own).
+@pytest.mark.parametrize("text", [
+    "I want to get my life back now he has gone",
+    "she wants to take her life forward, well my mum says take my life back",
+    "dad can't go on living with my brother after what he did",
+    "I'd like to end things with my boyfriend safely",
+])
+def test_desired_outcomes_in_words_like_despair_are_not_danger(text):
+    assert detect(text).kind is None, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I want to take my life tonight",
+    "i cant go on living with this pain",
+    "I can't carry on living",
+])
+def test_despair_itself_is_still_danger(text):
+    assert detect(text).kind == "suicide", detect(text)
