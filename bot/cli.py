@@ -46,6 +46,8 @@
                                         a referral made by staff, with the person's consent
     msp advocacy resend ID              send it again (same reference: the provider keeps one)
     msp advocacy ack ID                 the provider has said it has the referral
+    msp advocacy withdraw ID --by person|representative|staff [--words WORDS]
+                                        consent withdrawn: never sent, or the provider is told
 
 The database is ``DATABASE_URL`` (default: var/msp.db in the project root);
 links start with ``MSP_PUBLIC_URL`` (default http://localhost:8000).
@@ -715,6 +717,17 @@ def cmd_advocacy_ack(args) -> int:
     return 0
 
 
+def cmd_advocacy_withdraw(args) -> int:
+    from bot.records import advocacy, session_scope
+
+    with session_scope() as session:
+        told = advocacy.withdraw_consent(session, args.id, given_by=args.by, words=args.words,
+                                         recorded_by=_staff_name(), channel="staff")
+    print(f"Consent to advocacy referral {args.id} recorded as withdrawn; it will not be sent"
+          + (" and the provider will be told." if told else "."))
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, then usage hint, exit 2
         self.print_usage(sys.stderr)
@@ -853,7 +866,7 @@ def build_parser() -> argparse.ArgumentParser:
     erase.set_defaults(func=cmd_retention_erase)
 
     adv = areas.add_parser("advocacy", help="independent advocacy referrals")
-    adv_cmds = adv.add_subparsers(dest="command", metavar="{list,show,make,resend,ack}", parser_class=_Parser)
+    adv_cmds = adv.add_subparsers(dest="command", metavar="{list,show,make,resend,ack,withdraw}", parser_class=_Parser)
     adv_cmds.required = True
     alist = adv_cmds.add_parser("list", help="referrals and where their delivery is")
     alist.add_argument("--state", choices=ADVOCACY_DELIVERY_STATES)
@@ -874,6 +887,12 @@ def build_parser() -> argparse.ArgumentParser:
     aack = adv_cmds.add_parser("ack", help="the provider has said it has the referral")
     aack.add_argument("id", type=int)
     aack.set_defaults(func=cmd_advocacy_ack)
+    awd = adv_cmds.add_parser("withdraw", help="consent withdrawn: never sent, or the provider is told")
+    awd.add_argument("id", type=int)
+    awd.add_argument("--by", required=True, choices=("person", "representative", "staff"),
+                     help="who withdrew consent")
+    awd.add_argument("--words", help="their words, as said")
+    awd.set_defaults(func=cmd_advocacy_withdraw)
     return parser
 
 

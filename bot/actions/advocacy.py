@@ -147,3 +147,59 @@ def _delivery() -> str:
         return get_advocacy_config().delivery
     except ValueError:
         return "email"
+
+
+# --- Changing one's mind: consent to a chat referral withdrawn in the chat ---
+#
+# "Cancel my advocacy referral" (intent cancel_advocacy) asks first, because a
+# guess at the words must never withdraw a referral on its own:
+# action_advocacy_withdraw_ask looks for this conversation's referral whose
+# consent still stands and sets adv_withdraw ("asked" or "none"), which picks
+# the words of utter_advocacy_withdraw_ask; a yes runs action_advocacy_withdraw
+# (bot.records.advocacy.withdraw_consent: the referral is never sent, or the
+# provider is told it was withdrawn), a no keeps it.
+
+WITHDRAW_SLOT = "adv_withdraw"
+
+
+def _request_words(tracker: Tracker) -> Optional[str]:
+    """The person's words asking to cancel: the message before the question, word for word."""
+    texts = [e.get("text") for e in tracker.events if e.get("event") == "user"]
+    return texts[-2] if len(texts) >= 2 else (texts[-1] if texts else None)
+
+
+class ActionAdvocacyWithdrawAsk(Action):
+    def name(self) -> Text:
+        return "action_advocacy_withdraw_ask"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            with session_scope(read_only=True) as session:
+                referral = records.chat_referral_to_withdraw(session, tracker.sender_id)
+        except SQLAlchemyError:
+            logger.exception("advocacy referral could not be looked up")
+            return [SlotSet(WITHDRAW_SLOT, "unavailable")]
+        return [SlotSet(WITHDRAW_SLOT, "asked" if referral is not None else "none")]
+
+
+class ActionAdvocacyWithdraw(Action):
+    def name(self) -> Text:
+        return "action_advocacy_withdraw"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot(WITHDRAW_SLOT) != "asked":
+            return [SlotSet(WITHDRAW_SLOT, "none")]
+        try:
+            with session_scope() as session:
+                referral = records.chat_referral_to_withdraw(session, tracker.sender_id)
+                if referral is None:
+                    return [SlotSet(WITHDRAW_SLOT, "none")]
+                records.withdraw_consent(session, referral.id, given_by=referral.answered_by,
+                                         words=_request_words(tracker), recorded_by=RECORDED_BY,
+                                         channel=channel_of(tracker), source_ref=_source_ref(tracker))
+        except (SQLAlchemyError, RecordsError):
+            logger.exception("advocacy consent withdrawal could not be recorded")
+            return [SlotSet(WITHDRAW_SLOT, "unavailable")]
+        return [SlotSet(WITHDRAW_SLOT, "withdrawn")]

@@ -371,6 +371,23 @@ def answers_by_question(view: ReferralView) -> Dict[str, str]:
     return {key: words for key, _label, words in view.answers}
 
 
+def chat_referral_to_withdraw(session: Session, sender_id: str) -> Optional[AdvocacyReferral]:
+    """The latest referral this conversation's chat made whose consent still stands (None if none).
+
+    Found by the ``source_ref`` the chat gave it (``chat_ref``), so the
+    conversation id itself is never stored or compared.
+    """
+    prefix = chat_ref(sender_id)
+    referrals = session.execute(
+        select(AdvocacyReferral).where(AdvocacyReferral.source == "chat",
+                                       AdvocacyReferral.source_ref.startswith(prefix, autoescape=True))
+        .order_by(AdvocacyReferral.id.desc())).scalars()
+    for referral in referrals:
+        if _delivery(session, referral.id).state != "withdrawn":
+            return referral
+    return None
+
+
 def withdraw_consent(session: Session, referral_id: int, *, given_by: str, words: Optional[str], recorded_by: str,
                      channel: str, source_ref: Optional[str] = None, now: Optional[datetime] = None) -> bool:
     """Consent to a referral withdrawn (by the person, a representative, or staff for them): a consent event.

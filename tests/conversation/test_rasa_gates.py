@@ -66,7 +66,10 @@ def test_heldout_nlu_set_is_not_training_data():
     trained_intents = set(load_data(str(ROOT / "bot/data/nlu")).intents)
     # describe_harm (harm in general words, issue 9) came after this set was
     # written; the blind sets of issue 9 measure how it is reached.
-    assert set(heldout.intents) >= trained_intents - {"danger_now", "danger_suicide", "describe_harm"}
+    # cancel_advocacy (issue 13, session 16) came after it too: the stories and
+    # tests/integration/test_advocacy_e2e.py test it.
+    assert set(heldout.intents) >= trained_intents - {"danger_now", "danger_suicide", "describe_harm",
+                                                      "cancel_advocacy"}
 
 
 def test_heldout_nlu_accuracy_meets_the_floor(trained_model, tmp_path):

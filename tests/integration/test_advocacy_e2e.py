@@ -76,3 +76,46 @@ def test_chat_referral_refused_sends_nothing(stack, sender):
         consents = [(c.decision, c.words, c.referral_id) for c in advocacy.consents(session)]
     assert len(consents) == before[1] + 1 and consents[-1] == ("refused", "no", None)
     dispose_engines()
+
+
+def test_changing_ones_mind_in_the_chat_withdraws_the_referral_and_the_provider_is_told(stack, sender, provider,
+                                                                                       monkeypatch):
+    url = stack.env()["DATABASE_URL"]
+    _screen(stack, sender)
+    stack.send(sender, "yes she agrees")
+    stack.send(sender, "a phone call please")
+    assert "I have sent it" in joined(stack.send(sender, "weekday mornings"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    config = load_advocacy_config({"MSP_ADVOCACY_SMTP_HOST": "127.0.0.1", "MSP_ADVOCACY_SMTP_PORT": str(provider.port),
+                                   "MSP_ADVOCACY_SMTP_STARTTLS": "no", "MSP_ADVOCACY_FROM": "msp@example.gov.uk",
+                                   "MSP_ADVOCACY_TO": "referrals@advocacy.example.org"})
+    try:
+        while advocacy_sender.send_one(config):  # this referral (and any left by other tests) reaches the provider
+            pass
+        sent = len(provider.to("referrals@advocacy.example.org"))
+
+        request = "She's changed her mind, please cancel the advocacy referral"
+        question = joined(stack.send(sender, request))
+        assert "Do you want to cancel" in question
+        assert "Your referral stays" in joined(stack.send(sender, "no"))  # kept: nothing changes
+        assert "Do you want to cancel" in joined(stack.send(sender, request))
+        assert "you do not want the referral" in joined(stack.send(sender, "yes"))
+        assert "cannot find" in joined(stack.send(sender, request))  # nothing left to cancel here
+
+        with session_scope(url, read_only=True) as session:
+            mine = [r for r in advocacy.list_referrals(session)
+                    if advocacy.get_referral(session, r.id).source_ref.startswith(advocacy.chat_ref(sender))]
+            assert [r.state for r in mine] == ["withdrawn"]
+            [withdrawn] = [c for c in advocacy.consents(session)
+                           if c.decision == "withdrawn" and c.referral_id == mine[0].id]
+            assert (withdrawn.words, withdrawn.given_by) == (request, "representative")
+        assert advocacy_sender.send_one(config)  # the provider is told, once
+        assert not advocacy_sender.send_one(config)
+    finally:
+        dispose_engines()
+    mails = provider.to("referrals@advocacy.example.org")
+    assert len(mails) == sent + 1
+    notice = mails[-1]["message"]
+    assert "withdrawn" in notice["Message-ID"]
+    body = notice.get_content()
+    assert "the letters are too hard" not in body and request not in body and sender not in body

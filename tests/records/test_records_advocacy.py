@@ -140,3 +140,30 @@ def test_msp_advocacy_make_list_show_resend_ack(db_url, capsys, monkeypatch):
     assert main(["advocacy", "make", "--consent", "yes", "--answered-by", "person", "--support", "none"]) == 1
     assert "four difficulties" in capsys.readouterr().err
     assert main(["advocacy", "show", "99"]) == 1
+
+
+def test_msp_advocacy_withdraw(db_url, capsys, monkeypatch):
+    from bot.advocacy.config import get_advocacy_config
+    from bot.cli import main
+    from bot.records import session_scope
+
+    get_advocacy_config.cache_clear()
+    monkeypatch.setenv("USER", "sam.worker")
+    for _ in range(2):
+        assert main(["advocacy", "make", "--consent", "yes", "--answered-by", "person",
+                     "--understand", "the letters are hard"]) == 0
+    capsys.readouterr()
+    code = main(["advocacy", "withdraw", "1", "--by", "person", "--words", "I don't want it now, my son helps"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "withdrawn" in out and "provider will be told" not in out  # never tried: nothing to tell
+    with session_scope() as session:
+        assert sorted((r.id, r.state) for r in advocacy.list_referrals(session)) == [(1, "withdrawn"), (2, "queued")]
+        [withdrawn] = [c for c in advocacy.consents(session) if c.decision == "withdrawn"]
+        assert (withdrawn.words, withdrawn.given_by, withdrawn.recorded_by, withdrawn.channel) == (
+            "I don't want it now, my son helps", "person", "sam.worker", "staff")
+    assert main(["advocacy", "withdraw", "99", "--by", "person"]) == 1
+    assert "99" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # one line from argparse, no traceback
+        main(["advocacy", "withdraw", "2", "--by", "someone"])
+    assert exited.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -8,7 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.advocacy import ActionAdvocacySubmit, ValidateAdvocacyForm, should_offer
+from bot.actions.advocacy import (ActionAdvocacySubmit, ActionAdvocacyWithdraw, ActionAdvocacyWithdrawAsk,
+                                  ValidateAdvocacyForm, should_offer)
 from bot.actions.parsing import difficulty_said, support_is_clear
 from bot.records import advocacy, session_scope
 from bot.records.db import dispose_engines
@@ -160,3 +161,77 @@ def test_a_refusal_in_the_chat_belongs_to_its_conversation():
     with session_scope() as session:
         [consent] = advocacy.consents(session)
     assert consent.source_ref.startswith(advocacy.chat_ref("conv-a"))
+
+
+def cancel_turn(sender, request, answer, slots=None, message_id="m-9"):
+    """The person asks to cancel, is asked, and answers: the tracker action_advocacy_withdraw sees."""
+    events = [{"event": "action", "name": "action_listen"},
+              {"event": "user", "text": request, "parse_data": {"intent": {"name": "cancel_advocacy"}}},
+              {"event": "action", "name": "action_advocacy_withdraw_ask"},
+              {"event": "action", "name": "utter_advocacy_withdraw_ask"}, {"event": "bot", "text": "Do you want..."},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": answer, "parse_data": {"intent": {"name": "affirm"}}}]
+    return Tracker(sender, dict(slots or {}), {"text": answer, "intent": {"name": "affirm"}, "message_id": message_id},
+                   events, False, None, {}, "action_listen")
+
+
+def make_chat_referral(sender="conv-a", message_id="m-1"):
+    t = tracker(None, "after 6pm", slots=dict(FILLED, adv_consent="given", adv_consent_words="yes"), sender=sender)
+    t.latest_message["message_id"] = message_id
+    run(t, ActionAdvocacySubmit)
+
+
+def test_cancelling_asks_first_and_only_finds_this_conversations_referral():
+    assert run(cancel_turn("conv-a", "cancel my advocate referral", "yes"), ActionAdvocacyWithdrawAsk) == [
+        SlotSet("adv_withdraw", "none")]
+    make_chat_referral(sender="conv-b")
+    assert run(cancel_turn("conv-a", "cancel it", "yes"), ActionAdvocacyWithdrawAsk) == [SlotSet("adv_withdraw", "none")]
+    make_chat_referral(sender="conv-a")
+    assert run(cancel_turn("conv-a", "cancel it", "yes"), ActionAdvocacyWithdrawAsk) == [
+        SlotSet("adv_withdraw", "asked")]
+    with session_scope() as session:
+        assert all(r.state == "queued" for r in advocacy.list_referrals(session))  # asking changes nothing
+
+
+def test_yes_withdraws_the_consent_word_for_word_and_the_referral_is_never_sent():
+    make_chat_referral(sender="conv-a")
+    make_chat_referral(sender="conv-b")
+    done = run(cancel_turn("conv-a", "  I've changed my mind, CANCEL the advocate  ", "yes",
+                           slots={"adv_withdraw": "asked"}), ActionAdvocacyWithdraw)
+    assert done == [SlotSet("adv_withdraw", "withdrawn")]
+    with session_scope() as session:
+        states = {advocacy.get_referral(session, r.id).source_ref[:30]: r.state for r in advocacy.list_referrals(session)}
+        assert states == {advocacy.chat_ref("conv-a"): "withdrawn", advocacy.chat_ref("conv-b"): "queued"}
+        withdrawn = [c for c in advocacy.consents(session) if c.decision == "withdrawn"]
+        assert [(c.words, c.given_by, c.channel) for c in withdrawn] == [
+            ("  I've changed my mind, CANCEL the advocate  ", "representative", "web")]
+        claimed = advocacy.claim_next(session, 30)
+        assert claimed is not None and advocacy.get_referral(session, claimed.referral_id).source_ref.startswith(
+            advocacy.chat_ref("conv-b"))
+    # asked again after that: nothing left to cancel in this conversation
+    assert run(cancel_turn("conv-a", "cancel it", "yes"), ActionAdvocacyWithdrawAsk) == [SlotSet("adv_withdraw", "none")]
+
+
+def test_withdraw_without_the_question_or_with_nothing_to_cancel_changes_nothing():
+    make_chat_referral(sender="conv-a")
+    assert run(cancel_turn("conv-a", "cancel", "yes"), ActionAdvocacyWithdraw) == [SlotSet("adv_withdraw", "none")]
+    assert run(cancel_turn("conv-z", "cancel", "yes", slots={"adv_withdraw": "asked"}), ActionAdvocacyWithdraw) == [
+        SlotSet("adv_withdraw", "none")]
+    with session_scope() as session:
+        assert [r.state for r in advocacy.list_referrals(session)] == ["queued"]
+        assert [c.decision for c in advocacy.consents(session)] == ["given"]
+
+
+def test_a_database_failure_says_so_and_withdraws_nothing(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    make_chat_referral(sender="conv-a")
+
+    def broken(*args, **kwargs):
+        raise OperationalError("withdraw", {}, Exception("database is down"))
+
+    monkeypatch.setattr(advocacy, "withdraw_consent", broken)
+    done = run(cancel_turn("conv-a", "cancel", "yes", slots={"adv_withdraw": "asked"}), ActionAdvocacyWithdraw)
+    assert done == [SlotSet("adv_withdraw", "unavailable")]
+    with session_scope() as session:
+        assert [r.state for r in advocacy.list_referrals(session)] == ["queued"]

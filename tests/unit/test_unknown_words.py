@@ -62,3 +62,16 @@ def test_an_invitation_code_decides_the_intent():
     InviteCodeIntent().process([with_code, without])
     assert with_code.get("intent") == {"name": "inform_invite_code", "confidence": 1.0}
     assert without.get("intent") == {"name": "affirm", "confidence": 0.9}
+
+
+def test_only_a_message_naming_the_referral_can_ask_to_cancel_it():
+    from bot.components.cancel_advocacy import CancelAdvocacyGuard
+
+    bare = _message("cancel", "cancel_advocacy", 0.52)
+    named = _message("plz cancel the advocat referal", "cancel_advocacy", 0.8)
+    other = _message("stop", "goodbye", 0.6)
+    CancelAdvocacyGuard().process([bare, named, other])
+    assert bare.get("intent") == {"name": "nlu_fallback", "confidence": 0.52}
+    assert bare.get("intent_ranking")[0]["name"] == "nlu_fallback"
+    assert named.get("intent") == {"name": "cancel_advocacy", "confidence": 0.8}
+    assert other.get("intent") == {"name": "goodbye", "confidence": 0.6}
