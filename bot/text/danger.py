@@ -263,6 +263,9 @@ PAST_MARKERS = [
     "in september", "in october", "in november", "in december", "doing really well", "is home now",
     # session 16
     "before he passed", "before she passed", "before they passed",
+    # second round: a season named with what has happened since
+    "in the summer", "last summer", "in the spring", "last spring", "in the autumn", "last autumn",
+    "last winter", "police caught him", "police caught them", "police caught her",
 ]
 # Session 16: words that often tell the past ("at school") but do not cancel a
 # plan for later ("going to overdose after the kids are at school").
@@ -511,6 +514,9 @@ SUICIDE_SAID_SAFE = [re.compile(p) for p in (
     r"never have)\b",
     r"\b(i meant|i mean(?! it)|not like that|not in that way|not that way|not anything bad|nothing bad|just me logging off|"
     r"logging off|not my life|not myself)\b.*$|^.*\b(sorry if i (scared|worried|frightened) (anyone|you))\b",
+    r"\b(romeo and juliet|the play|the film|the book|the novel|the story|the episode|the opera|the musical|at school)\b.*"
+    r"\b(kill|kills|killed) (themselves|himself|herself)\b|\b(kill|kills|killed) (themselves|himself|herself)\b.*\b(at|in) the "
+    r"end of (the )?(play|film|book|story|episode|opera|musical)\b",
     r"\b(tried|attempted) to (take|end) my (own )?life\b.*\b(doing (really |very )?well|got help|much better now|"
     r"i am fine now|better now|years ago|recovered)\b",
 )]
@@ -619,6 +625,13 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(has|have|may have|might have|just|think (she|he|they) (has|have)) taken (her|his|their) (own )?life\b",
 )]
 STRONG_SUICIDE = [re.compile(p) for p in (
+    # session 16, second round (blind19, measured once, then read): a
+    # ligature found on someone; "not sure I will come back"
+    r"(?<!wrapped the )(?<!wrapped a )(?<!wrapped his )(?<!wrapped her )(?<!put the )(?<!put a )(?<!tied the )(?<!tied a )"
+    r"(?<!pulled the )(?<!pulled a )(?<!pulled his )(?<!pulled her )"
+    r"\b(belt|rope|cord|scarf|tie|ligature|wire|cable|lead|flex|noose) (round|around) (her|his|my|their) (own )?neck\b",
+    r"\b(not sure|do not think|dont think|doubt) (i will|i would|i am going to) (come back|make it back|be coming back|"
+    r"be here (tomorrow|much longer|in the morning))\b",
     r"\b(top|topping|toppin) (myself|meself)\b",
     r"\b(kill|killing|end|ending|hurt|hurting|harm|harming|burn|burning|cut|cutting|scratch\w*|starve|starving) (myself|meself|my life)\b",
     r"\bself[ -]?harm\w*\b",
@@ -680,6 +693,20 @@ NOW_MESSAGE = [re.compile(p) for p in (
     r"\b(on the floor|fallen|fell|collapsed)\b.*\b(leave (him|her|them) (till|until|there)|left (him|her|them) there|nobody (will )?help|can not get (him|her|me) up|been there (all night|for hours|since))\b",
     r"\b(beaten|beat|hit|hurt|attacked|punched|kicked)\b.*\b(still here|still in the house|is still in|still in my)\b",
     r"\b(beaten|hit|hurt|attacked)\b.*\b(says|said|told me) (do not|not to|dont) (call|ring|tell) (anyone|anybody|the police|police)\b",
+    # session 16, second round (blind19, measured once, then read): locked in
+    # a room (also written "lock in"); every door locked and nobody may leave;
+    # a hypo with confusion; going floppy; a break-in going on now
+    r"(?<!stop )(?<!stopped )(?<!keeps )(?<!kept )(?<!used to )\b(lock|locked|lockd|locking) (me |her |him |us |them )?in (a |the |my |this |her |his |their |our )?(room|bedroom|"
+    r"cellar|basement|shed|cupboard|garage|loft|attic|bathroom|toilet)\b(?!.*\b(by accident|accidentally|got out|let (me|her|him) out)\b)",
+    r"\blocked (all )?the doors\b.*\b(no one|nobody|noone|not let (me|us|her|him)|will not let|can not leave|cannot leave)\b|"
+    r"\b(no one|nobody|noone) (leaves|is leaving|gets out|goes out)\b",
+    r"\b(having|had|gone into|is in) a (bad |severe |really bad )?hypo\b.*\b(not making (any )?sense|floppy|confused|"
+    r"drowsy|will not wake|wont wake|can not wake|unconscious|passed out|fitting|slurring)\b|\b(going|gone|went|is) (all )?floppy\b",
+    r"\b(wrapped|put|tied|pulled|tightened) (a |the |his |her |my )?(belt|rope|cord|scarf|tie|wire|cable|lead|flex) "
+    r"(round|around) (my|her|his|their) neck\b",
+    r"\b(men|man|lads|people|someone|somebody|they)\b.*\b(going|coming|walking|running) in and out of\b.*\b(carrying|taking|"
+    r"nicking|stealing|loading) (out )?(her|his|their|my|our|all (her|his|their|my|our)) (telly|tv|things|stuff|belongings|"
+    r"furniture|jewellery|money|valuables|bits)\b",
 )]
 SUICIDE_MESSAGE = [re.compile(p) for p in (
     # development set (blind8) misses, written as the general situation
@@ -687,6 +714,17 @@ SUICIDE_MESSAGE = [re.compile(p) for p in (
     r"\bonly way out\b.*\b(do it|end it|i will do|decided)\b|\bdecided\b.*\bonly way out\b",
     r"\bso (that )?i (can|could|will|would) die\b|\b(until|till) i (am dead|die|starve)\b",
     r"\b(stopped|stop|not) (eating|drinking)\b.*\bso (that )?i (can|could|will|would) die\b",
+    # session 16, second round (blind19, measured once, then read): wanting to
+    # join or be with someone who has died, with means or refusing food; a
+    # goodbye that asks only to be known; "this is it for me" said alone
+    r"\b(join|be with) (my|her|his|their) (late|dead) \w+\b|\b(join|be with) (him|her) in heaven\b",
+    r"\b(wants?|wanting|going|ready) to (join|be with) (grandad|grandma|nan|nana|granny|grandpa|mum|dad|"
+    r"(my|her|his|their) (husband|wife|partner|mum|dad|mother|father|son|daughter))\b.*\b(means it|refusing|tablets|pills|"
+    r"medication|meds|not eating|stopped eating|goodbye)\b|\b(refusing|not eating|stopped eating|tablets|pills|medication|"
+    r"meds)\b.*\b(wants?|wanting|going|ready) to (join|be with) (grandad|grandma|nan|nana|granny|grandpa|(my|her|his|their) "
+    r"(late )?(husband|wife|partner|mum|dad|mother|father))\b",
+    r"\bready to go\b.*\b(wanted|want|needed) (someone|somebody|you|people) to know\b",
+    r"^\W*(i think |so )?this is it for me\W*$",
 )]
 
 # A pattern told over weeks or months ("lately he has been shoving me", "my ex
@@ -786,6 +824,9 @@ IDIOM_MARKERS += [
 # Session 15 (blind17, measured once and now training data): being "stabbed
 # in the back" by a friend; someone "not safe" behind the wheel.
 IDIOM_MARKERS += ["backstabbing", "backstabber", "back stabbing", "back stabber"]
+# Session 16, second round (blind19, measured once, then read).
+IDIOM_MARKERS += ["dead on my feet", "dead on her feet", "dead on his feet", "dead on our feet", "dead on your feet",
+                  "jk", "just kidding", "only joking"]
 # Clause patterns that are playful or clinical, not danger: a cat "holding me
 # hostage" on a lap, a toddler keeping someone "captive" with a story, a nurse
 # coming with a needle. Specific on purpose: "he is holding me hostage" and
@@ -826,7 +867,7 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     r"\b(shoot|nip|pop|zip) (over|round|across) (after|later|to|at|in|tomorrow|this|when|before|on|for|with)\b",
     r"\b(caring for|looking after|living with|dealing with|coping with|working with|running after|sorting out|"
     r"clearing out|caring) \w+( \w+){0,3} (is|are) killing me\b",
-    r"\bwhat (to do|you do|we do|people do|they do|should (i|we|you|people) do) (in|during|if there is|if there "
+    r"\bwhat (to do|you do|we do|people do|they do|do (you|we|people) do|should (i|we|you|people) do) (in|during|if there is|if there "
     r"was|when there is) (a|an) (fire|emergency|flood|gas leak|attack)\b",
     # session 16 (helper set E, written for training from BLIND_SPEC.md alone),
     # each a general shape: slang and food ("this song is fire", "my mouth is
@@ -869,6 +910,9 @@ IDIOM_PATTERNS = [re.compile(p) for p in (
     # signing off ("time to end it for today"), a saying about a friend
     r"\bend it (there )?for (today|now|the day|this evening|this week|tonight, bye)\b",
     r"\bknife in the back\b",
+    # a pendant alarm or device that calls an ambulance (second round)
+    r"\b(pendant|alarm|lifeline|careline|telecare|button|watch|device|app|system|fall detector)s? (automatically )?"
+    r"(call|calls|ring|rings|phone|phones|contact|contacts|alert|alerts) (an |the )?(ambulance|999|police|someone|for help)\b",
     # desired outcomes (helper set G, written for training): "take my life
     # back", "can't carry on living with him", "end things with him properly"
     r"\btake (my|her|his|their) life (back|into (my|her|his|their) own hands|in (my|her|his|their) own hands|forward)\b"
@@ -973,7 +1017,7 @@ MESSAGE_CONTEXT += [
 # Session 16 (helper set E, written for training from BLIND_SPEC.md alone):
 # games, TV, cooking and DIY anywhere in the message.
 MESSAGE_CONTEXT += [
-    "escape rooms", "casualty was", "casualty is", "on casualty", "cluedo", "professor plum", "colonel mustard",
+    "escape rooms", "casualty was", "casualty is", "on casualty", "casualty had", "casualty has", "cluedo", "professor plum", "colonel mustard",
     "miss scarlett", "flambe", "flambé", "christmas pudding", "whittling", "picnic", "starting gun",
     "starter gun", "starting pistol", "gamekeeper", "licensed rifle", "shotgun licence", "firearms licence",
     "gun cabinet", "fire blanket", "fire extinguisher", "fire safety check", "smoke alarms fitted",
@@ -1074,6 +1118,8 @@ TRIVIAL_REASON = re.compile(
     # session 14: yoghurts, milk, printers, tills, garden centres, a jumper in the wash
     r"|\b(yoghurt|yogurt|last (yorkshire|slice|piece|roast potato)|used all the milk|the printer|self service tills?|"
     r"garden centre|good jumper|hair ?dresser|haircut|monopoly|golf clubs)\b"
+    # second round: the hot water used up
+    r"|\bused (all|up) (the |all the )?(hot water|milk|bread|toilet roll|loo roll|data|shampoo|gas|electric)\b"
     # session 16: an errand forgotten ("if I don't get her prescription picked up")
     r"|\bif i (do not|dont|don't|forget to) (get|pick up|collect|bring|buy|fetch|post|ring|phone|call) (her|his|the|my|"
     r"their|them|it)\b"
@@ -1102,7 +1148,9 @@ def _marker_before(clause: str, markers: Iterable[str], position: int) -> Option
 
 _OTHER_PERSON = re.compile(
     r"\b(herself|himself|themselves|she|he|they|my (son|daughter|mum|dad|wife|husband|partner|"
-    r"brother|sister|friend|neighbour|grandson|granddaughter|nan|grandad))\b"
+    r"brother|sister|friend|neighbour|grandson|granddaughter|nan|grandad|mam|mother|father|gran|grandma|granny|grandpa|"
+    r"nana|aunt|auntie|uncle|cousin|niece|nephew|flatmate|client|resident)|grandma|grandad|granny|grandpa|nana|"
+    r"our (resident|client|patient|tenant))\b"
 )
 _FIRST_PERSON = re.compile(r"\b(i|me|myself|meself)\b")
 
@@ -1402,7 +1450,8 @@ EVERYDAY = re.compile(
 FICTION = re.compile(
     r"\b(call of duty|fortnite|minecraft|grand theft auto|gta|playstation|ps5|xbox|nintendo|video game|"
     r"computer game|gaming|film|movie|episode|eastenders|coronation street|corrie|emmerdale|hollyoaks|"
-    r"casualty|holby|soap|tv show|telly|on tv|netflix|novel|audiobook|podcast|documentary|crime drama)\b"
+    r"casualty|holby|soap|tv show|on (the )?telly|watching (the )?telly|telly (show|programme|series|drama)|on tv|netflix|"
+    r"novel|audiobook|podcast|documentary|crime drama)\b"
 )
 
 

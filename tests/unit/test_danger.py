@@ -559,3 +559,38 @@ def test_desired_outcomes_in_words_like_despair_are_not_danger(text):
 ])
 def test_despair_itself_is_still_danger(text):
     assert detect(text).kind == "suicide", detect(text)
+
+
+# Session 16, second round: shapes from blind19's misses and false alarms
+# (measured once, then read; now training data), written in other words.
+@pytest.mark.parametrize("text, kind", [
+    ("they lock me in room all day and night", "now"),
+    ("he has locked the doors and says nobody is leaving the flat", "now"),
+    ("my grandad is having a bad hypo and he's all confused", "now"),
+    ("the baby has gone floppy", "now"),
+    ("two lads are going in and out of my neighbour's flat taking her things", "now"),
+    ("I found him with a rope round his neck, he says he'll do it again", "suicide"),
+    ("he pulled the cord round my neck and said next time he won't stop", "now"),
+    ("i'm on the cliff, don't think i'll come back", "suicide"),
+    ("nan has stopped eating and keeps saying she's ready to join grandad", "suicide"),
+    ("I want to be with my late wife, I've got the tablets", "suicide"),
+    ("ready to go, I just wanted you to know", "suicide"),
+    ("this is it for me.", "suicide"),
+])
+def test_session_16_second_round_danger_shapes(text, kind):
+    assert detect(text).kind == kind, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "someone stole my bike last summer but the police caught him",
+    "in the book the two lovers kill themselves at the end of the story",
+    "casualty had a car crash episode last night",
+    "I'll be dead on my feet after this shift",
+    "will my careline pendant ring an ambulance if I fall",
+    "what do we do in a fire at the day centre",
+    "i'll murder my brother, he used all the milk again jk",
+    "the staff need to stop locking him in his room at night",
+    "there's a man coming in and out of the house carrying the shopping for my mum",
+])
+def test_session_16_second_round_everyday_shapes(text):
+    assert detect(text).kind is None, detect(text)
