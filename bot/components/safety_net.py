@@ -41,6 +41,7 @@ from bot.components.harm_gate import CLASSIFIER_KEY, DESCRIBE, GENERAL as GENERA
 
 from bot.components.input_guard import ORIGINAL_TEXT, PLACEHOLDER
 from bot.components.learned_danger import KEY as LEARNED_KEY
+from bot.components.unknown_words import UNKNOWN_KEY
 from bot.text.danger import check_input, detect, says_resolved, who_is_in_danger
 from bot.text.normalise import for_understanding
 
@@ -152,7 +153,15 @@ class SafetyNet(RuleComponent):
                 # so the 999 reply for danger now, not the suicide one.
                 kind = "now"
             who = who_is_in_danger(clean, kind)
-        check = bool(not kind and (result.negated or (learned.get("level") in ("unclear", "danger") and learned_ok)))
+        # Session 16: a message none of whose content words we know ("blorp
+        # fnarg wibble", UnknownWordsFallback) is not asked "is anyone in
+        # danger?" on an unclear learned score alone: the vectors of words
+        # nobody wrote mean little, and the person is asked to rephrase (and
+        # offered a person) instead. A danger-level score still gives the 999
+        # reply above, and the rules still decide alone.
+        nonsense = bool(message.get(UNKNOWN_KEY)) and learned.get("level") == "unclear"
+        check = bool(not kind and (result.negated or (learned.get("level") in ("unclear", "danger") and learned_ok
+                                                      and not nonsense)))
         if not kind and problem is None and PLEA.match(clean.lower()):
             # "HELP", "help me please": too short for the learned detector,
             # and it may be an emergency. Ask (the rules decide, no score).

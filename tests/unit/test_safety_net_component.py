@@ -218,3 +218,20 @@ def test_danger_words_in_the_negative_are_asked_about_whatever_the_learned_score
     # Without the negation the rules give the suicide reply.
     (m,) = run(learned(message("I'm hurting myself, I just want to talk", "ask_what_to_do"), 0.1, "suicide", None))
     assert m.get("safety_net")["danger"] == "suicide"
+
+
+def test_nonsense_words_are_not_asked_about_danger_on_an_unclear_learned_score():
+    from bot.components.unknown_words import UNKNOWN_KEY
+
+    nonsense = learned(message("blorp fnarg wibble", "nlu_fallback", 1.0), 0.51, "now", "unclear")
+    nonsense.set(UNKNOWN_KEY, True)
+    known = learned(message("blorp fnarg wibble", "nlu_fallback", 1.0), 0.51, "now", "unclear")
+    sure = learned(message("blorp fnarg wibble", "nlu_fallback", 1.0), 0.9, "now", "danger")
+    sure.set(UNKNOWN_KEY, True)
+    rule = message("zzkx he is stabbing her qqpl", "nlu_fallback", 1.0)
+    rule.set(UNKNOWN_KEY, True)
+    run(nonsense, known, sure, rule)
+    assert nonsense.get("safety_net")["check"] is False and nonsense.get("intent")["name"] == "nlu_fallback"
+    assert known.get("safety_net")["check"] is True
+    assert sure.get("intent")["name"] == "danger_now"
+    assert rule.get("intent")["name"] == "danger_now" and rule.get("safety_net")["source"] == "rules"
