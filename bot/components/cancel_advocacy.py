@@ -20,7 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.components.base import RuleComponent
 
 INTENT_NAME = "cancel_advocacy"
-NAMES_IT = re.compile(r"\b(advoca\w*|adv[oa]c\w*|refer+\w*|referal\w*)\b", re.IGNORECASE)
+NAMES_IT = re.compile(r"\b(adv[oa]c\w*|refer\w*)\b", re.IGNORECASE)
 
 
 def names_the_referral(text: str) -> bool:

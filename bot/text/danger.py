@@ -479,18 +479,15 @@ def get_nlp():
 _CLAUSE_SPLIT = re.compile(r"\s(?:and then|but|and|so|because|although|though|,|;|:)\s")
 
 
-def _clauses(nlp, text: str) -> Iterable[str]:
-    for _sentence, part in _clauses_in_sentences(nlp, text):
-        yield part
-
-
-def _clauses_in_sentences(nlp, text: str) -> Iterable[Tuple[str, str]]:
-    """(sentence, clause) for every clause of every sentence."""
+def _clauses(nlp, text: str) -> Iterable[Tuple[bool, str]]:
+    """(asking, clause) for every clause of every sentence; ``asking`` (worked
+    out once per sentence): the sentence asks what to do if something happened."""
     for sent in nlp(text).sents:
+        asking = _asks_what_to_do_if(sent.text)
         for part in _CLAUSE_SPLIT.split(" " + sent.text + " "):
             part = part.strip()
             if part:
-                yield sent.text, part
+                yield asking, part
 
 
 # Session 16: a sentence that opens as a question about what to do if
@@ -499,7 +496,6 @@ def _clauses_in_sentences(nlp, text: str) -> Iterable[Tuple[str, str]]:
 HYPOTHETICAL_SENTENCE = re.compile(
     r"^\W*(so |and |but |also |just )?(what (do|should|would|can) (i|we|you|people) do if|what if|what happens if|"
     r"what would happen if|how do (i|we|you) know if|who do (i|we|you) (call|ring|contact|tell) if)\b")
-HAPPENING_IN_SENTENCE = re.compile(r"\b(now|rn|tonight|outside|at the moment|still|again|today|currently|here)\b")
 # "I can't go on" is despair; "I can't go on paying these prices" or "can't go
 # on the trip" is not.
 GO_ON_DOING = {"paying", "another", "the", "a", "an", "her", "his", "their", "holiday", "holidays", "trip", "trips",
@@ -747,6 +743,14 @@ WILL_PAPERWORK = ["power of attorney", "lasting power", "probate", "solicitor", 
                   "left the house to", "left my house to", "leave my house to", "leave the house to",
                   "left everything to", "leave everything to", "who else do i need to tell"]
 HAPPENING_NOW = ["now", "right now", "tonight", "at the moment", "still", "again", "outside", "here now", "today"]
+# The same words (and "rn", "currently", "here") anywhere in a sentence.
+HAPPENING_IN_SENTENCE = re.compile(r"\b(" + "|".join(HAPPENING_NOW + ["rn", "currently", "here"]) + r")\b")
+
+
+def _asks_what_to_do_if(sentence: str) -> bool:
+    """A question about what to do if ..., unless it says the thing is happening
+    now ("what do I do, he is outside now with a knife")."""
+    return bool(HYPOTHETICAL_SENTENCE.search(sentence)) and not HAPPENING_IN_SENTENCE.search(sentence)
 
 NEGATED_DANGER = ["no one", "noone", "no-one", "nobody", "not in danger", "nobody is", "am not in"]
 IDIOM_MARKERS = [
@@ -1324,11 +1328,8 @@ def detect(text: str) -> DangerResult:
     found: List[Tuple[str, str, str]] = []
     negated: List[str] = []
     context = _has_marker(normalised, MESSAGE_CONTEXT) or any(p.search(normalised) for p in MESSAGE_CONTEXT_PATTERNS)
-    for sentence, clause in _clauses_in_sentences(nlp, normalised):
+    for asking, clause in _clauses(nlp, normalised):
         doc = nlp.make_doc(clause)
-        # a question about what to do if ..., unless it says the thing is
-        # happening now ("what do I do, he is outside now with a knife")
-        asking = bool(HYPOTHETICAL_SENTENCE.search(sentence)) and not HAPPENING_IN_SENTENCE.search(sentence)
         for match_id, start, end in matcher(doc):
             label = nlp.vocab.strings[match_id]
             if (context or asking) and label != "SUICIDE":
