@@ -201,12 +201,15 @@ PERSON = [
     "stepdad", "stepmum", "uncle", "aunt", "cousin", "nephew", "niece", "carer", "carers",
     "staff", "nurse", "worker", "neighbour", "neighbours", "landlord", "lodger", "friend",
     "boss", "people", "gang", "husbands", "who", "grandad", "grandma", "nan", "stranger",
+    # session 17 (blind20): people in a care setting
+    "resident", "patient", "client", "colleague", "tenant", "visitor",
 ]
 TARGET = [
     "me", "her", "him", "them", "us", "my", "mum", "dad", "nan", "grandad", "grandma",
     "mother", "father", "son", "daughter", "sister", "brother", "wife", "husband",
     "partner", "neighbour", "friend", "baby", "kids", "children", "child", "someone",
     "somebody", "the", "a", "this", "each", "everyone", "resident", "residents",
+    "colleague", "patient", "client", "another",
 ]
 VIOLENCE_ING = [
     "hitting", "beating", "punching", "kicking", "hurting", "attacking", "strangling",
@@ -515,7 +518,15 @@ SUICIDE_SAID_SAFE = [re.compile(p) for p in (
     r"end of (the )?(play|film|book|story|episode|opera|musical)\b",
     r"\b(tried|attempted) to (take|end) my (own )?life\b.*\b(doing (really |very )?well|got help|much better now|"
     r"i am fine now|better now|years ago|recovered)\b",
+    # session 17 (blind20): a survivor of self harm, years without it
+    r"\b(self ?harm|suicide|suicide attempt) survivor\b|\bsurvivor of (self ?harm|suicide)\b"
+    r"|\b(\w+ )?(years?|months?) (clean|free|harm free|self harm free) (now|and)\b",
 )]
+
+
+ASKED_IF = re.compile(r"\b(asked|asks|asking) (me |him |her |us |them )?(if|whether)\b")
+ASKED_SAID_NO = re.compile(r"\b(asked|asks|asking) (me |him |her |us |them )?(if|whether)\b.*\b(i|we|he|she) "
+                           r"(said|told (her|him|them)|answered) no\b")
 
 
 def _has_marker(clause: str, markers: Iterable[str]) -> Optional[str]:
@@ -542,6 +553,16 @@ def _who(clause: str, label: str) -> Optional[str]:
 # Wider than the Matcher patterns on purpose: missing an emergency costs more
 # than a needless "call 999".
 STRONG_NOW = [re.compile(p) for p in (
+    # session 17 (blind20, measured once, then read): a stranger trying a
+    # door or window; a car driven at someone; going for someone with a thing
+    r"\b(a man|a woman|someone|somebody|a stranger|strangers|men|two men|a bloke|a lad|lads|a gang|people|they)\b.*"
+    r"\b(trying|rattling|forcing|trying to open|trying to force|tried to open) (the|her|his|my|our|their) (back |front |"
+    r"kitchen |patio |bedroom |bathroom )?(door|doors|window|windows|lock|locks)\b",
+    r"\b(driving|drove|drives|reversing|reversed|swerving|swerved) (the car |his car |her car |a car |the van |his van |"
+    r"her van )?(at|towards|straight at|straight for) (me|her|him|us|them|my \w+)\b"
+    r"|\btrying to run (me|her|him|us|them|my \w+) (over|down)\b",
+    r"\b(going|went|coming|came|goes|run|ran|running|lunging|lunged) (for|at) (me|her|him|us|them|another \w+|a \w+|"
+    r"my \w+|the \w+) with (a|an|the|his|her|their) \w+",
     r"\b(knife|knives|machete|blade|gun|axe|crowbar|bread knife|petrol|acid)\b.*\b(me|my|her|him|us|throat|neck)\b",
     r"\b(me|my|her|him|us)\b.*\b(knife|knives|machete|gun|axe|petrol|acid)\b",
     r"\b(stab|stabbed|stabbing|shanked|glassed|glass me|strangl\w*|throttl\w*)\b",
@@ -621,6 +642,12 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(has|have|may have|might have|just|think (she|he|they) (has|have)) taken (her|his|their) (own )?life\b",
 )]
 STRONG_SUICIDE = [re.compile(p) for p in (
+    # session 17 (blind20): no longer eating or drinking, wanting it over; a
+    # repeat attempt ("this time I'll make sure it works")
+    r"\b(not|stopped|stop|wont|won't|will not|refusing to|refuse to) (eating|eat)( or| and| nor)? (drinking|drink)\b.*"
+    r"\b(want (this|it|everything|it all) to (be over|end|stop)|want to die|let me go|no point|want to go|be with (him|her))\b",
+    r"\bthis time (i will|ill|i'll|i am going to|im going to|gonna) (make sure (it works|i do it|i die)|do it properly|"
+    r"get it right|finish it|not wake up|not fail)\b",
     # session 16, second round (blind19, measured once, then read): a
     # ligature found on someone; "not sure I will come back"
     r"(?<!wrapped the )(?<!wrapped a )(?<!wrapped his )(?<!wrapped her )(?<!put the )(?<!put a )(?<!tied the )(?<!tied a )"
@@ -705,6 +732,9 @@ NOW_MESSAGE = [re.compile(p) for p in (
     r"furniture|jewellery|money|valuables|bits)\b",
 )]
 SUICIDE_MESSAGE = [re.compile(p) for p in (
+    # session 17 (blind20): no longer eating or drinking at all, and wanting it over
+    r"\b(not|stopped|stop|wont|will not|refusing to|refuse to) (eating|eat)( or| and| nor)? (drinking|drink)\b"
+    r"(?! much)(?! enough)(?! properly)(?! well).*\bwant (this|it|everything|it all) to (be over|end|stop)\b",
     # development set (blind8) misses, written as the general situation
     r"\b(reached|at) the end\b.*\b(got|have) a plan\b|\b(got|have) a plan\b.*\b(end it|end things|kill myself|using it (this|tonight|tomorrow)|do it (tonight|this weekend|tomorrow))\b",
     r"\bonly way out\b.*\b(do it|end it|i will do|decided)\b|\bdecided\b.*\bonly way out\b",
@@ -836,6 +866,9 @@ IDIOM_MARKERS += ["dead on my feet", "dead on her feet", "dead on his feet", "de
 # coming with a needle. Specific on purpose: "he is holding me hostage" and
 # "held captive by a man" are still danger.
 IDIOM_PATTERNS = [re.compile(p) for p in (
+    # session 17 (blind20): "it would kill me" said of a thing ("I'd rather
+    # not say my age, it would kill me")
+    r"\b(it|that|this) would (kill|finish) (me|us|him|her)( off)?\b",
     r"\b(hostage|captive|prisoner) by (a|the|my|our) (cat|dog|kitten|puppy|toddler|baby|grandchild|"
     r"grandson|granddaughter|two year old|3 year old|two-year-old)\b",
     r"\b(my|the|our) (cat|dog|kitten|puppy|toddler|baby) (is|has been|was) (holding|keeping) (me|us) "
@@ -933,9 +966,15 @@ NOUN_COMPOUND_AFTER = re.compile(
     r"^\s*(crime|crimes|amnesty|amnesties|awareness|shop|shops|club|clubs|licence|license|licences|range|safety|"
     r"drill|drills|training|course|certificate|museum|collection|show|stall|fair|dealer|dealers|law|laws|control|"
     r"sharpener|arch|detector|detectors|warden|wardens|marshal|inspection|risk assessment|precautions|prevention|"
-    r"regulations|checks|check|test|tests|practice)\b")
+    r"regulations|checks|check|test|tests|practice"
+    # session 17 (blind20, now training data): things named after a weapon or
+    # fire ("a stab vest", "a fire pit", "knife proof"), and an "overdose" of
+    # something that is not a drug ("an overdose of sugar")
+    r"|vest|vests|proof|resistant|pit|pits|guard|guards|place|side|starter|starters|lighter|lighters|"
+    r"of (sugar|salt|caffeine|coffee|tea|chocolate|sweets|cake|biscuits|telly|tv|sun|sunshine|christmas|love|"
+    r"drama|cheese|carbs|fresh air|gossip|paperwork|forms))\b")
 NOUN_COMPOUND_WORDS = re.compile(r"\b(knife|knives|gun|guns|fire|weapon|weapons|sword|swords|machete|axe|rifle|"
-                                 r"rifles|shotgun|firearm|firearms|blade|blades|police|overdose)$")
+                                 r"rifles|shotgun|firearm|firearms|blade|blades|police|overdose|stab)$")
 # Session 16: an injury or an overdose that is over, said anywhere in the
 # message ("broke his arm, he's in a cast", "the overdose was accidental and
 # he's fully recovered now"). Only injury and overdose matches are dropped;
@@ -943,9 +982,12 @@ NOUN_COMPOUND_WORDS = re.compile(r"\b(knife|knives|gun|guns|fire|weapon|weapons|
 RECOVERED = re.compile(
     r"\b(fully recovered|recovered now|has recovered|have recovered|made a (full |good )?recovery|on the mend|"
     r"in a cast|in plaster|all healed|healed up|healed now|has healed|right as rain|loving the attention|is mending|"
-    r"it is mending|healing (nicely|well|up))\b")
+    r"it is mending|healing (nicely|well|up)"
+    # session 17 (blind20): the bleeding stopped, a small cut, all handled
+    r"|(bleeding|it) (has|had) stopped|stopped bleeding|just (a|one) (small|little|tiny) (cut|scratch|graze|nick|bump)|"
+    r"(it is|it was|everything is|all) (all )?(handled|sorted|dealt with)|it is (all )?fine now|and it is fine$)\b")
 INJURY_WORDS = re.compile(r"\b(overdose|overdosed|broke|broken|breaks|fell|fallen|fall|bleeding|blood|injur\w*|"
-                          r"hurt|fracture\w*|burnt|burned|scalded|cut)\b")
+                          r"hurt|fracture\w*|burnt|burned|scalded|cut|ambulance|paramedics?)\b")
 NON_DANGER_CONTEXT = [
     "knife set", "set of knives", "knife block", "knife drawer", "fire alarm needs",
     "fire alarm test", "fire alarm battery",
@@ -971,6 +1013,9 @@ NON_DANGER_CONTEXT = [
     "game where", "plays a game", "playing a game", "video game", "computer game",
     "cut carrots", "cut the carrots", "cut up carrots", "cut vegetables", "cut the vegetables",
     "cut up vegetables", "cut the veg", "cut up the veg", "peel the", "peeling the", "did cooking",
+    # session 17 (blind20): cutlery, and field sports told as a pastime
+    "deer stalking", "stalking deer", "deer hunting", "goes shooting",
+    "game shooting", "pheasant", "pheasants", "grouse", "clay shooting", "rabbiting", "ferreting",
 ]
 
 
@@ -1064,6 +1109,11 @@ MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
 # childhood long past ("when she was a kid"), or harm seen many times as a
 # job ("see lots of overdoses"). Not for suicide matches.
 CLAUSE_NOT_NOW = [re.compile(p) for p in (
+    # session 17 (blind20): what a professional said can be an overdose (a
+    # general fact), choking on a drink while laughing
+    r"\b(said|says|told me|tells me|warned)\b.*\bcan (be|cause|lead to|count as) (an? )?(overdose|od)\b",
+    r"\bchok(e|es|ed|ing) on (his|her|my|their|a|the) (tea|coffee|drink|water|pint|wine|beer|biscuit|crisps|"
+    r"food|dinner|sandwich)\b.*\blaugh",
     r"\b(in|on|from|watching|watched|watch|reading|read|playing|played) (the|a|an|this|that|my|our|his|her) "
     r"(film|movie|book|novel|story|episode|series|programme|program|soap|game|drama|documentary|cartoon|"
     r"podcast|audiobook|show|tv show)\b",
@@ -1325,6 +1375,8 @@ def detect(text: str) -> DangerResult:
     normalised = re.sub(r"\bon and off\b", "on off", normalised)
     # "I'll be dead and buried before they fix it" is a saying, one phrase.
     normalised = re.sub(r"\bdead and buried\b", "deadandburied", normalised)
+    # Session 17: cutlery is one thing ("a cafe called the Knife and Fork").
+    normalised = re.sub(r"\b(knife|knives) and forks?\b", "knifeandfork", normalised)
     found: List[Tuple[str, str, str]] = []
     negated: List[str] = []
     context = _has_marker(normalised, MESSAGE_CONTEXT) or any(p.search(normalised) for p in MESSAGE_CONTEXT_PATTERNS)
@@ -1393,6 +1445,11 @@ def detect(text: str) -> DangerResult:
         found = kept
     if found and any(p.search(normalised) for p in SUICIDE_SAID_SAFE):
         found = [f for f in found if f[0] != "SUICIDE"]
+    if found and ASKED_SAID_NO.search(normalised):
+        # Session 17: a question someone asked, answered no ("the pharmacist
+        # asked if I'd ever overdosed, I said no"): matches in the asking
+        # clause are not danger.
+        found = [f for f in found if not ASKED_IF.search(f[2])]
     if found and RECOVERED.search(normalised):
         found = [f for f in found if f[0] == "SUICIDE" or not INJURY_WORDS.search(f[1])]
     if found and TRIVIAL_REASON.search(normalised):
@@ -1445,6 +1502,9 @@ EVERYDAY = re.compile(
     r"bungalow|son|daughter|sister|brother|mum|dad|family|kids|children|place)\b"
     r"|\b(fire|sack) (my|the|our|her|his|a) (cleaner|carer|gardener|builder|staff|worker|employee|solicitor|accountant|"
     r"agency|care agency|nanny|housekeeper|plumber|decorator)\b|\b(got|been|being|get|getting) fired\b"
+    # session 17 (blind20): jumping on a bus, dead set on a plan
+    r"|\bjump(ing|ed|s)? (on|in|into|onto) (the|a|my|her|his|our) (bus|train|car|taxi|tram|plane|bike|call|phone|"
+    r"shower|bath|sofa|bed|computer)\b|\bdead set (on|against)\b"
 )
 # Games, television, films and books: violent words that are not happening to
 # anyone. Like RESOLVED, only for the learned detector (it asks instead).

@@ -95,10 +95,15 @@ _BARE_UNIT = re.compile(r"^(?:flat|room|unit|ward|bay|bed|block)\s+\w{1,4}$", re
 _NAME_THEN_WHO = re.compile(r"^(?P<name>[A-Z][a-z]+)\s+(?:(?:her|his|their|my|our)\s+(?P<kin>[\w-]+)|next door)\b")
 
 
+# A day and a month together ("3rd of May", "may the 3rd", "May 2024").
+_DAY_AND_MONTH = re.compile(rf"\b(?:{rules._DAY}(?: of)?[ -]{rules._MONTH}|{rules._MONTH} (?:the )?{rules._DAY}|"
+                            rf"{rules._MONTH},? (?:19|20)\d{{2}})\b", re.IGNORECASE)
+
+
 def _settled(text: str, found: List[Span]) -> List[Span]:
-    """The model's findings after three fixed checks, so that what it learned in
+    """The model's findings after four fixed checks, so that what it learned in
     one training run does not decide them: an acronym is not a name, a bare flat
-    or room number is not an address, and a known first name at the start
+    or room number is not an address, a month beside a day is not a name, and a known first name at the start
     followed by who the person is ("Mark her son") is a name."""
     out = []
     for start, end, kind in found:
@@ -106,6 +111,9 @@ def _settled(text: str, found: List[Span]) -> List[Span]:
         if kind == "name" and piece.lower() in _ACRONYMS and piece.isupper():
             continue
         if kind == "address" and _BARE_UNIT.match(piece):
+            continue
+        if kind == "name" and any(m.start() <= start and end <= m.end() for m in _DAY_AND_MONTH.finditer(text)):
+            # "the 3rd of may", "May 3rd": a month in a date, not a name
             continue
         out.append((start, end, kind))
     match = _NAME_THEN_WHO.match(text)

@@ -594,3 +594,42 @@ def test_session_16_second_round_danger_shapes(text, kind):
 ])
 def test_session_16_second_round_everyday_shapes(text):
     assert detect(text).kind is None, detect(text)
+
+
+# Session 17: shapes from blind20's misses and false alarms (measured once,
+# then read; now training data), written in other words.
+@pytest.mark.parametrize("text, kind", [
+    ("there's two lads at my nan's trying the kitchen window", "now"),
+    ("someone is rattling my front door handle", "now"),
+    ("he swerved the van straight at my dad", "now"),
+    ("the lad upstairs is trying to run my brother over in the car park", "now"),
+    ("my son is coming for me with a hammer", "now"),
+    ("a patient has just punched my mum on the ward", "now"),
+    ("i have stopped eating and drinking, i want it all to end", "suicide"),
+    ("this time i'm going to do it properly", "suicide"),
+    # the new exceptions leave real danger alone
+    ("he has a knife and the bleeding has stopped but he says he will stab me again", "now"),
+    ("my son is in the garden with a knife and fork shouting he's going to kill me", "now"),
+    ("i cut myself again tonight", "suicide"),
+    ("my dad is choking on his dinner", "now"),
+])
+def test_session_17_danger_shapes(text, kind):
+    assert detect(text).kind == kind, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my uncle wears a stab vest for his job on the doors",
+    "we sat round the fire pit toasting marshmallows",
+    "the pub is called the Knife and Fork",
+    "had an overdose of chocolate over christmas",
+    "the chemist says mixing those two can be an overdose",
+    "the GP asked if I had ever taken an overdose and I said no",
+    "I cut my thumb, it's just a small cut and it's fine now",
+    "my dad goes pheasant shooting with his shotgun every winter",
+    "I'm a self harm survivor, ten years free now",
+    "don't tell her my weight, it would kill me",
+    "mum choked on her coffee laughing at the dog",
+    "we had to call an ambulance for nan in may, she's made a full recovery",
+])
+def test_session_17_everyday_shapes(text):
+    assert detect(text).kind is None, detect(text)

@@ -129,6 +129,7 @@ def test_dates_of_birth(given, expected):
 @pytest.mark.parametrize("text", [
     "the appointment is on 12/03/2025 at 10am",
     "it happened on the 3rd of may",
+    "we went to see her on May the 21st and again in june",
     "he hit her on 4/11/24 and again last week",
     "she was born in Jamaica and came here in 1962",
     "my nan is 87 and my grandad is 90",
