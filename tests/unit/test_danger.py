@@ -633,3 +633,42 @@ def test_session_17_danger_shapes(text, kind):
 ])
 def test_session_17_everyday_shapes(text):
     assert detect(text).kind is None, detect(text)
+
+
+# Session 17, second round: shapes from blind21's misses and false alarms
+# (measured once, then read; now training data), written in other words, and
+# what the corrector used to change ("cooking" read as "choking").
+@pytest.mark.parametrize("text, kind", [
+    ("been stockpiling my sleeping pills for a month", "suicide"),
+    ("my family would be better off once i am gone", "suicide"),
+    ("i'm gonna kms tonight", "suicide"),
+    ("our lad keeps talking about topping himself", "suicide"),
+    ("a'm gaun tae end it the night, cannae dae it nae mair", "suicide"),
+    ("I've looked up how many of my tablets it would take", "suicide"),
+    ("my son is going to kill his dad, he's got a bat", "now"),
+    ("he's raging and he's blocking the front door so we can't get out", "now"),
+    ("she's slipping under the water in the bath and I can't lift her", "now"),
+    ("mum has dementia and she's gone, it's dark and freezing and she's only in her nightie", "now"),
+])
+def test_session_17_second_round_danger_shapes(text, kind):
+    assert detect(text).kind == kind, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my dad is cooking dinner now",
+    "the lads are racing round the park again",
+    "she's been snapping at everyone today",
+    "I looked in on nan tonight and she's fine",
+    "this is a stab in the dark but do you know the carers line number",
+    "he always murders me at scrabble",
+    "I could throttle the washing machine, it's flooded again",
+    "i'm going to smash this interview tomorrow",
+    "the book I'm reading is about a man who shoots his brother",
+    "I took an overdose years ago, a long time ago now, and I'm in a good place",
+    "my son's not in danger, I just want to know about day centres",
+    "we had a fire evacuation drill at the home today",
+    "I thought there was a man in the garden but it turned out to be just the washing",
+    "nan nearly set the tea towel on fire, we laughed about it",
+])
+def test_session_17_second_round_everyday_shapes(text):
+    assert detect(text).kind is None, detect(text)

@@ -75,3 +75,23 @@ def test_only_a_message_naming_the_referral_can_ask_to_cancel_it():
     assert bare.get("intent_ranking")[0]["name"] == "nlu_fallback"
     assert named.get("intent") == {"name": "cancel_advocacy", "confidence": 0.8}
     assert other.get("intent") == {"name": "goodbye", "confidence": 0.6}
+
+
+def test_a_message_with_no_code_is_not_about_a_code():
+    from bot.components.invite_code import InviteCodeIntent
+
+    def guessed(text, ranking):
+        m = _message(text, ranking[0][0], ranking[0][1])
+        m.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking])
+        return m
+
+    number = guessed("2", [("inform_invite_code", 0.31), ("deny", 0.28), ("affirm", 0.13)])
+    unsure = guessed("hmm", [("inform_invite_code", 0.3), ("greet", 0.2)])
+    slip = guessed("my code is XR5T9PL", [("inform_invite_code", 0.6), ("affirm", 0.1)])
+    mistyped = guessed("xr5t 9plw", [("inform_invite_code", 0.5), ("greet", 0.1)])
+    InviteCodeIntent().process([number, unsure, slip, mistyped])
+    assert number.get("intent") == {"name": "deny", "confidence": 0.28}
+    assert [r["name"] for r in number.get("intent_ranking")][:2] == ["deny", "affirm"]
+    assert unsure.get("intent")["name"] == "nlu_fallback"
+    assert slip.get("intent")["name"] == "inform_invite_code"
+    assert mistyped.get("intent")["name"] == "inform_invite_code"
