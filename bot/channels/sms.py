@@ -184,6 +184,7 @@ def handle_inbound(message_sid: str, from_number: str, body: str, conversing: bo
                 handoffs.end(session, live.id, "left")  # the console shows that the person left
             return result
         if plain:
+            records.route_turn(session, message_sid, None)  # same transaction as the message
             return Routed(result, None)
         if survey is not None:
             records.route_turn(session, message_sid, survey.id)  # same transaction as the message
@@ -465,7 +466,8 @@ class SmsInput(InputChannel):
                 self._locks.pop(number_id, None)
 
     async def recover(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """At start-up: finish survey replies accepted before a stop but never answered."""
+        """At start-up: finish messages for the assistant (survey replies and others) accepted before a stop
+        but never answered."""
         loop = asyncio.get_running_loop()
         for _ in range(300):  # the agent is loaded by Rasa's own start-up listener
             if getattr(getattr(app, "ctx", None), "agent", None) is not None and app.ctx.agent.is_ready():
@@ -474,11 +476,11 @@ class SmsInput(InputChannel):
         try:
             pending = await loop.run_in_executor(None, pending_turns)
         except Exception:  # noqa: BLE001 - no records yet (a fresh database): nothing to finish
-            logger.exception("Could not look for SMS survey replies left unanswered.")
+            logger.exception("Could not look for SMS messages left unanswered.")
             return
         if pending:
-            logger.warning("Finishing %s SMS survey repl%s accepted before the last stop.", len(pending),
-                           "y" if len(pending) == 1 else "ies")
+            logger.warning("Finishing %s SMS message%s accepted before the last stop.", len(pending),
+                           "" if len(pending) == 1 else "s")
         for turn in pending:
             await self.take_turn(app, on_new_message, turn.number_id, turn.survey_id, turn.message_sid, turn.body,
                                  recovering=True)
@@ -486,7 +488,7 @@ class SmsInput(InputChannel):
     async def converse(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                        number_id: int, survey_id: Optional[int], sid: str, body: str,
                        recovering: bool = False) -> bool:
-        """Pass a survey reply to Rasa (or reopen the survey) and queue the replies as SMS.
+        """Pass a message to Rasa (a survey reply: or reopen the survey) and queue the replies as SMS.
 
         The inbound message is already recorded with a ``routed`` turn; the
         turn is marked ``done`` once the replies are in the outbox. A failure
@@ -496,9 +498,8 @@ class SmsInput(InputChannel):
         conversation instead of reading it twice.
 
         ``survey_id`` None: a message outside a survey (a handoff, a request for a person, the
-        call-back questions) goes to the assistant as it is; it has no turn record, so a stop of the
-        server between the webhook and the assistant loses its reading (not the message: it is
-        recorded, and in a handoff stored for the worker).
+        call-back questions) goes to the assistant as it is, with the same turn record (session 17;
+        before, a stop of the server between the webhook and the assistant lost its reading).
         """
         sender_id = sender_for(number_id)
         loop = asyncio.get_running_loop()
@@ -510,9 +511,6 @@ class SmsInput(InputChannel):
             elif survey_id is None:
                 await on_new_message(UserMessage(body, output, sender_id, input_channel=self.name(),
                                                  message_id=sid))
-                queued = await loop.run_in_executor(None, queue_replies, number_id, sid, output.messages, "reply")
-                logger.info("SMS %s: %s repl%s queued.", sid, queued, "y" if queued == 1 else "ies")
-                return True
             else:
                 if await in_survey_form(app, sender_id):
                     text, message_id = body, sid
@@ -522,11 +520,13 @@ class SmsInput(InputChannel):
                     message_id = f"{sid}:start"
                 await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(),
                                                  message_id=message_id))
-            queued = await loop.run_in_executor(None, queue_replies, number_id, sid, output.messages)
+            queued = await loop.run_in_executor(None, queue_replies, number_id, sid, output.messages,
+                                                "survey" if survey_id is not None else "reply")
             await loop.run_in_executor(None, finish_turn, sid)
-            logger.info("SMS %s: survey %s, %s repl%s queued.", sid, survey_id, queued,
+            logger.info("SMS %s: %s, %s repl%s queued.", sid,
+                        f"survey {survey_id}" if survey_id is not None else "outside a survey", queued,
                         "y" if queued == 1 else "ies")
             return True
         except Exception:  # noqa: BLE001 - recorded already; finished at the next start
-            logger.exception("SMS %s: the survey reply could not be handled yet.", sid)
+            logger.exception("SMS %s: the message could not be handled yet; the next start finishes it.", sid)
             return False

@@ -572,7 +572,7 @@ class SmsInbound(Base):
 
 
 class SmsSurveyTurn(Base):
-    """An inbound SMS on its way through the assistant. Append-only.
+    """An inbound SMS on its way through the assistant (a survey reply or any other message it reads). Append-only.
 
     ``routed`` is written with the inbound message (the webhook has answered
     Twilio; the assistant has not read it yet); ``done`` once its replies are
@@ -589,7 +589,9 @@ class SmsSurveyTurn(Base):
 
     id = Column(Integer, primary_key=True)
     inbound_id = Column(ForeignKey("sms_inbound.id"), nullable=False)
-    survey_id = Column(ForeignKey("feedback_surveys.id"), nullable=False)
+    # None: a message outside a survey (a request for a person, a live handoff,
+    # the call-back questions; migration 0016).
+    survey_id = Column(ForeignKey("feedback_surveys.id"), nullable=True)
     state = Column(String(8), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 

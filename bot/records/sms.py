@@ -131,16 +131,17 @@ def receive(session: Session, message_sid: str, from_number: str, body: str,
 
 @dataclass(frozen=True)
 class PendingTurn:
-    """A survey reply the webhook accepted and the assistant has not finished."""
+    """A message the webhook accepted for the assistant (a survey reply when ``survey_id`` is set)
+    whose replies are not queued yet."""
 
     inbound_id: int
     message_sid: str
     number_id: int
-    survey_id: int
+    survey_id: Optional[int]
     body: str
 
 
-def route_turn(session: Session, message_sid: str, survey_id: int) -> None:
+def route_turn(session: Session, message_sid: str, survey_id: Optional[int]) -> None:
     """Mark an inbound message as waiting for the assistant (same transaction as the message)."""
     inbound = session.query(SmsInbound).filter_by(message_sid=message_sid).one()
     session.add(SmsSurveyTurn(inbound_id=inbound.id, survey_id=survey_id, state="routed"))
@@ -160,12 +161,12 @@ def finish_turn(session: Session, message_sid: str) -> bool:
     return True
 
 
-def _routed_survey(session: Session, inbound_id: int) -> int:
+def _routed_survey(session: Session, inbound_id: int) -> Optional[int]:
     return session.query(SmsSurveyTurn.survey_id).filter_by(inbound_id=inbound_id, state="routed").scalar()
 
 
 def pending_turns(session: Session) -> List[PendingTurn]:
-    """Routed survey replies with no ``done`` row, oldest first."""
+    """Routed messages (survey replies and others) with no ``done`` row, oldest first."""
     done = session.query(SmsSurveyTurn.inbound_id).filter(SmsSurveyTurn.state == "done")
     rows = (session.query(SmsSurveyTurn, SmsInbound)
             .join(SmsInbound, SmsInbound.id == SmsSurveyTurn.inbound_id)

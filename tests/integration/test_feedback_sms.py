@@ -2,6 +2,7 @@
 webhook -> the real Rasa and action servers -> the outbox -> the real sender -> the local Twilio peer."""
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -220,3 +221,41 @@ def test_i_want_to_stop_by_sms_ends_the_survey_and_danger_still_gets_999(stack, 
     assert "stop here" in stopped and "keep the answers you gave" in stopped and "999" not in stopped
     assert status(stack, survey_id) == "partial"
     assert [(a[0], a[2]) for a in answers(stack, survey_id)] == [("goals", "yes")]
+
+
+def test_a_message_outside_a_survey_accepted_just_before_the_server_stopped_is_answered_after_the_restart(
+        stack, peer, monkeypatch):
+    """A message outside a survey (here a request for a person that also says
+    someone is being hurt now) has the same turn record as a survey reply: if
+    the Rasa server stops between the webhook and the assistant, the next
+    start reads it and the 999 reply goes out once."""
+    import os
+    import signal
+
+    from bot.channels.sms import handle_inbound
+    from bot.records import sms as sms_records
+
+    number = new_number()
+    rasa = stack.procs["rasa"]
+    os.killpg(rasa.pid, signal.SIGKILL)
+    rasa.wait(10)
+    monkeypatch.setenv("DATABASE_URL", stack.env()["DATABASE_URL"])
+    sid = "SM" + uuid.uuid4().hex
+    routed = handle_inbound(sid, number, "I need to speak to someone real, he is hitting me right now")
+    assert routed.survey_id is None and not routed.duplicate
+    with session_scope(stack.env()["DATABASE_URL"]) as session:
+        assert [t.message_sid for t in sms_records.pending_turns(session)] == [sid]
+    stack.respawn("rasa")
+    stack.wait_ready(180)
+    got = wait_for(lambda: bodies(peer, number), what="the reply read after the restart")
+    assert any("999" in b for b in got), got
+    with session_scope(stack.env()["DATABASE_URL"]) as session:
+        assert sid not in [t.message_sid for t in sms_records.pending_turns(session)]
+    sent = len(bodies(peer, number))
+    # Started again, nothing more is read or sent for it.
+    os.killpg(stack.procs["rasa"].pid, signal.SIGTERM)
+    stack.procs["rasa"].wait(30)
+    stack.respawn("rasa")
+    stack.wait_ready(180)
+    time.sleep(3)
+    assert len(bodies(peer, number)) == sent

@@ -204,3 +204,27 @@ def test_read_only_sessions_do_not_block_writers_on_sqlite(sqlite_db):
         create_enquiry(reader, "R-2")  # read-only scope never commits
     with session_scope(read_only=True) as reader:
         assert get_enquiry_by_reference(reader, "R-2") is None
+
+
+def test_sms_turns_outside_a_survey_need_0016_and_block_its_downgrade(sqlite_url):
+    """0016: a message outside a survey gets a turn record (survey_id NULL), is
+    pending until done, and a downgrade past 0016 is refused while one exists
+    (the table is append-only and the old column could not hold it)."""
+    from bot.records import sms as sms_records
+
+    upgrade_to_head(sqlite_url)
+    with session_scope(sqlite_url) as session:
+        sms_records.receive(session, "SMturn1", "+447700900123", "can I talk to a person", None, None, None)
+        sms_records.route_turn(session, "SMturn1", None)
+    with session_scope(sqlite_url) as session:
+        pending = sms_records.pending_turns(session)
+        assert [(t.message_sid, t.survey_id) for t in pending] == [("SMturn1", None)]
+        assert sms_records.finish_turn(session, "SMturn1")
+        assert not sms_records.finish_turn(session, "SMturn1")
+    with session_scope(sqlite_url) as session:
+        assert sms_records.pending_turns(session) == []
+    records_db.dispose_engines()
+    with pytest.raises(RuntimeError, match="outside a survey"):
+        downgrade(sqlite_url, "0015_record_gaps")
+    records_db.dispose_engines()
+    assert current_revision(sqlite_url) == head_revision()
