@@ -35,6 +35,14 @@ LAST_NAME_LOCALES = ("en_GB", "en_IE", "en_IN", "en_PK", "yo_NG", "tw_GH")
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_TEXT = ROOT / "bot" / "data" / "nlu"
 WORD_USES = 3
+# Session 17: what redaction learns from our own English is a snapshot kept
+# beside the lexicon, not read live from the NLU data, so that the redaction
+# model (and the names the rules know as words) no longer moves every time a
+# blind set joins the NLU training data. `python -m scripts.redaction_snapshot`
+# takes a new snapshot on purpose (then measure the redaction sets again).
+SNAPSHOT_DIR = Path(__file__).parent / "data" / "redaction"
+PLAIN_MESSAGES_SNAPSHOT = SNAPSHOT_DIR / "plain_messages.txt"
+WORDS_SNAPSHOT = SNAPSHOT_DIR / "project_words.txt"
 
 
 def hand_written_nlu_files() -> list:
@@ -68,12 +76,40 @@ def _faker_names(attribute: str, locales: Iterable[str]) -> Set[str]:
     return {n for n in out if len(n) > 1}
 
 
-def project_words() -> Counter:
-    """Lower-case words of our own English (``project_text_files``)."""
+def live_project_words() -> Counter:
+    """Lower-case words of our own English as the files hold them now (``project_text_files``)."""
     counts: Counter = Counter()
     for path in project_text_files():
         counts.update(re.findall(r"(?<![A-Za-z'])[a-z][a-z'-]*[a-z]", path.read_text()))
     return counts
+
+
+def live_plain_message_texts() -> list:
+    """Every example of the hand-written NLU files (mark-up removed), sorted, once each."""
+    found = set()
+    for path in hand_written_nlu_files():
+        for item in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+            for line in str(item.get("examples") or "").splitlines():
+                text = re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:].strip())
+                if text:
+                    found.add(text)
+    return sorted(found)
+
+
+@lru_cache(maxsize=1)
+def project_words() -> Counter:
+    """Lower-case words of our own English used at least ``WORD_USES`` times, from the snapshot."""
+    counts: Counter = Counter()
+    for line in WORDS_SNAPSHOT.read_text().splitlines():
+        if line and not line.startswith("#"):
+            word, count = line.rsplit(" ", 1)
+            counts[word] = int(count)
+    return counts
+
+
+def plain_message_texts() -> list:
+    """The hand-written NLU examples redaction learns "no details" from, from the snapshot."""
+    return [line for line in PLAIN_MESSAGES_SNAPSHOT.read_text().splitlines() if line and not line.startswith("#")]
 
 
 @lru_cache(maxsize=1)

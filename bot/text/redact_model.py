@@ -69,7 +69,7 @@ class ModelMissing(RuntimeError):
 # --- fingerprint and storage ------------------------------------------------------------------
 def training_inputs() -> List[Path]:
     files = [Path(__file__), Path(redact_lexicon.__file__), redact_lexicon.LEXICON, TEMPLATES]
-    return files + redact_lexicon.project_text_files()
+    return files + [redact_lexicon.PLAIN_MESSAGES_SNAPSHOT, redact_lexicon.WORDS_SNAPSHOT]
 
 
 def fingerprint() -> str:
@@ -268,16 +268,13 @@ def plain_messages(rng: random.Random, limit: int = PLAIN_MESSAGES) -> List[str]
     names = redact_lexicon.gazetteer()
     known = names["first"] | names["last"]
     found = []
-    for path in redact_lexicon.hand_written_nlu_files():
-        for item in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
-            for line in str(item.get("examples") or "").splitlines():
-                text = re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:].strip())
-                words = re.findall(r"[A-Za-z][\w'-]*", text)
-                if not words or any(w.lower() in known for w in words):
-                    continue
-                if any(w[:1].isupper() and w != "I" and not w.startswith("I'") for w in words[1:]):
-                    continue
-                found.append(text)
+    for text in redact_lexicon.plain_message_texts():
+        words = re.findall(r"[A-Za-z][\w'-]*", text)
+        if not words or any(w.lower() in known for w in words):
+            continue
+        if any(w[:1].isupper() and w != "I" and not w.startswith("I'") for w in words[1:]):
+            continue
+        found.append(text)
     found = sorted(set(found))
     rng.shuffle(found)
     return found[:limit]

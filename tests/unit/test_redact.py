@@ -365,6 +365,60 @@ def test_blind_set_messages_without_details_stay_as_they_are(blind_report):
     assert blind_report.clean_touched <= 5
 
 
+# --- floors on the second blind set (tests/data/redaction_blind2.yml) ------------------------------
+# 400 chat messages (443 marked details; 103 messages with none, many of them with words that are
+# also names: Will, May, Rose, Grace ...) written and labelled blind by a helper who saw no code or
+# data, committed unread (528ced9) and measured once in session 17, on the redaction model trained
+# from the snapshot (redaction-813d61d1208f2a2a; the same inputs as before the snapshot, so the same
+# model), after all the work; nothing was tuned on it and its messages are never printed. Measured
+# recall / precision: name 0.961 / 0.903, address 0.961 / 0.961, phone, email, postcode, dob, nhs
+# and bank 1.000 / 1.000; 15 of 103 messages without details changed anyway (a word taken for a
+# name). Since session 17 the model learns from a snapshot of our own English
+# (bot/text/data/redaction/*.txt, scripts/redaction_snapshot.py), so these figures no longer move
+# when the NLU data grows.
+BLIND2_SET = DEV_SET.with_name("redaction_blind2.yml")
+BLIND2_RECALL_FLOOR = {"name": 0.94, "phone": 0.98, "email": 0.98, "address": 0.94, "postcode": 0.98,
+                       "dob": 0.98, "nhs": 0.98, "bank": 0.98}
+BLIND2_PRECISION_FLOOR = {"name": 0.88, "phone": 0.98, "email": 0.98, "address": 0.94, "postcode": 0.98,
+                          "dob": 0.98, "nhs": 0.98, "bank": 0.98}
+
+
+@pytest.fixture(scope="module")
+def blind2_report():
+    messages = redact_eval.load(BLIND2_SET)
+    assert len(messages) >= 300
+    return redact_eval.evaluate(messages)  # counts only: no message is kept or printed
+
+
+def test_second_blind_floors_are_not_under_the_issues_targets():
+    assert all(BLIND2_RECALL_FLOOR[kind] >= target for kind, target in TARGETS.items())
+
+
+@pytest.mark.parametrize("kind", sorted(BLIND2_RECALL_FLOOR))
+def test_second_blind_set_floors(blind2_report, kind):
+    score = blind2_report.kinds[kind]
+    assert score.gold >= 10
+    assert score.recall >= BLIND2_RECALL_FLOOR[kind], f"{kind} recall {score.recall:.3f} on the second blind set"
+    assert score.precision >= BLIND2_PRECISION_FLOOR[kind], \
+        f"{kind} precision {score.precision:.3f} on the second blind set"
+
+
+def test_second_blind_set_messages_without_details(blind2_report):
+    assert blind2_report.clean >= 100
+    assert blind2_report.clean_touched <= 17  # measured 15 of 103
+
+
+def test_the_redaction_model_learns_from_its_snapshot_not_the_live_nlu_data():
+    """The model's inputs are the snapshot files, and a change to the NLU data does not change them."""
+    from bot.text import redact_lexicon, redact_model
+
+    inputs = [p.name for p in redact_model.training_inputs()]
+    assert "plain_messages.txt" in inputs and "project_words.txt" in inputs
+    assert not any(p.parent.name == "nlu" for p in redact_model.training_inputs())
+    assert len(redact_lexicon.plain_message_texts()) > 1000
+    assert all(n >= redact_lexicon.WORD_USES for n in redact_lexicon.project_words().values())
+
+
 def test_a_known_town_after_an_address_joins_it_whatever_the_model_found():
     from bot.text.redact import _with_town
 
