@@ -535,6 +535,8 @@ SUICIDE_SAID_SAFE = [re.compile(p) for p in (
     r"\b(tried|attempted) to (take|end) my (own )?life\b.*\b(doing (really |very )?well|got help|much better now|"
     r"i am fine now|better now|years ago|recovered|a long time ago|long time ago|in a good place|in a better place)\b",
     # session 17 (blind20): a survivor of self harm, years without it
+    r"\b(the|a) (film|movie|book|novel|play|episode|series|programme|show|documentary|story) (ended|ends|was about|is about|"
+    r"had|has|with|where|showed|shows)\b.*\bsuicide\b",
     r"\b(self ?harm|suicide|suicide attempt) survivor\b|\bsurvivor of (self ?harm|suicide)\b"
     r"|\b(\w+ )?(years?|months?) (clean|free|harm free|self harm free) (now|and)\b",
 )]
@@ -738,6 +740,15 @@ STRONG_SUICIDE = [re.compile(p) for p in (
 # the home, it is 2am and raining"), read across the whole message; the same
 # markers cancel them, read across the whole message too.
 NOW_MESSAGE = [re.compile(p) for p in (
+    # session 17, third round (blind22, measured once, then read): someone
+    # who ran out onto a road; barricaded in with someone; an eye injury; a
+    # breathing change with a colour change
+    r"\b(run|ran|running|wandered|walked|gone|went|got out|run off|ran off)\b.*\b(onto|on to|into|in the middle of) "
+    r"(the )?(main |busy )?(road|traffic|motorway|dual carriageway)\b",
+    r"\bbarricaded (himself|herself|themselves) in with\b",
+    r"\b(can not|cannot|cant) see out of (one|my|her|his|their) eye\b",
+    r"\bbreathing (is |s )?(really |very )?(funny|strange|weird|odd|rattly|noisy|shallow|not right)\b.*\b(colou?r|blue|grey|"
+    r"gray|pale|floppy|not waking|will not wake)\b|\bgone a (funny|strange|weird|odd|grey|gray|blue|purple) colou?r\b",
     # session 17: raging with children there or the way out blocked; slipping
     # under water or out of someone's hold (these were caught only because the
     # corrector read "raging" as "raping" and "slipping" as "slapping")
@@ -770,6 +781,16 @@ NOW_MESSAGE = [re.compile(p) for p in (
     r"furniture|jewellery|money|valuables|bits)\b",
 )]
 SUICIDE_MESSAGE = [re.compile(p) for p in (
+    # session 17, third round (blind22): a goodbye with "the only way"; "you
+    # will not hear from me again" with having had enough; affairs in order
+    # and not intending to see another winter
+    r"\b(sorry|love you|forgive me|goodbye|bye)\b.*\b(this is|it is|its) the only way( out)?\b"
+    r"|\b(this is|it is|its) the only way( out)?\b.*\b(sorry|love you|forgive me|goodbye)\b",
+    r"\b((will not|wont|never)|(nobody|no one|noone|you) will( ever)?) (hear from|see) me again\b.*\b(had enough|can not do this|"
+    r"done|goodbye|sorry|end)\b|\bhad enough\b.*\b((will not|wont|never)|(nobody|no one|noone|you) will( ever)?) (hear from|see) "
+    r"me again\b",
+    r"\b(do not|dont|never) (intend|plan|want) to see another (winter|christmas|birthday|year|spring|summer)\b"
+    r"|\bput (my|all my) affairs in order\b.*\b(somebody should know|someone should know|goodbye|not intend|will not be here)\b",
     # session 17 (blind20): no longer eating or drinking at all, and wanting it over
     r"\b(not|stopped|stop|wont|will not|refusing to|refuse to) (eating|eat)( or| and| nor)? (drinking|drink)\b"
     r"(?! much)(?! enough)(?! properly)(?! well).*\bwant (this|it|everything|it all) to (be over|end|stop)\b",
@@ -1034,7 +1055,9 @@ RECOVERED = re.compile(
     r"it is mending|healing (nicely|well|up)"
     # session 17 (blind20): the bleeding stopped, a small cut, all handled
     r"|(bleeding|it) (has|had) stopped|stopped bleeding|just (a|one) (small|little|tiny) (cut|scratch|graze|nick|bump)|"
-    r"(it is|it was|everything is|all) (all )?(handled|sorted|dealt with)|it is (all )?fine now|and it is fine$)\b")
+    r"(it is|it was|everything is|all) (all )?(handled|sorted|dealt with)|it is (all )?fine now|and it is fine$"
+    # third round (blind22): stable now, home again, an accidental mix-up
+    r"|(he|she|they) (is|are) (stable|back home|home now|out of hospital|discharged)|stable now|accidental mix ?up)\b")
 INJURY_WORDS = re.compile(r"\b(overdose|overdosed|broke|broken|breaks|fell|fallen|fall|bleeding|blood|injur\w*|"
                           r"hurt|fracture\w*|burnt|burned|scalded|cut|ambulance|paramedics?)\b")
 NON_DANGER_CONTEXT = [
@@ -1124,6 +1147,8 @@ MESSAGE_CONTEXT += [
 # radio, podcasts, audiobooks, plays and games told about (suicide is never
 # cancelled by these).
 MESSAGE_CONTEXT += [
+    # session 17 (blind22): horror films
+    "horror film", "horror films", "horror movie", "horror movies", "slasher film", "slasher films",
     "on the radio", "the radio said", "heard on the radio", "on the news", "it was on the news",
     "on look north", "crime drama", "crime podcast", "a podcast", "the podcast", "audiobook",
     "dungeons and dragons", "the sims", "romeo and juliet", "did you see casualty", "bake off",
@@ -1163,6 +1188,9 @@ MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
 # childhood long past ("when she was a kid"), or harm seen many times as a
 # job ("see lots of overdoses"). Not for suicide matches.
 CLAUSE_NOT_NOW = [re.compile(p) for p in (
+    # session 17, third round (blind22): learning or studying about it
+    r"\b(learn|learned|learnt|learning|taught|teaching|study|studying|studied) about\b"
+    r"|\b(essay|dissertation|assignment|coursework|lecture|seminar)\b",
     # session 17 (blind21): what a play, film or book was about
     r"\b(play|film|movie|book|novel|episode|programme|show|documentary|story|musical|opera|soap)( \w+){0,3} (was|is) about\b",
     # session 17 (blind20): what a professional said can be an overdose (a
@@ -1226,6 +1254,7 @@ TRIVIAL_REASON = re.compile(
     r"|\b(kill|murder|throttle|strangle|batter) the next (person|one|man|woman|bloke)\b"
     r"|\bif i am late\b|\bthe state of my (hair|room|house|flat|kitchen)\b|\bsurprise party\b"
     # session 14: yoghurts, milk, printers, tills, garden centres, a jumper in the wash
+    r"|\b(anniversary|forgot (our|her|his|my|the)|forgotten (our|her|his|my|the))\b"
     r"|\b(yoghurt|yogurt|last (yorkshire|slice|piece|roast potato)|used all the milk|the printer|self service tills?|"
     r"garden centre|good jumper|hair ?dresser|haircut|monopoly|golf clubs)\b"
     # second round: the hot water used up
@@ -1235,6 +1264,13 @@ TRIVIAL_REASON = re.compile(
     r"their|them|it)\b"
 )
 HYPERBOLE_WORDS = re.compile(r"\b(kill|murder|throttle|strangle|batter|die|dead)\b")
+JOKING = re.compile(r"\b(lol|lmao|rofl|jk|haha\w*|only joking|just joking|jokes|joked|joking|kidding|winding me up)\b"
+                    r"|\U0001F602|\U0001F923|\U0001F605")
+# "he says he's joking but I'm not sure": the writer does not take it as one.
+NOT_SURE_A_JOKE = re.compile(r"\b(not sure|not convinced|do not think (he|she|they) (is|are|was)|scared|frightened|afraid|"
+                             r"worried|terrified|does not feel like)\b")
+# A hyperbole verb with a weapon, a means or a time is never a joke to us.
+NOT_A_JOKE = re.compile(r"\b(knife|knives|gun|weapon|hammer|bat|axe|tonight|now|right now)\b")
 NOT_IN_DANGER = ["do not feel in danger", "not feel in danger", "not feeling in danger", "not in any danger",
                  "not in immediate danger", "no danger"]
 
@@ -1415,6 +1451,9 @@ _ASKING_TO_CALL = re.compile(
     # session 16: "should I go in or call the police"
     r"|(should|shall|do|can|would) (i|we) (\w+ ){0,5}(or|and))\s*$"
 )
+# Session 17: "can you call 999 from a phone with no credit" asks how calling works.
+_CALL_HOW = re.compile(r"^\s*(999|112|111|an ambulance|the police)?\s*(from|without|with no|on a|on my|using|abroad|"
+                       r"when abroad|in another country|with a|by text|by sms)\b")
 # Session 16: "would you call an ambulance if I said ..." asks how this works,
 # when "if" follows; "can you call an ambulance" is a request.
 _ASKING_YOU_TO_CALL = re.compile(r"\b(would|will|can|do|does) (you|this chat|this|they|someone)\s*$")
@@ -1452,7 +1491,8 @@ def detect(text: str) -> DangerResult:
                 continue
             if doc[start].text in ("call", "ring", "phone", "dial", "send") and (
                     _ASKING_TO_CALL.search(doc[:start].text)
-                    or (_ASKING_YOU_TO_CALL.search(doc[:start].text) and re.search(r"\bif\b", doc[end:].text))):
+                    or (_ASKING_YOU_TO_CALL.search(doc[:start].text) and re.search(r"\bif\b", doc[end:].text))
+                    or (_ASKING_YOU_TO_CALL.search(doc[:start].text) and _CALL_HOW.match(doc[end:].text))):
                 # "do I call 999 if ...", "can I call the police if ...": a
                 # question about calling (the danger words themselves are
                 # still matched on their own).
@@ -1487,7 +1527,17 @@ def detect(text: str) -> DangerResult:
                 continue
             for pattern in patterns:
                 m = pattern.search(normalised)
-                if m and not _cancelled(normalised, label, m.start()):
+                if not m:
+                    continue
+                # Session 17: for suicide, only what is said from the start of
+                # the match's sentence counts ("my wife died in the spring. ...
+                # I do not intend to see another winter": the spring is over,
+                # the intent is not).
+                span = normalised
+                if label == "SUICIDE":
+                    begin = max(normalised.rfind(mark, 0, m.start()) for mark in (" . ", " ! ", " ? "))
+                    span = normalised[begin + 3 if begin >= 0 else 0:]
+                if not _cancelled(span, label, m.start() - (len(normalised) - len(span))):
                     found.append((label, m.group(0), normalised))
                     break
     if found and not _has_marker(normalised, HAPPENING_NOW):
@@ -1512,6 +1562,12 @@ def detect(text: str) -> DangerResult:
         found = [f for f in found if not ASKED_IF.search(f[2])]
     if found and RECOVERED.search(normalised):
         found = [f for f in found if f[0] == "SUICIDE" or not INJURY_WORDS.search(f[1])]
+    if found and JOKING.search(normalised) and not NOT_SURE_A_JOKE.search(normalised):
+        # Session 17: a joke said anywhere in the message ("I'm going to
+        # strangle my brother, he ate my chips lol", "my son jokes he'll kill
+        # me"): the hyperbole verbs only; a weapon, fire or collapse stays.
+        found = [f for f in found if not (f[0] != "SUICIDE" and HYPERBOLE_WORDS.search(f[1])
+                                          and not NOT_A_JOKE.search(f[1]))]
     if found and TRIVIAL_REASON.search(normalised):
         found = [f for f in found
                  if not (HYPERBOLE_WORDS.search(f[1]) and (f[0] != "SUICIDE" or "die" in f[1].split()))]
@@ -1569,6 +1625,7 @@ EVERYDAY = re.compile(
     r"|\bburning the candle\b|\b(my|our|his|her|their) hands are tied\b|\bon fire (at the minute|at the moment|lately|"
     r"this (week|season|year)|with (her|his|my|their))\b|\bcutting (the|his|her|my) (hedge|hedges|grass|lawn|hair|nails|"
     r"toenails|veg|vegetables)\b|\bscared of heights\b"
+    r"|\b(it is|it was) (murder|a nightmare|a killer) (trying|to|getting|finding)\b"
 )
 # Games, television, films and books: violent words that are not happening to
 # anyone. Like RESOLVED, only for the learned detector (it asks instead).

@@ -672,3 +672,33 @@ def test_session_17_second_round_danger_shapes(text, kind):
 ])
 def test_session_17_second_round_everyday_shapes(text):
     assert detect(text).kind is None, detect(text)
+
+
+# Session 17, third round: shapes from blind22's misses and false alarms
+# (measured once, then read; now training data), written in other words.
+@pytest.mark.parametrize("text, kind", [
+    ("dad with dementia has wandered off into the traffic on the dual carriageway", "now"),
+    ("my ex has barricaded himself in with the kids", "now"),
+    ("he punched me and now i can't see out of my eye", "now"),
+    ("grandad's breathing is really rattly and he's gone grey in the face", "now"),
+    ("goodbye everyone, forgive me, it's the only way out", "suicide"),
+    ("nobody will see me again, i've had enough of all of it", "suicide"),
+    ("My husband passed last year. I have put all my affairs in order and I don't plan to see another Christmas.", "suicide"),
+])
+def test_session_17_third_round_danger_shapes(text, kind):
+    assert detect(text).kind == kind, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "we were taught about overdoses on my first aid course",
+    "the patient who overdosed on our ward is stable now",
+    "i'll murder my sister, she's borrowed my car again haha",
+    "my mate's a massive fan of horror movies, the bloodier the better",
+    "he's always joking he'll kill me if i sell his records",
+    "can I ring 999 from a mobile with no signal?",
+    "I'm studying about knife crime for my coursework",
+    "the series ended with a suicide and it upset me a bit",
+    "my husband will kill me, I forgot his birthday",
+])
+def test_session_17_third_round_everyday_shapes(text):
+    assert detect(text).kind is None, detect(text)
