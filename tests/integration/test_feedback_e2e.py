@@ -139,9 +139,12 @@ def test_i_want_to_stop_ends_the_survey_and_danger_still_gets_999(stack, sender,
     with session_scope(url, read_only=True) as session:
         assert feedback.require_survey(session, survey_id).status == "in_progress"
 
-    stopped = joined(stack.send(sender, "I want to stop"))
-    # The learned detector still reads it as danger (without that this test
-    # would not test the exception: see bot.surveys.answers.learned_danger_set_aside).
+    # "I want to stop please" ("please" is a filler, so a stop phrase): the
+    # learned detector reads it as danger (session 17's model: 0.67; its
+    # reading of plain "I want to stop" fell to 0.49, "unclear", which inside a
+    # form asks nothing). Without a danger reading this test would not test
+    # the exception: see bot.surveys.answers.learned_danger_set_aside.
+    stopped = joined(stack.send(sender, "I want to stop please"))
     net = last_user_safety_net(stack, sender)
     assert net.get("source") == "learned" and net.get("danger"), f"learned detector no longer fires: {net}"
     assert "stop here" in stopped and "keep the answers you gave" in stopped
@@ -151,7 +154,7 @@ def test_i_want_to_stop_ends_the_survey_and_danger_still_gets_999(stack, sender,
         assert feedback.require_survey(session, survey_id).status == "partial"
         assert [(a.question, a.value) for a in feedback.survey_answers(session, survey_id)] == [("goals", "yes")]
     # After the survey, the same words get the learned detector's reply again.
-    after = joined(stack.send(sender, "I want to stop"))
+    after = joined(stack.send(sender, "I want to stop please"))
     assert "call 999" in after and S.samaritans_phone in after
 
 

@@ -60,6 +60,24 @@ def bodies(peer, number):
     return [m["body"] for m in peer.sent_to(number)]
 
 
+def stop_rasa(stack, how=None):
+    """Stop the Rasa server: killed (SIGKILL, the default) or asked to stop (SIGTERM)."""
+    import os
+    import signal
+
+    rasa = stack.procs["rasa"]
+    os.killpg(rasa.pid, how or signal.SIGKILL)
+    rasa.wait(30)
+
+
+def restart_rasa(stack, how=None):
+    """Stop the Rasa server (as ``stop_rasa``) if it runs, start it again and wait until it is ready."""
+    if stack.procs["rasa"].poll() is None:
+        stop_rasa(stack, how)
+    stack.respawn("rasa")
+    stack.wait_ready(180)
+
+
 class Phone:
     def __init__(self, stack, peer, number):
         self.stack, self.peer, self.number = stack, peer, number
@@ -168,7 +186,6 @@ def test_a_reply_accepted_just_before_the_server_stopped_is_answered_after_the_r
     """The webhook answers Twilio before the assistant reads the reply. If the
     Rasa server stops in between, the reply is not lost: the next start reads
     it and sends the next question (once)."""
-    import os
     import signal
 
     from bot.channels.sms import handle_inbound
@@ -178,9 +195,7 @@ def test_a_reply_accepted_just_before_the_server_stopped_is_answered_after_the_r
     wait_for(lambda: bodies(peer, number), what="the invitation SMS")
     phone = Phone(stack, peer, number)
     assert "Did you get what you wanted to happen?" in phone.say("Yes", expect=2)
-    rasa = stack.procs["rasa"]
-    os.killpg(rasa.pid, signal.SIGKILL)
-    rasa.wait(10)
+    stop_rasa(stack)
     # What the webhook writes for a survey reply, in its one transaction (the
     # production function), with the server gone before it could read it.
     monkeypatch.setenv("DATABASE_URL", stack.env()["DATABASE_URL"])
@@ -188,16 +203,12 @@ def test_a_reply_accepted_just_before_the_server_stopped_is_answered_after_the_r
     routed = handle_inbound(sid, number, "partly")
     assert routed.survey_id == survey_id
     before = len(bodies(peer, number))
-    stack.respawn("rasa")
-    stack.wait_ready(180)
+    restart_rasa(stack)
     got = wait_for(lambda: len(bodies(peer, number)) > before and bodies(peer, number), what="the next question")
     assert "Could you say what you wanted?" in got[before]
     assert answers(stack, survey_id)[0] == ("goals", "partly", "partly", "sms")
     # Started again, nothing more is read or sent for it.
-    os.killpg(stack.procs["rasa"].pid, signal.SIGTERM)
-    stack.procs["rasa"].wait(30)
-    stack.respawn("rasa")
-    stack.wait_ready(180)
+    restart_rasa(stack, signal.SIGTERM)
     assert "listened to" in phone.say("yes")
     assert [a[0] for a in answers(stack, survey_id)] == ["goals", "say"]
     assert sum("Could you say what you wanted?" in b for b in bodies(peer, number)) == 1
@@ -229,33 +240,26 @@ def test_a_message_outside_a_survey_accepted_just_before_the_server_stopped_is_a
     someone is being hurt now) has the same turn record as a survey reply: if
     the Rasa server stops between the webhook and the assistant, the next
     start reads it and the 999 reply goes out once."""
-    import os
     import signal
 
     from bot.channels.sms import handle_inbound
     from bot.records import sms as sms_records
 
     number = new_number()
-    rasa = stack.procs["rasa"]
-    os.killpg(rasa.pid, signal.SIGKILL)
-    rasa.wait(10)
+    stop_rasa(stack)
     monkeypatch.setenv("DATABASE_URL", stack.env()["DATABASE_URL"])
     sid = "SM" + uuid.uuid4().hex
     routed = handle_inbound(sid, number, "I need to speak to someone real, he is hitting me right now")
     assert routed.survey_id is None and not routed.duplicate
     with session_scope(stack.env()["DATABASE_URL"]) as session:
         assert [t.message_sid for t in sms_records.pending_turns(session)] == [sid]
-    stack.respawn("rasa")
-    stack.wait_ready(180)
+    restart_rasa(stack)
     got = wait_for(lambda: bodies(peer, number), what="the reply read after the restart")
     assert any("999" in b for b in got), got
     with session_scope(stack.env()["DATABASE_URL"]) as session:
         assert sid not in [t.message_sid for t in sms_records.pending_turns(session)]
     sent = len(bodies(peer, number))
     # Started again, nothing more is read or sent for it.
-    os.killpg(stack.procs["rasa"].pid, signal.SIGTERM)
-    stack.procs["rasa"].wait(30)
-    stack.respawn("rasa")
-    stack.wait_ready(180)
+    restart_rasa(stack, signal.SIGTERM)
     time.sleep(3)
     assert len(bodies(peer, number)) == sent
