@@ -1190,7 +1190,8 @@ MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
 CLAUSE_NOT_NOW = [re.compile(p) for p in (
     # session 17, third round (blind22): learning or studying about it
     r"\b(learn|learned|learnt|learning|taught|teaching|study|studying|studied) about\b"
-    r"|\b(essay|dissertation|assignment|coursework|lecture|seminar)\b",
+    r"|\b(for|in|on) (my|an|a|the|our|his|her) (uni |university |college |school )?(essay|dissertation|assignment|"
+    r"coursework|project)\b",
     # session 17 (blind21): what a play, film or book was about
     r"\b(play|film|movie|book|novel|episode|programme|show|documentary|story|musical|opera|soap)( \w+){0,3} (was|is) about\b",
     # session 17 (blind20): what a professional said can be an overdose (a

@@ -682,6 +682,7 @@ def test_session_17_second_round_everyday_shapes(text):
     ("he punched me and now i can't see out of my eye", "now"),
     ("grandad's breathing is really rattly and he's gone grey in the face", "now"),
     ("goodbye everyone, forgive me, it's the only way out", "suicide"),
+    ("a man is stabbing someone in the lecture theatre right now", "now"),
     ("nobody will see me again, i've had enough of all of it", "suicide"),
     ("My husband passed last year. I have put all my affairs in order and I don't plan to see another Christmas.", "suicide"),
 ])
