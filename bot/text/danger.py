@@ -366,6 +366,9 @@ def _patterns() -> Dict[str, List[List[dict]]]:
     L = lambda *words: {"LOWER": {"IN": list(words)}}  # noqa: E731
     IN = lambda words: {"LOWER": {"IN": list(words)}}  # noqa: E731
     opt = {"OP": "?"}
+    # Session 17: the free word before "in danger" is never a negation ("he is
+    # not in danger" is not a match).
+    opt_not_negation = {"LOWER": {"NOT_IN": ["not", "no", "never"]}, "OP": "?"}
     anyw = {"IS_ALPHA": True, "OP": "?"}
     adv = {"LOWER": {"IN": ["just", "still", "really", "now", "again", "currently", "actually"]}, "OP": "*"}
     # Progressive forms only: "he is hitting me" is happening now; "he keeps
@@ -433,7 +436,7 @@ def _patterns() -> Dict[str, List[List[dict]]]:
             [L("i", "we", "she", "he", "they", "mum", "dad", "am", "is", "are"), opt, L("not"), L("safe")],
             [L("not"), L("safe"), L("right", "here", "now", "at")],
             [L("feel", "feeling"), L("unsafe")],
-            [L("i", "we", "she", "he", "they", "am", "is", "are", "someone"), opt, L("in"), L("danger")],
+            [L("i", "we", "she", "he", "they", "am", "is", "are", "someone"), opt_not_negation, L("in"), L("danger")],
             [L("danger"), L("now", "right", "tonight")],
             [L("help"), L("me", "us", "her", "him"), L("now", "quick", "quickly", "please", "someone", "right", "!")],
             [L("someone"), L("help")],
@@ -1499,10 +1502,6 @@ def detect(text: str) -> DangerResult:
                 # still matched on their own).
                 continue
             if _names_a_thing(doc[start:end].text, doc[end:].text):
-                continue
-            if doc[start:end].text.endswith("danger") and {"not", "no", "never"} & set(doc[start:end].text.split()):
-                # Session 17: "he is not in danger" (the pattern's free word was the "not").
-                negated.append(doc[start:end].text)
                 continue
             if not _cancelled(clause, label, doc[start].idx):
                 if _negated_at(clause, doc[start].idx, doc[start:end].text):
