@@ -285,6 +285,9 @@ PAST_MARKERS = [
     # second round: a season named with what has happened since
     "in the summer", "last summer", "in the spring", "last spring", "in the autumn", "last autumn",
     "last winter", "police caught him", "police caught them", "police caught her",
+    # session 18 (blind23): a childhood memory ("got locked in the park once as kids")
+    "as kids", "as children", "as teenagers", "as youngsters", "as a youngster", "funny memory", "fond memory",
+    "funny story now", "we laugh about it now",
 ]
 # Session 16: words that often tell the past ("at school") but do not cancel a
 # plan for later ("going to overdose after the kids are at school").
@@ -383,7 +386,7 @@ def _patterns() -> Dict[str, List[List[dict]]]:
             # "he's smashing everything and hitting me": the clause after "and"
             [{"IS_SENT_START": True, "LOWER": {"IN": VIOLENCE_ING}}, L("me", "us", "her", "him", "mum", "dad", "my")],
             [IN(PERSON + ["i", "we"]), L("am", "are", "is"), L("being"),
-             IN(VIOLENCE_PAST + ["hit", "threatened", "attacked", "held", "kept"])],
+             IN(VIOLENCE_PAST + ["hit", "threatened", "attacked", "held", "kept", "murdered", "killed"])],
         ],
         "NOW_VIOLENCE_THREAT": [
             [will, to, IN(VIOLENCE_BASE), IN(TARGET)],
@@ -473,7 +476,10 @@ def _patterns() -> Dict[str, List[List[dict]]]:
             [L("can"), L("not"), L("take", "do"), opt, L("any"), L("more")],
             [L("taken", "took", "swallowed"), L("all"), opt, L("my", "the"), L("tablets", "pills", "medication")],
             [L("taken", "took", "swallowed"), opt, L("too"), L("many"), L("tablets", "pills")],
-            [L("jump", "throw"), opt, L("off", "in", "under", "from")],
+            [L("jump"), opt, L("off", "in", "under", "from")],
+            # session 18 (blind23): "throw" only with the writer as its object ("throw myself off"), never
+            # "throw rubbish in"
+            [L("throw"), L("myself", "meself", "herself", "himself", "themselves"), opt, L("off", "in", "under", "from")],
             [L("not"), L("be"), L("here"), L("tomorrow")],
             [L("everyone"), L("would"), L("be"), L("better")],
             [L("goodbye"), L("forever", "everyone", "cruel")],
@@ -592,6 +598,16 @@ STRONG_NOW = [re.compile(p) for p in (
     r"\b(do me in|do her in|do him in|finish me off|finish her off|knock me about|leather(ed)? me|batter(ed|ing)? (me|her|him))\b",
     r"\b(kicking off|kicked off)\b.*\b(me|her|him|again|now)\b",
     r"\b(beaten up|beat up|getting beat|gettin beat|being beaten|being kicked|being hit|being attacked|being stabbed)\b",
+    # session 18 (blind23, measured once, then read): someone being murdered or killed; a person named with
+    # a relative clause ("the man i work for is hitting me", "the man who rents my room is attacking me")
+    r"\b(is|are|am) being (murdered|killed|strangled|choked|raped|battered|knifed)\b",
+    # thrown off a balcony or out of a window (a threat to someone else, not suicide)
+    r"\bthrow(ing|n)? (me|her|him|them|us|the baby|the kids?|my \w+|it) (off|out of|down|from|over) (the |a |my |our )?"
+    r"(balcony|window|bridge|roof|stairs|cliff|edge|railings?)\b",
+    r"\b(man|woman|lad|bloke|guy|person|people|men|women|someone|somebody|lodger|tenant|carer|neighbour|landlord|boss|"
+    r"friend|lady|girl|boy|one) (who|that|i|we|she|he|they) (\w+ ){1,5}(is|are) (now |still |currently )?(hitting|attacking|"
+    r"punching|kicking|strangling|stabbing|beating|slapping|assaulting|battering|raping|throttling|smothering) "
+    r"(me|her|him|us|them|my|mum|dad|nan)\b",
     r"\bthrew (a|the|boiling|hot|\w+) .*\b(at|on|over) (me|her|him)\b|\bthrown? (me|her|him) (against|down|across)\b",
     r"\b(threw|pushed|shoved) (me|her|him) (down|against|across|into|over)\b",
     r"\b(blood|bleeding)\b.*\b(pouring|everywhere|lots|badly|a lot|will not stop|won't stop|head|lot of)\b",
@@ -702,6 +718,9 @@ STRONG_SUICIDE = [re.compile(p) for p in (
     r"\b(counting|counted|lined up|saving) (out )?(my |all my |the )?(pills|tablets)\b|\b(sitting|sat) here with (all )?(my )?(pills|tablets)\b",
     r"\b(disappear|disapear|go away) for good\b|\bno reason (for me )?to (be here|live|go on)\b|\bdone with (this|my) life\b",
     r"\btonight is the night\b|\btonight's the night\b|\bi (will |would )?not wake up\b|\bnot to wake up\b|\bnever wake up\b",
+    # session 18 (blind23): going to sleep for good
+    r"\b(decided to|going to|gonna|want to|wanna|ready to|about to|time (for me )?to|just want to|i will|i am going to) "
+    r"(go to )?sleep (for good|forever|for ever|permanently)\b",
     r"\bstop eating and drinking\b|\buntil i die\b|\buse it on myself\b|\bthank(s| you) for trying to help\b",
     r"\bnobody would (even )?(notice|care|miss)\b.*\b(here|gone|dead|do it)\b",
     r"\b(walk|step|jump|throw myself) (in front of|under) (a )?(train|bus|lorry|car)\b|\b(driving|drive) (my car )?into\b",
@@ -743,6 +762,12 @@ STRONG_SUICIDE = [re.compile(p) for p in (
 # the home, it is 2am and raining"), read across the whole message; the same
 # markers cancel them, read across the whole message too.
 NOW_MESSAGE = [re.compile(p) for p in (
+    # session 18 (blind23, measured once, then read): someone who will not respond, with a medical sign
+    # anywhere in the message ("my dad wont respond, his sugar is really low"); not a council or a landlord
+    r"^(?=.*\b(will not|wont|won't|is not|isnt|isn't|not) (respond|responding)\b(?! to (my|our|her|his|the|any|me) "
+    r"(texts?|messages?|calls?|emails?|letters?|phone|complaints?)))(?=.*\b(sugar|sugars|hypo|diabetic|diabetes|insulin|"
+    r"breathing|on the floor|fell|fallen|collapsed|pale|blue|grey|gray|floppy|fit|seizure|unconscious|eyes|overdose|"
+    r"tablets|pills|blood)\b)",
     # session 17, third round (blind22, measured once, then read): someone
     # who ran out onto a road; barricaded in with someone; an eye injury; a
     # breathing change with a colour change
@@ -928,6 +953,37 @@ IDIOM_MARKERS += ["dead on my feet", "dead on her feet", "dead on his feet", "de
 # coming with a needle. Specific on purpose: "he is holding me hostage" and
 # "held captive by a man" are still danger.
 IDIOM_PATTERNS = [re.compile(p) for p in (
+    # session 18 (blind23, measured once, then read), each a general shape: a guess ("take a stab at the
+    # answer"); too much of a pastime ("overdosed on box sets"); things that collapse (a tent, a firm, a
+    # shelf); flopping on the sofa after work; a garden or a person "drowning" in rain or paperwork
+    r"\b(take|taking|took|takes|have|having|had|make|made|give it|gave it|giving it) a (quick |wild |good |first |rough |"
+    r"decent |fair )?stab\b",
+    r"\b(overdos\w*|od'?d|oded) on (box ?sets?|netflix|telly|tv|television|soaps?|films?|movies?|books?|podcasts?|music|"
+    r"chocolate|sweets|sugar|cakes?|crisps|biscuits|coffee|caffeine|tea|sun|sunshine|christmas|carbs|cheese|gossip|"
+    r"reality tv|shopping|exercise|the gym|work|love|the news|football|cricket|darts|snooker|candy crush|wordle|"
+    r"mince pies|turkey|pizza|takeaways?|fresh air|vitamin c)\b",
+    r"\b(tent|gazebo|marquee|firm|company|companies|business|shop|bank|roof|ceiling|shelf|shelves|wall|fence|bridge|"
+    r"deal|market|markets|scaffolding|shed|table|chair|deckchair|umbrella|cake|sponge|souffle|talks|government|"
+    r"pension|scheme|plans?|project|team|house of cards|sandcastle|tower|jenga|building|chimney|bookcase|wardrobe|"
+    r"bed frame|trellis|greenhouse|stall|economy|league|club|band|marriage|sale)s? (has |had |have |just |completely |"
+    r"totally |nearly |almost )?(collapsed|collapsing|collapses|collapse)\b(?! (on|onto|into|under|over|around|in on) )",
+    # a simile said of an animal or a thing ("the dog howls like it is being murdered"; "sounds like she is
+    # being attacked" is still danger)
+    r"\blike (it|it is|its) (is |was )?being "
+    r"(murdered|killed|strangled|attacked|tortured|slaughtered)\b",
+    r"\bi (just |have just |literally |nearly |basically )?(collapsed|collapse|flopped) (on|onto|into|in) (the |my |a )?"
+    r"(sofa|couch|settee|bed|armchair|chair)\b.*\b(after|with (a|my|the)|once|when i got (home|in))\b",
+    r"\b(lawn|grass|garden|veg|vegetables|allotment|crops|seedlings|plants?|flowers|roses|tomatoes|pots|beds|borders)\b"
+    r"[^,.;]*\b(is|are|was|were) (drowning|drowned|waterlogged)\b|\bdrowning in (paperwork|work|emails|bills|debt|forms|"
+    r"washing|laundry|ironing|homework|marking|admin|letters|post|toys|boxes|clutter|leaves|rain|mud|snow)\b",
+    # a job or a contract one felt "trapped" or is "locked in" to
+    r"\btrapped in (my|that|the|a|an|this) (old |last |previous |dead end |dead-end |boring |awful |horrible |rubbish )?"
+    r"(job|career|role|contract|routine|rut|course|degree|meeting|lecture|queue|phone queue|call centre)\b",
+    r"\blocked in(to)? (to )?(a|an|the|my|our|this|that|his|her)( \w+){0,3} (contract|deal|tariff|mortgage|agreement|plan|"
+    r"lease|rate|fix|subscription|term|membership)\b",
+    # a first aid lesson where someone pretends
+    r"\b(pretend|pretends|pretended|pretending) to (be )?(collapse|collapsed|faint|fainted|choke|choking|drown|drowning|"
+    r"pass out|be unconscious|unconscious|stop breathing|not breathing|be hurt|be injured|be dead|die|dead)\b",
     # session 17 (blind21): a stab in the dark; killing a workout; killing
     # someone at a game; a violent word said to a machine or a chore
     r"\b(stab|stabbing|stabs) in the dark\b",
@@ -1157,6 +1213,12 @@ MESSAGE_CONTEXT += [
     "dungeons and dragons", "the sims", "romeo and juliet", "did you see casualty", "bake off",
 ]
 MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
+    # session 18 (blind23, measured once, then read): a series being talked about ("the new series of
+    # Happy Valley, that bit with the knife"); a first aid lesson of any kind ("a first aid thing where
+    # someone pretends to collapse")
+    r"\b(the|this|that) (new |latest |last |final |first |second |third )?(series|season|episode|box set) (of|two|2|three|3)\b",
+    r"\b(first aid|cpr|resus|resuscitation|life saving|lifesaving|duke of edinburgh|dofe) (thing|session|class|lesson|badge|day|"
+    r"test|exam|certificate|practice|dummy|demo|demonstration|module|award|bit)\b",
     # session 17 (blind21): a fright that turned out to be nothing ("I
     # thought someone was breaking in but it was just the cat"); a near miss
     # laughed about afterwards
@@ -1206,6 +1268,9 @@ CLAUSE_NOT_NOW = [re.compile(p) for p in (
     r"(film|movie|book|novel|story|episode|series|programme|program|soap|game|drama|documentary|cartoon|"
     r"podcast|audiobook|show|tv show)\b",
     r"\b(film|movie|book|novel|episode|programme|program|game|story|show|soap|documentary) (had|has|where|was about|is about)\b",
+    # session 18 (blind23): a drama or a series that had it; "that bit with the knife" in something watched
+    r"\b(drama|series|box set|boxset|thriller|sitcom|panto|play|musical|cartoon|anime|season|finale) (had|has|where|with)\b"
+    r"|\b(that|the) (bit|scene|part|episode) (with|where|when)\b",
     r"\bwhen (i|he|she|they|we|my \w+) (was|were) (a kid|kids|a child|children|little|young|younger|a teenager|"
     r"small|a baby|at school|a girl|a boy)\b",
     r"\b(lots of|a lot of|loads of|so many|plenty of|hundreds of|dozens of|many) (overdose|overdoses|fires|stabbings|"
@@ -1229,6 +1294,10 @@ CLAUSE_NOT_NOW = [re.compile(p) for p in (
     # someone go out alone is control, not being locked in
     r"\b(plays|playing|played|play) (a|the) (woman|man|girl|boy|lady|character|part|role|victim|villain|wife|husband)\b"
     r"|\bin (the|a|our|her|his|their) (play|panto|pantomime|musical|show)\b|\bin act (\d|one|two|three)\b",
+    # session 18 (blind23): said of someone else ("my brother is a paramedic, he sees overdoses every week")
+    r"\b(he|she|they|i|we|you) (sees|deals with|treats|gets called to|attends|goes to) (\w+ )?(stabbing|shooting|"
+    r"overdose|od|fire|assault|injurie|injury|suicide|death|attack|strangulation|burn|collapse|crash)(e?s)? (every|all the time|"
+    r"most|a lot|loads|weekly|daily|each)\b",
     r"\b(i|we|you|they) (see|saw|deal with|dealt with|treat|treated|get|attend|attended) (\w+ )?(stabbing|shooting|"
     r"overdose|od|fire|assault|injurie|injury|suicide|death|attack|strangulation|burn)s? (every|all the time|most|a lot|"
     r"loads|weekly|daily|each)\b",
@@ -1266,6 +1335,10 @@ TRIVIAL_REASON = re.compile(
     # session 16: an errand forgotten ("if I don't get her prescription picked up")
     r"|\bif i (do not|dont|don't|forget to) (get|pick up|collect|bring|buy|fetch|post|ring|phone|call) (her|his|the|my|"
     r"their|them|it)\b"
+    # session 18 (blind23): a mess or a purchase seen ("going to murder me when she sees the carpet")
+    r"|\bwhen (she|he|they|mum|dad|\w+) (sees|see|spots|notices|finds|gets) (the|my|our|that|this|what i did to the) "
+    r"(carpet|sofa|mess|state|car|dent|scratch|bill|receipt|wall|kitchen|garden|hair|tattoo|paint|stain|shopping|bank "
+    r"statement|phone bill|credit card|new \w+|kitchen floor|lawn)s?\b"
 )
 HYPERBOLE_WORDS = re.compile(r"\b(kill|murder|throttle|strangle|batter|die|dead)\b")
 JOKING = re.compile(r"\b(lol|lmao|rofl|jk|haha\w*|only joking|just joking|jokes|joked|joking|kidding|winding me up)\b"
@@ -1626,6 +1699,8 @@ EVERYDAY = re.compile(
     r"this (week|season|year)|with (her|his|my|their))\b|\bcutting (the|his|her|my) (hedge|hedges|grass|lawn|hair|nails|"
     r"toenails|veg|vegetables)\b|\bscared of heights\b"
     r"|\b(it is|it was) (murder|a nightmare|a killer) (trying|to|getting|finding)\b"
+    # session 18 (blind23): a motto; letting the housework slide
+    r"|\bnever say die\b|\blet (things|it all|everything|the house|the place|the housework|the garden) (go|slide|slip)\b"
 )
 # Games, television, films and books: violent words that are not happening to
 # anyone. Like RESOLVED, only for the learned detector (it asks instead).

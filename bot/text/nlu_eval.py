@@ -42,9 +42,11 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind24.yml", "nlu_blind24.yml")
+HELD_OUT = ("danger_blind24.yml", "nlu_blind24.yml", "danger_blind25.yml", "nlu_blind25.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
+    "danger_blind25.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to think hard about everyday uses of danger words and to describe harm without naming its kind), committed unread, measured once at the end of session 18 on the same model as blind24 (a second honest set), never tuned on, messages never printed",
+    "nlu_blind25.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to describe harm without naming its kind), committed unread, measured once at the end of session 18 on the same model as blind24 (a second honest set), never tuned on, messages never printed",
     "danger_blind24.yml": "held out: written blind at the end of session 17 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 18's round, never tuned on, messages never printed",
     "nlu_blind24.yml": "held out: written blind at the end of session 17 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 18's round, never tuned on, messages never printed",
     "danger_blind23.yml": "training data since session 18 (written blind in session 17, its writer asked also to think hard about everyday uses of danger words; measured once at the end of session 17's third round as a held-out set; then its misses were read)",

@@ -703,3 +703,40 @@ def test_session_17_third_round_danger_shapes(text, kind):
 ])
 def test_session_17_third_round_everyday_shapes(text):
     assert detect(text).kind is None, detect(text)
+
+
+# Session 18 (blind23, measured once, then read): each shape written in other words than the message it
+# came from, so the test checks the shape, not one sentence.
+@pytest.mark.parametrize("text, kind", [
+    ("i can hear screaming, i think the woman upstairs is being killed", "now"),
+    ("the lad who lives in my back room is punching me", "now"),
+    ("the woman i clean for is slapping me now", "now"),
+    ("mum won't respond and her sugars are really low", "now"),
+    ("i'm going to sleep forever tonight", "suicide"),
+    ("he is threatening to throw my son off the balcony", "now"),
+    ("the shelf collapsed on my nan and she can't move", "now"),
+    ("I can hear a woman screaming, sounds like she's being attacked", "now"),
+])
+def test_session_18_danger_shapes(text, kind):
+    assert detect(text).kind == kind, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "go on, have a quick stab at the crossword clue",
+    "my veg patch is drowning after the storm",
+    "I'm drowning in paperwork this week",
+    "overdosed on chocolate over christmas, oops",
+    "the gazebo collapsed at the fete, what a laugh",
+    "i collapsed onto the settee after my shift, shattered",
+    "I was trapped in a dead end job for years",
+    "we're locked in to a fixed rate mortgage",
+    "my cousin's a nurse and she deals with overdoses every weekend",
+    "dad is going to kill me when he sees the dent in the car",
+    "that crime drama had a shooting in the first episode",
+    "the first aid session had us pretend to choke",
+    "the neighbours throw rubbish in the alley",
+    "the dog next door howls like it's being murdered",
+    "got locked in the school as kids, we still laugh about it",
+])
+def test_session_18_everyday_shapes(text):
+    assert detect(text).kind is None, detect(text)
