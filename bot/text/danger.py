@@ -294,6 +294,8 @@ PAST_MARKERS = [
 WEAK_PAST = {"at school", "years"}
 FUTURE_PLAN = re.compile(r"\b(going to|gonna|about to|planning to|tonight|tomorrow|later today)\b")
 PAST_YEAR = re.compile(
+    # session 18, second round (blind25): a decade ("in the 60s", "in the sixties")
+    r"\bin the (19)?[2-9]0'?s\b|\bin the (twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b|"
     r"\b(?:in|since|back in) (?:19|20)\d\d\b|\bback in (?:january|february|march|april|may|june|july|"
     r"august|september|october|november|december|the day|school)\b"
 )
@@ -698,6 +700,14 @@ STRONG_SUICIDE = [re.compile(p) for p in (
     r"\b(want (this|it|everything|it all) to (be over|end|stop)|want to die|let me go|no point|want to go|be with (him|her))\b",
     r"\bthis time (i will|ill|i'll|i am going to|im going to|gonna) (make sure (it works|i do it|i die)|do it properly|"
     r"get it right|finish it|not wake up|not fail)\b",
+    # session 18, second round (blind24 and blind25, measured once each, then read): "this time i'm not
+    # going to fail"; doing it after "what's the point"; gone soon and "don't worry about me"; ligatures
+    # ready; a pet given away with no more need to look after it
+    r"\bthis time (i am|im|i will|ill|i'll) (not going to|not gonna|not|never) (fail|mess it up|mess up|get it wrong|"
+    r"survive|wake up)\b",
+    r"\b(i will|ill|i'll|i) (be|b) gone (soon|by|tonight|tomorrow|before)\b.*\b(do not|dont|don't) (worry|cry|be sad)\b",
+    r"\b(got|have|made|tied|bought|ready|prepared|sorted) (\w+ ){0,2}ligatures?\b|\bligatures? (is |are )?(ready|made|"
+    r"tied|up|sorted)\b",
     # session 16, second round (blind19, measured once, then read): a
     # ligature found on someone; "not sure I will come back"
     r"(?<!wrapped the )(?<!wrapped a )(?<!wrapped his )(?<!wrapped her )(?<!put the )(?<!put a )(?<!tied the )(?<!tied a )"
@@ -762,6 +772,25 @@ STRONG_SUICIDE = [re.compile(p) for p in (
 # the home, it is 2am and raining"), read across the whole message; the same
 # markers cancel them, read across the whole message too.
 NOW_MESSAGE = [re.compile(p) for p in (
+    # session 18, second round (blind24 and blind25, measured once each, then read): a stranger in the
+    # home with a call for help; a danger word and "help" alone ("fire help", "KNIFE HELP"); someone just
+    # seen being pushed or hit; diabetes with shaking or confusion; kidnapped; someone tied up
+    r"^(?=.*\b(a |some |strange |unknown |random )?(man|men|bloke|someone|somebody|stranger|strangers|intruder|"
+    r"intruders|burglar|burglars|people i do not know) (is|are|has got|got|has broken|broke) (in|into|inside) (my|the|our|her|"
+    r"his) (house|flat|home|room|bedroom|kitchen|garden|place)\b)(?=.*\b(help|alone|scared|hiding|frightened|terrified|now|"
+    r"please|pls)\b)",
+    r"^\W*(?:(?:help|please help|pls help)\W+(?:DANGER)|(?:DANGER)\W+(?:help|help me|please help|help please|pls|please|now|"
+    r"quick)(?:\W+(?:help|please|pls|now|me))?)\W*$".replace("DANGER", "fire|knife|knives|gun|intruder|burglar|attacker|"
+    "attacked|stabbed|raped|overdose|bleeding|can not breathe|cant breathe"),
+    r"\b(just|just now|only just) (seen|saw|watched|witnessed) (\w+ ){1,6}(push|pushed|hit|punch|punched|kick|kicked|stab|"
+    r"stabbed|strangle|strangling|beat|beating|attack|attacking|drag|dragging|throw|threw|shove|shoved) (her|him|them|"
+    r"someone|a \w+|my \w+|his \w+|their \w+)\b",
+    r"^(?=.*\b(diabet\w*|sugars?|hypo|insulin)\b)(?=.*\b(shaking|confused|sweating|slurring|drowsy|not making (any )?sense|"
+    r"will not wake|wont wake|can not wake|fitting|grey|gray|clammy)\b)",
+    r"\b(has been|been|was just|just been|is being|got|have been) (kidnapped|abducted|snatched)\b|\b(kidnapped|abducted|"
+    r"snatched) (my|her|him|our|the|me)\b",
+    r"\b(has|have|had|just|is|are|they|he|she|'s|'ve) (tied|tying) (me|her|him|them|us|my \w+|mum|dad|nan|grandad) up\b"
+    r"|\b(tied|tying) up (my|her|his|our) (mum|dad|nan|grandad|wife|husband|son|daughter|brother|sister|friend|partner)\b",
     # session 18 (blind23, measured once, then read): someone who will not respond, with a medical sign
     # anywhere in the message ("my dad wont respond, his sugar is really low"); not a council or a landlord
     r"^(?=.*\b(will not|wont|won't|is not|isnt|isn't|not) (respond|responding)\b(?! to (my|our|her|his|the|any|me) "
@@ -809,6 +838,12 @@ NOW_MESSAGE = [re.compile(p) for p in (
     r"furniture|jewellery|money|valuables|bits)\b",
 )]
 SUICIDE_MESSAGE = [re.compile(p) for p in (
+    # session 18, second round (blind24 and blind25): doing it after "what's the point"; a pet or things
+    # given away with no more need to look after them
+    r"\b(what is the point|no point|can not go on|cant go on|had enough|nothing left)\b.*\b(going to|gonna|about to|i will|"
+    r"ill) (just )?do it\b",
+    r"\b(given|gave|giving|rehomed|rehoming) (away )?(my|all my) (cat|dog|pets?|budgie|rabbit|things|stuff|belongings|"
+    r"possessions)\b.*\b(will not|wont|won't|not going to) (need|be (here|around)|have to)\b",
     # session 17, third round (blind22): a goodbye with "the only way"; "you
     # will not hear from me again" with having had enough; affairs in order
     # and not intending to see another winter
@@ -953,6 +988,13 @@ IDIOM_MARKERS += ["dead on my feet", "dead on her feet", "dead on his feet", "de
 # coming with a needle. Specific on purpose: "he is holding me hostage" and
 # "held captive by a man" are still danger.
 IDIOM_PATTERNS = [re.compile(p) for p in (
+    # session 18, second round (blind25): "my heart stopped when i saw the price"
+    r"\bmy heart (stopped|skipped|sank|missed a beat|nearly stopped|almost stopped)( for a (second|moment))? (when|at|after) "
+    r"(i|we) (saw|heard|read|got|opened|looked)\b",
+    # session 18, second round (blind25): a rope in a board game or a rope that is a household thing
+    r"\b(colonel mustard|professor plum|miss scarlett|mrs peacock|reverend green|rev green|mrs white|dr orchid|cluedo)\b"
+    r"|\b(washing line|skipping|tow|towing|climbing|rope swing|swing|ladder|bell|jump) ropes?\b|\bropes? (swing|ladder|course|"
+    r"light|lights)\b|\bend of (my|me|her|his|their|our) rope\b",
     # session 18 (blind23, measured once, then read), each a general shape: a guess ("take a stab at the
     # answer"); too much of a pastime ("overdosed on box sets"); things that collapse (a tent, a firm, a
     # shelf); flopping on the sofa after work; a garden or a person "drowning" in rain or paperwork
@@ -1211,6 +1253,11 @@ MESSAGE_CONTEXT += [
     "on the radio", "the radio said", "heard on the radio", "on the news", "it was on the news",
     "on look north", "crime drama", "crime podcast", "a podcast", "the podcast", "audiobook",
     "dungeons and dragons", "the sims", "romeo and juliet", "did you see casualty", "bake off",
+    # session 18, second round (blind24 and blind25): a story of the war or of long ago, a drama, a stage
+    # fight, a job with knives
+    "the blitz", "in the war", "during the war", "stories about", "tells the story", "told the story",
+    "tells us the story", "tell us the story", "police drama", "hospital drama", "medical drama", "tv drama",
+    "stage fight", "stage combat", "abattoir", "slaughterhouse", "fishmonger", "part of my job", "part of the job",
 ]
 MESSAGE_CONTEXT_PATTERNS = [re.compile(p) for p in (
     # session 18 (blind23, measured once, then read): a series being talked about ("the new series of
@@ -1271,6 +1318,13 @@ CLAUSE_NOT_NOW = [re.compile(p) for p in (
     # session 18 (blind23): a drama or a series that had it; "that bit with the knife" in something watched
     r"\b(drama|series|box set|boxset|thriller|sitcom|panto|play|musical|cartoon|anime|season|finale) (had|has|where|with)\b"
     r"|\b(that|the) (bit|scene|part|episode) (with|where|when)\b",
+    # session 18, second round (blind24 and blind25): a programme that showed it; a course on it; a
+    # pretend stabbing on a stage
+    r"\b(drama|series|film|movie|programme|program|show|soap|documentary|episode|play|musical) (showed|shows|featured|"
+    r"features|included|depicted|depicts|portrayed)\b",
+    r"\b(course|module|lecture|class|training|talk|session|workshop|unit|lesson|seminar|exam|essay|placement) (on|about) \w+",
+    r"\bpretend(ed|ing)? (to be )?(stabbed|shot|killed|dead|dying|hurt|attacked|strangled|knifed|punched)\b|\bstage "
+    r"(fight|combat|blood|knife|gun|violence)\b",
     r"\bwhen (i|he|she|they|we|my \w+) (was|were) (a kid|kids|a child|children|little|young|younger|a teenager|"
     r"small|a baby|at school|a girl|a boy)\b",
     r"\b(lots of|a lot of|loads of|so many|plenty of|hundreds of|dozens of|many) (overdose|overdoses|fires|stabbings|"
@@ -1339,6 +1393,15 @@ TRIVIAL_REASON = re.compile(
     r"|\bwhen (she|he|they|mum|dad|\w+) (sees|see|spots|notices|finds|gets) (the|my|our|that|this|what i did to the) "
     r"(carpet|sofa|mess|state|car|dent|scratch|bill|receipt|wall|kitchen|garden|hair|tattoo|paint|stain|shopping|bank "
     r"statement|phone bill|credit card|new \w+|kitchen floor|lawn)s?\b"
+    # session 18, second round (blind24 and blind25): something of theirs broken, lost or used; a
+    # secret or surprise of theirs told; being late again
+    r"|\bwhen (she|he|they|mum|dad|\w+) (sees|finds out|hears|notices|realises|realizes|spots) (that )?i (have )?(broke|broken|"
+    r"lost|scratched|dented|spilt|spilled|ruined|used|ate|eaten|borrowed|took|taken|wore|shrunk|shrank|burnt|burned|"
+    r"washed|dropped|cracked)\b"
+    r"|\bif i (tell|spill|give away|spoil|let slip|blab|share) (her|his|their|the|our|my) (secret|surprise|news|ending|"
+    r"plans?|spoilers?)\b"
+    r"|\bfor (being late|forgetting (the|her|his|their|my|to)|breaking (her|his|their|the|my) \w+|spilling|losing (her|his|"
+    r"their|the) \w+|missing the (bus|train|deadline|meeting))\b"
 )
 HYPERBOLE_WORDS = re.compile(r"\b(kill|murder|throttle|strangle|batter|die|dead)\b")
 JOKING = re.compile(r"\b(lol|lmao|rofl|jk|haha\w*|only joking|just joking|jokes|joked|joking|kidding|winding me up)\b"
@@ -1677,6 +1740,9 @@ RESOLVED = re.compile(
     r"|\b(is|are) home (now|and (warm|safe|dry|well|fine|ok|okay|asleep))\b|\bhome and (warm|safe|dry|well)\b"
     r"|\b(nobody|no one|noone) (is |was |got |has been )?(hurt|injured)\b|\bremanded\b"
     r"|\bi (got|have got|managed to get) out\b.*\b(at my|at a|at the|with my|safe)\b"
+    # session 18, second round (blind24 and blind25): a fire already out; someone checked over and home
+    r"|\b(already|have|has|had|we|they|he|she|firemen|firefighters|brigade) (already )?put (it|the fire) out\b|\bthe fire (is|was|has been) (out|put out)\b"
+    r"|\b(been|was|got|has been|have been) checked( over| out)?\b.*\b(home|fine|ok|okay|alright|all right)\b"
 )
 # A joke or an everyday sense of a violent word ("someone shoot me lol", "I
 # will literally die if he texts back", "I need to fire my cleaner"). Like
@@ -1700,6 +1766,16 @@ EVERYDAY = re.compile(
     r"toenails|veg|vegetables)\b|\bscared of heights\b"
     r"|\b(it is|it was) (murder|a nightmare|a killer) (trying|to|getting|finding)\b"
     # session 18 (blind23): a motto; letting the housework slide
+    # session 18, second round (blind24 and blind25): medicine taken as prescribed; how many to take in a
+    # day (not how many it takes to die)
+    r"|^(?!.*\b(all (of )?(them|my|the|his|her)|all together|all at once|at once|whole (lot|box|packet)|the lot|tonight|"
+    r"end it|die|dying|kill|enough|overdose|too many|hell|can not go on|cant go on|saved up|stockpil\w*)\b)"
+    r".*\b(on|taking|take|takes|started) (my |his |her |their )?(methadone|morphine|medication|meds|tablets|insulin|"
+    r"antidepressants|painkillers|pills|buprenorphine|subutex)\b.*\b(as prescribed|doing well|from the chemist|prescribed by|"
+    r"the doctor|the gp|palliative|three times a day|twice a day|once a day|every day|each morning|each night)\b"
+    r"|\b(been told|told|was told|were told|supposed) to take (one|two|three|four|a|\d) (tablets?|pills?|capsules?|spoonfuls?)\b"
+    r"|^(?!.*\b(die|dying|dead|kill|end it|overdose|fatal|lethal|enough to|too many)\b).*\bhow many (of these |of the |of my )?"
+    r"(tablets|pills|paracetamol|ibuprofen|capsules|painkillers) (can|should|do|could) (i|you|he|she|we) (take|have|give)\b"
     r"|\bnever say die\b|\blet (things|it all|everything|the house|the place|the housework|the garden) (go|slide|slip)\b"
 )
 # Games, television, films and books: violent words that are not happening to

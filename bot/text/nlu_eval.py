@@ -42,15 +42,17 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind24.yml", "nlu_blind24.yml", "danger_blind25.yml", "nlu_blind25.yml")
+HELD_OUT = ("danger_blind26.yml", "nlu_blind26.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
-    "danger_blind25.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to think hard about everyday uses of danger words and to describe harm without naming its kind), committed unread, measured once at the end of session 18 on the same model as blind24 (a second honest set), never tuned on, messages never printed",
-    "nlu_blind25.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to describe harm without naming its kind), committed unread, measured once at the end of session 18 on the same model as blind24 (a second honest set), never tuned on, messages never printed",
-    "danger_blind24.yml": "held out: written blind at the end of session 17 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 18's round, never tuned on, messages never printed",
-    "nlu_blind24.yml": "held out: written blind at the end of session 17 by a writer who saw only BLIND_SPEC.md, committed unread, measured once at the end of session 18's round, never tuned on, messages never printed",
-    "danger_blind23.yml": "training data since session 18 (written blind in session 17, its writer asked also to think hard about everyday uses of danger words; measured once at the end of session 17's third round as a held-out set; then its misses were read)",
-    "nlu_blind23.yml": "training data since session 18 (written blind in session 17; measured once at the end of session 17's third round as a held-out set; then its misses were read)",
+    "danger_blind26.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to think hard about everyday uses of danger words and to describe harm without naming its kind), committed unread, measured once at the end of session 18's second round, never tuned on, messages never printed",
+    "nlu_blind26.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to describe harm without naming its kind), committed unread, measured once at the end of session 18's second round, never tuned on, messages never printed",
+    "danger_blind25.yml": "training data since session 18's second round (written blind in session 18, its writer asked also to think hard about everyday uses of danger words; measured once in session 18's first round as a held-out set; then its misses were read)",
+    "nlu_blind25.yml": "training data since session 18's second round (written blind in session 18; measured once in session 18's first round as a held-out set; then its misses were read)",
+    "danger_blind24.yml": "training data since session 18's second round (written blind at the end of session 17; measured once in session 18's first round as a held-out set; then its misses were read)",
+    "nlu_blind24.yml": "training data since session 18's second round (written blind at the end of session 17; measured once in session 18's first round as a held-out set; then its misses were read)",
+    "danger_blind23.yml": "training data since session 18's first round (written blind in session 17, its writer asked also to think hard about everyday uses of danger words; measured once at the end of session 17's third round as a held-out set; then its misses were read)",
+    "nlu_blind23.yml": "training data since session 18's first round (written blind in session 17; measured once at the end of session 17's third round as a held-out set; then its misses were read)",
     "danger_blind22.yml": "training data since session 17's third round (written blind at the start of session 17, measured once in its second round as a held-out set; then its misses were read)",
     "nlu_blind22.yml": "training data since session 17's third round (written blind at the start of session 17, measured once in its second round as a held-out set; then its misses were read)",
     "danger_blind21.yml": "training data since session 17's second round (written blind at the end of session 16, measured once in session 17's first round as a held-out set; then its misses were read)",

@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind24.yml", "nlu_blind24.yml", "danger_blind25.yml", "nlu_blind25.yml",
+    sets = ["danger_blind26.yml", "nlu_blind26.yml",
             "danger_blind4_dev.yml", "nlu_blind4_dev.yml", "danger_blind14_dev.yml", "nlu_blind14_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
@@ -29,62 +29,38 @@ def figures(r):
     return {k: v for k, v in r.items() if isinstance(v, (int, float))}
 
 
-def test_danger_on_blind24(results):
-    # blind24: written blind at the end of session 17, committed unread, measured
-    # once at the end of session 18's round (never tuned on; messages never
-    # printed). blind23 is training data since that round (measured once before
-    # it: recall 0.983, false alarms 0.061).
-    r = results["danger_blind24.yml"]
-    assert r["recall"] >= 0.96, figures(r)              # measured 0.972 (281 of 289; target 0.97: met)
-    assert r["recall_or_check"] >= 0.97, figures(r)     # measured 0.979
-    assert r["false_alarms"] <= 0.05, figures(r)        # measured 0.033 (7 of 214; target 0.05: met)
-    assert r["negatives_checked"] <= 0.03, figures(r)   # measured 0.019
-
-
-def test_intents_harm_carers_and_advocacy_on_blind24(results):
-    r = results["nlu_blind24.yml"]
-    assert r["n"] >= 1700
-    assert r["classifier_accuracy"] >= 0.955, figures(r)   # measured 0.967
-    assert r["accuracy"] >= 0.94, figures(r)               # measured 0.952 (strict 0.946; target 0.93: met)
-    assert r["accuracy_strict"] >= 0.935, figures(r)
-    assert r["macro_f1"] >= 0.955, figures(r)              # measured 0.965
-    assert r["wrong_kind_rate"] <= 0.03, figures(r)        # measured 0.015 (6 of 407; target 0.02: met)
-    assert r["harm_out_of_scope"] <= 1, figures(r)         # measured 0
-    assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 0.973
-    assert r["false_alarms"] <= 0.025, figures(r)          # measured 0.014
-
-
-def test_danger_on_blind25(results):
-    # blind25: written blind in session 18 (its writer was asked also to think
+def test_danger_on_blind26(results):
+    # blind26: written blind in session 18 (its writer was asked also to think
     # hard about everyday uses of danger words, and to describe harm without
-    # naming its kind), committed unread, measured once on the same model as
-    # blind24: a second honest set, from a harder writer.
-    r = results["danger_blind25.yml"]
-    assert r["recall"] >= 0.97, figures(r)              # measured 0.984 (302 of 307; target 0.97: met)
+    # naming its kind), committed unread, measured once at the end of session
+    # 18's second round (never tuned on; messages never printed). blind24 and
+    # blind25 are training data since that round (each measured once before it).
+    r = results["danger_blind26.yml"]
+    assert r["recall"] >= 0.97, figures(r)              # measured 0.983 (290 of 295; target 0.97: met)
     assert r["recall_or_check"] >= 0.975, figures(r)    # measured 0.990
-    assert r["false_alarms"] <= 0.07, figures(r)        # measured 0.052 (10 of 194; target 0.05: not met)
-    assert r["negatives_checked"] <= 0.03, figures(r)   # measured 0.015
+    assert r["false_alarms"] <= 0.06, figures(r)        # measured 0.042 (8 of 192; target 0.05: met)
+    assert r["negatives_checked"] <= 0.02, figures(r)   # measured 0.005
 
 
-def test_intents_harm_carers_and_advocacy_on_blind25(results):
-    r = results["nlu_blind25.yml"]
-    assert r["n"] >= 1450
-    assert r["classifier_accuracy"] >= 0.935, figures(r)   # measured 0.948
-    assert r["accuracy"] >= 0.91, figures(r)               # measured 0.924 (strict 0.909; target 0.93: not met)
-    assert r["accuracy_strict"] >= 0.895, figures(r)
-    assert r["macro_f1"] >= 0.93, figures(r)               # measured 0.942
-    assert r["wrong_kind_rate"] <= 0.035, figures(r)       # measured 0.023 (12 of 531; target 0.02: not met)
+def test_intents_harm_carers_and_advocacy_on_blind26(results):
+    r = results["nlu_blind26.yml"]
+    assert r["n"] >= 1650
+    assert r["classifier_accuracy"] >= 0.945, figures(r)   # measured 0.956
+    assert r["accuracy"] >= 0.93, figures(r)               # measured 0.939 (strict 0.928; target 0.93: met)
+    assert r["accuracy_strict"] >= 0.915, figures(r)
+    assert r["macro_f1"] >= 0.945, figures(r)              # measured 0.955
+    assert r["wrong_kind_rate"] <= 0.03, figures(r)        # measured 0.020 (10 of 503; target 0.02: met, just)
     assert r["harm_out_of_scope"] <= 1, figures(r)         # measured 0
-    assert r["carer_advocate_right"] >= 0.92, figures(r)   # measured 0.944
-    assert r["false_alarms"] <= 0.035, figures(r)          # measured 0.026
+    assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 0.972
+    assert r["false_alarms"] <= 0.03, figures(r)           # measured 0.018
 
 
 def test_development_set_stays_where_it_was_tuned(results):
     d = results["danger_blind4_dev.yml"]  # development set
-    assert d["recall"] >= 0.95 and d["false_alarms"] <= 0.02, figures(d)    # 0.959 / 0.000 (session 18; 0.963 / 0.000 in 17)
+    assert d["recall"] >= 0.95 and d["false_alarms"] <= 0.02, figures(d)    # 0.959 / 0.000 (session 18, first round's model; 0.963 / 0.000 in 17)
     n = results["nlu_blind4_dev.yml"]
-    assert n["classifier_accuracy"] >= 0.93 and n["wrong_kind_rate"] <= 0.04, figures(n)  # 0.968 / 0.017 (session 18; 0.966 / 0.017 in 17)
+    assert n["classifier_accuracy"] >= 0.93 and n["wrong_kind_rate"] <= 0.04, figures(n)  # 0.968 / 0.017 (session 18, first round's model; 0.966 / 0.017 in 17)
     d = results["danger_blind14_dev.yml"]  # development set since session 11 (read; the rules widened on it)
-    assert d["recall"] >= 0.97 and d["false_alarms"] <= 0.02, figures(d)    # 0.991 / 0.007 (session 18; 0.991 / 0.007 in 17)
+    assert d["recall"] >= 0.97 and d["false_alarms"] <= 0.02, figures(d)    # 0.991 / 0.007 (session 18, first round's model; 0.991 / 0.007 in 17)
     n = results["nlu_blind14_dev.yml"]
-    assert n["classifier_accuracy"] >= 0.95 and n["wrong_kind_rate"] <= 0.03, figures(n)  # 0.982 / 0.011 (session 18; 0.984 / 0.011 in 17)
+    assert n["classifier_accuracy"] >= 0.95 and n["wrong_kind_rate"] <= 0.03, figures(n)  # 0.982 / 0.011 (session 18, first round's model; 0.984 / 0.011 in 17)

@@ -740,3 +740,58 @@ def test_session_18_danger_shapes(text, kind):
 ])
 def test_session_18_everyday_shapes(text):
     assert detect(text).kind is None, detect(text)
+
+
+# Session 18, second round (blind24 and blind25, each measured once, then read); other words than the
+# messages the shapes came from.
+@pytest.mark.parametrize("text, kind", [
+    ("GUN HELP", "now"),
+    ("help, fire", "now"),
+    ("a stranger is in my flat please help", "now"),
+    ("i just saw the lad next door punch his mum", "now"),
+    ("my gran is diabetic and she is sweating and confused", "now"),
+    ("my son has been abducted", "now"),
+    ("they have tied my brother up in the shed", "now"),
+    ("this time i won't mess it up", "suicide"),
+    ("nothing left, i'm going to do it tonight", "suicide"),
+    ("i'll be gone by morning, don't cry for me", "suicide"),
+    ("i've given away all my stuff, i won't need it", "suicide"),
+    ("i've made ligatures", "suicide"),
+    ("I'm in the woods with a rope", "suicide"),
+])
+def test_session_18_second_round_danger_shapes(text, kind):
+    assert detect(text).kind == kind, detect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "help",
+    "fire",
+    "mum will kill me if i spoil her surprise",
+    "the hospital drama featured a stabbing last night",
+    "i'm doing a module on overdoses at uni",
+    "the actors did a stage fight and he was pretend shot",
+    "grandad tells the story of the blitz, the whole street on fire",
+    "i'm a fishmonger so knives are part of the job",
+    "my dad will murder me for being late for tea again",
+    "my heart skipped when i saw the gas bill",
+    "he's going to kill me when he finds out i broke his mug",
+    "professor plum with the rope in the kitchen, i won",
+    "i need a new skipping rope",
+    "my grandad was in a pit collapse in the 70s, he's 90 now",
+])
+def test_session_18_second_round_everyday_shapes(text):
+    assert detect(text).kind is None, detect(text)
+
+
+@pytest.mark.parametrize("text, resolved", [
+    ("i take my insulin twice a day as prescribed", True),
+    ("how many ibuprofen can i take in a day", True),
+    ("the fire brigade already put it out, everyone's fine", True),
+    ("she was checked over at a&e and she's home now", True),
+    ("i'm taking my pills all at once tonight", False),
+    ("how many paracetamol would kill me", False),
+    ("the kitchen is on fire and i can't put it out", False),
+])
+def test_session_18_second_round_what_the_learned_detector_asks_about(text, resolved):
+    from bot.text.danger import says_resolved
+    assert says_resolved(text) is resolved
