@@ -771,6 +771,9 @@ STRONG_SUICIDE = [re.compile(p) for p in (
 # Layer 3: situations told over several clauses ("grandad wandered off from
 # the home, it is 2am and raining"), read across the whole message; the same
 # markers cancel them, read across the whole message too.
+# A danger word that, with "help" and nothing else, is a call for help ("fire help", "help, knife").
+_HELP_WORD = (r"(?:fire|knife|knives|gun|intruder|burglar|attacker|attacked|stabbed|raped|overdose|bleeding|"
+              r"can not breathe|cant breathe)")
 NOW_MESSAGE = [re.compile(p) for p in (
     # session 18, second round (blind24 and blind25, measured once each, then read): a stranger in the
     # home with a call for help; a danger word and "help" alone ("fire help", "KNIFE HELP"); someone just
@@ -779,9 +782,8 @@ NOW_MESSAGE = [re.compile(p) for p in (
     r"intruders|burglar|burglars|people i do not know) (is|are|has got|got|has broken|broke) (in|into|inside) (my|the|our|her|"
     r"his) (house|flat|home|room|bedroom|kitchen|garden|place)\b)(?=.*\b(help|alone|scared|hiding|frightened|terrified|now|"
     r"please|pls)\b)",
-    r"^\W*(?:(?:help|please help|pls help)\W+(?:DANGER)|(?:DANGER)\W+(?:help|help me|please help|help please|pls|please|now|"
-    r"quick)(?:\W+(?:help|please|pls|now|me))?)\W*$".replace("DANGER", "fire|knife|knives|gun|intruder|burglar|attacker|"
-    "attacked|stabbed|raped|overdose|bleeding|can not breathe|cant breathe"),
+    rf"^\W*(?:(?:help|please help|pls help)\W+{_HELP_WORD}|{_HELP_WORD}\W+(?:help|help me|please help|help please|pls|please|"
+    r"now|quick)(?:\W+(?:help|please|pls|now|me))?)\W*$",
     r"\b(just|just now|only just) (seen|saw|watched|witnessed) (\w+ ){1,6}(push|pushed|hit|punch|punched|kick|kicked|stab|"
     r"stabbed|strangle|strangling|beat|beating|attack|attacking|drag|dragging|throw|threw|shove|shoved) (her|him|them|"
     r"someone|a \w+|my \w+|his \w+|their \w+)\b",
