@@ -35,7 +35,9 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import encode_ahead
 from bot.components.base import files_fingerprint
+from bot.components.input_guard import ORIGINAL_TEXT
 from bot.text.encoder import get_encoder
 
 # The encoder's code, outside the featurizer class: part of Rasa's cache key
@@ -90,7 +92,10 @@ class SentenceEncoderFeaturizer(GraphComponent):
         todo = [m for m in messages if isinstance(m.get(TEXT), str)]
         if not todo:
             return
-        vectors = get_encoder().encode([m.get(TEXT) for m in todo])
+        ahead = encode_ahead.take(todo[0].get(ORIGINAL_TEXT), todo[0].get(TEXT)) if len(todo) == 1 else None
+        # One message being read: its vector may have been computed as it arrived
+        # (bot/components/encode_ahead.py); the same vector either way.
+        vectors = [ahead] if ahead is not None else get_encoder().encode([m.get(TEXT) for m in todo])
         for message, vector in zip(todo, vectors):
             message.set(VECTOR, vector.view(SentenceVector))
             message.add_features(
