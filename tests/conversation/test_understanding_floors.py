@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind26.yml", "nlu_blind26.yml",
+    sets = ["danger_blind27.yml", "nlu_blind27.yml", "danger_blind26.yml", "nlu_blind26.yml",
             "danger_blind4_dev.yml", "nlu_blind4_dev.yml", "danger_blind14_dev.yml", "nlu_blind14_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
@@ -53,6 +53,30 @@ def test_intents_harm_carers_and_advocacy_on_blind26(results):
     assert r["harm_out_of_scope"] <= 1, figures(r)         # measured 0
     assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 0.972
     assert r["false_alarms"] <= 0.03, figures(r)           # measured 0.018
+
+
+def test_danger_on_blind27(results):
+    # blind27: written blind at the end of session 18 (the same brief as
+    # blind26), committed unread, measured once in session 19 on the model
+    # blind26 was measured on (never tuned on; messages never printed).
+    r = results["danger_blind27.yml"]
+    assert r["recall"] >= 0.965, figures(r)             # measured 0.975 (186 of 189 now, 121 of 126 suicide; target 0.97: met)
+    assert r["recall_or_check"] >= 0.98, figures(r)     # measured 0.990
+    assert r["false_alarms"] <= 0.06, figures(r)        # measured 0.050 (10 of 199; target 0.05: met, at the limit)
+    assert r["negatives_checked"] <= 0.03, figures(r)   # measured 0.015
+
+
+def test_intents_harm_carers_and_advocacy_on_blind27(results):
+    r = results["nlu_blind27.yml"]
+    assert r["n"] >= 1400
+    assert r["classifier_accuracy"] >= 0.93, figures(r)    # measured 0.941
+    assert r["accuracy"] >= 0.895, figures(r)              # measured 0.906 (strict 0.890; target 0.93: NOT met)
+    assert r["accuracy_strict"] >= 0.88, figures(r)
+    assert r["macro_f1"] >= 0.925, figures(r)              # measured 0.938
+    assert r["wrong_kind_rate"] <= 0.03, figures(r)        # measured 0.017 (11 of 636; target 0.02: met)
+    assert r["harm_out_of_scope"] <= 1, figures(r)         # measured 0
+    assert r["carer_advocate_right"] >= 0.94, figures(r)   # measured 0.961
+    assert r["false_alarms"] <= 0.035, figures(r)          # measured 0.022
 
 
 def test_development_set_stays_where_it_was_tuned(results):
