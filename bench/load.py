@@ -6,6 +6,10 @@ When invitation codes are given, some conversations are the outcomes
 conversation (issue 3): link with a code, say who for, consent, say what they
 would like to happen, confirm, answer the suggested group, say how to be kept
 informed. Those go through the action server and write to the MSP records.
+When feedback codes are given too, some are the end-of-enquiry feedback
+survey (issue 11): open it with the code, answer the six questions, how safe
+now and whether that is better, each desired outcome read back, anything
+else (the action server checks and records each answer).
 `concurrency` people do this at once until the message budget or the time
 budget for the level runs out. Latency is per message, from sending the
 request to having read the whole reply.
@@ -17,7 +21,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import aiohttp
 import numpy as np
@@ -93,12 +97,36 @@ def outcomes_conversation(rng: random.Random, code: str) -> List[str]:
     return script + ["no", rng.choice(KEEP_INFORMED)]
 
 
-def conversation(rng: random.Random, codes: Optional[List[str]] = None) -> List[str]:
-    """One realistic script of about six messages (eight for the outcomes one)."""
+SURVEY_ANSWERS = ["yes", "Yes", "partly", "no", "kind of", "yep", "not really", "dunno", "Don't know",
+                  "Prefer not to say", "skip", "1", "2", "3"]
+SAFE_NOW = ["1", "2", "3", "4", "5", "skip"]
+SAFE_CHANGE = ["Better", "the same", "worse", "a bit better", "skip"]
+OUTCOME_ANSWERS = ["yes it did", "partly", "no", "not sure", "Fully", "skip"]
+ANYTHING_ELSE = ["no thanks", "no", "The worker was kind but it took ages",
+                 "I wish someone had rung me back sooner", "skip"]
+
+
+def feedback_conversation(rng: random.Random, code: str, outcomes: int) -> List[str]:
+    """The end-of-enquiry survey from its code to the end (form + actions + records)."""
     c = rng.choice
-    shape = rng.randrange(7 if codes else 6)
-    if shape == 6:  # codes is not empty here
-        return outcomes_conversation(rng, codes.pop())
+    opening = c([code, f"my code is {code}"])
+    return ([opening] + [c(SURVEY_ANSWERS) for _ in range(6)] + [c(SAFE_NOW), c(SAFE_CHANGE)]
+            + [c(OUTCOME_ANSWERS) for _ in range(outcomes)] + [c(ANYTHING_ELSE)])
+
+
+def conversation(rng: random.Random, codes: Optional[List[str]] = None,
+                 feedback: Optional[List[Tuple[str, int]]] = None) -> List[str]:
+    """One realistic script of about six messages (eight for the outcomes one,
+    about twelve for the feedback survey). With only ``codes`` the choice of
+    scripts is the same as before feedback conversations existed."""
+    c = rng.choice
+    special = (["outcomes"] if codes else []) + (["feedback"] if feedback else [])
+    shape = rng.randrange(6 + len(special))
+    if shape >= 6:  # the list it takes from is not empty here
+        if special[shape - 6] == "outcomes":
+            return outcomes_conversation(rng, codes.pop())
+        code, outcomes = feedback.pop()
+        return feedback_conversation(rng, code, outcomes)
     if shape == 0:  # learning about a kind of abuse, by typing and by buttons
         return [c(GREET), c(ASK_KIND), c(BUTTONS), c(PROCESS), c(CLOSE)]
     if shape == 1:  # describing harm, safe for now, then how to report
@@ -126,6 +154,8 @@ class LevelResult:
     conversations: int = 0
     outcome_conversations: int = 0
     outcome_latencies: List[float] = field(default_factory=list)  # also in latencies
+    feedback_conversations: int = 0
+    feedback_latencies: List[float] = field(default_factory=list)  # also in latencies
     elapsed: float = 0.0
     error_samples: List[str] = field(default_factory=list)
 
@@ -137,11 +167,16 @@ class LevelResult:
             return round(float(np.percentile(values, q)), 1) if len(values) else None
 
         out = np.array(self.outcome_latencies) * 1000.0
+        fb = np.array(self.feedback_latencies) * 1000.0
         return {
             "concurrency": self.concurrency,
             "outcome_messages": len(out),
             "outcome_p50_ms": pct(50, out),
             "outcome_p95_ms": pct(95, out),
+            "feedback_messages": len(fb),
+            "feedback_p50_ms": pct(50, fb),
+            "feedback_p95_ms": pct(95, fb),
+            "feedback_conversations": self.feedback_conversations,
             "messages": ok,
             "conversations": self.conversations,
             "outcome_conversations": self.outcome_conversations,
@@ -162,13 +197,17 @@ class LevelResult:
 async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: float,
                     tag: str, seed: int, timeout: float = 30.0,
                     codes: Optional[List[str]] = None,
-                    headers: Optional[Dict[str, str]] = None) -> LevelResult:
+                    headers: Optional[Dict[str, str]] = None,
+                    feedback: Optional[List[Tuple[str, int]]] = None) -> LevelResult:
     """Closed loop: `concurrency` conversations at once until either budget is used.
 
     `headers`: sent with every request (the REST channel's bearer token).
 
     `codes`: unused invitation short codes; each outcomes conversation takes
     (pops) one. Without them no outcomes conversations are held.
+
+    `feedback`: (survey code, desired outcomes on record) of unused feedback
+    surveys; each feedback conversation takes (pops) one.
     """
     result = LevelResult(concurrency)
     rng = random.Random(seed)
@@ -189,10 +228,12 @@ async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: 
     async def person(session: aiohttp.ClientSession) -> None:
         nonlocal last_done
         while True:
-            left = len(codes or ())
-            script = conversation(rng, codes)
+            left, fb_left = len(codes or ()), len(feedback or ())
+            script = conversation(rng, codes, feedback)
             outcomes = len(codes or ()) < left
+            surveyed = len(feedback or ()) < fb_left
             result.outcome_conversations += outcomes
+            result.feedback_conversations += surveyed
             sender = f"rest-bench-{tag}-{uuid.uuid4().hex[:12]}"
             result.conversations += 1
             for text in script:
@@ -208,6 +249,8 @@ async def run_level(url: str, concurrency: int, max_messages: int, max_seconds: 
                     result.latencies.append(t1 - t0)
                     if outcomes:
                         result.outcome_latencies.append(t1 - t0)
+                    if surveyed:
+                        result.feedback_latencies.append(t1 - t0)
                     last_done = max(last_done, t1)
                     if body.strip() in (b"", b"[]"):
                         result.empty_replies += 1

@@ -6,8 +6,9 @@
     .venv/bin/python -m bench.run --skip-stock    # only our configuration(s)
     .venv/bin/python -m bench.run --help          # every option (--skip-ted, --levels, ...)
 
-Configurations: ours (config.yml, with outcomes conversations); info (the
-same without them); stock (bench/config.stock.yml, Rasa's
+Configurations: ours (config.yml, with outcomes and end-of-enquiry feedback
+conversations in the mix, about one in eight each); info (the same without
+them); stock (bench/config.stock.yml, Rasa's
 defaults on the same domain and data); ted (config.yml + TEDPolicy, generated
 as bench/config.ted.yml); memo (config.yml + AugmentedMemoizationPolicy, which
 we used to run, generated as bench/config.memo.yml); inmem (our model with an in-memory tracker store);
@@ -52,12 +53,12 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
 from bench import procinfo
-from bench.load import first_replies, parse_only, run_level
+from bench.load import OUTCOME_WORDS, first_replies, parse_only, run_level
 from scripts.model import MODELS, component_training_files, train_command, training_env
 from scripts.stack import BIN, ROOT, Stack, base_env, free_port, new_token
 
@@ -66,18 +67,20 @@ HELDOUT_NLU = "tests/data/nlu_heldout.yml"
 DANGER_SET = "tests/data/danger_labelled.yml"
 
 VARIANTS: Dict[str, Dict[str, str]] = {
+    # With outcomes and feedback conversations in the mix (since session 19;
+    # outcomes only before).
     "ours": {"config": "config.yml", "prefix": "msp",
              "label": "ours (config.yml)"},
     # Same model and store as "ours"; only information, danger, carer and
-    # small-talk conversations (no outcomes form, so no custom actions).
+    # small-talk conversations (no outcomes or feedback form, so no custom actions).
     "info": {"config": "config.yml", "prefix": "msp", "outcomes": False,
-             "label": "ours, without outcomes conversations (no custom actions)"},
+             "label": "ours, without outcomes or feedback conversations (no custom actions)"},
     # config.yml without the sentence encoder and the learned danger detector
     # that reads its vectors (issue 9): what understanding unseen phrasing costs.
     "noenc": {"config": "bench/config.noenc.yml", "prefix": "noenc",
               "label": "ours without the sentence encoder (bench/config.noenc.yml)"},
     "noenc-info": {"config": "bench/config.noenc.yml", "prefix": "noenc", "outcomes": False,
-                   "label": "ours without the sentence encoder, without outcomes conversations"},
+                   "label": "ours without the sentence encoder, without outcomes or feedback conversations"},
     "stock": {"config": "bench/config.stock.yml", "prefix": "stock",
               "label": "stock (Rasa 3.6 default pipeline and policies)"},
     "ted": {"config": "bench/config.ted.yml", "prefix": "ted",
@@ -269,7 +272,9 @@ NOENC_HEADER = """\
 # encoder costs (issue 9).
 """
 WITHOUT_ENCODER = ("bot.components.sentence_encoder.SentenceEncoderFeaturizer",
-                   "bot.components.learned_danger.LearnedDanger")
+                   "bot.components.learned_danger.LearnedDanger",
+                   # Training only: encodes the danger texts for LearnedDanger.
+                   "bot.components.learned_danger.DangerVectorsPrefetch")
 
 
 def write_noenc_config() -> None:
@@ -548,6 +553,47 @@ def issue_codes(db_url: str, count: int, tag: str) -> List[str]:
     return codes
 
 
+def issue_feedback(db_url: str, count: int, tag: str) -> List[Tuple[str, int]]:
+    """`count` open web feedback surveys (code, desired outcomes on record), one closed enquiry each."""
+    from datetime import timedelta
+
+    from bot.records import (add_participant, close_enquiry, create_enquiry, dispose_engines, record_outcome,
+                             session_scope)
+    from bot.records.models import utcnow
+    from bot.surveys.request import request_feedback
+
+    surveys = []
+    with session_scope(db_url) as session:
+        for i in range(count):
+            enquiry = create_enquiry(session, f"SG-BENCH-FB-{tag}-{i:04d}")
+            person = add_participant(session, enquiry.id, "person", display_name="Bench Person")
+            outcomes = OUTCOME_WORDS[i % len(OUTCOME_WORDS):][:1 + i % 2] or OUTCOME_WORDS[:1]
+            for words in outcomes:
+                record_outcome(session, enquiry.id, words, participant_id=person.id, recorded_by="assistant",
+                               channel="web")
+            close_enquiry(session, enquiry.id, when=utcnow() - timedelta(days=2))
+            result = request_feedback(session, enquiry.id, channel="web", requested_by="bench")
+            if not result.ok:
+                raise RuntimeError(f"feedback request refused: {result.reason}")
+            surveys.append((result.code, len(outcomes)))
+    dispose_engines()
+    return surveys
+
+
+def feedback_recorded(db_url: str) -> Dict[str, int]:
+    from sqlalchemy import func, select
+
+    from bot.records import dispose_engines, session_scope
+    from bot.records.models import FeedbackAnswer, FeedbackSurvey
+
+    with session_scope(db_url, read_only=True) as session:
+        answers = session.execute(select(func.count()).select_from(FeedbackAnswer)).scalar_one()
+        done = session.execute(select(func.count()).select_from(FeedbackSurvey)
+                               .where(FeedbackSurvey.status == "completed")).scalar_one()
+    dispose_engines()
+    return {"answers": int(answers), "completed": int(done)}
+
+
 def outcomes_recorded(db_url: str) -> int:
     from sqlalchemy import func, select
 
@@ -582,11 +628,13 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
         res["warmup"] = warm.summary()
         rasa_pid, actions_pid = stack.procs["rasa"].pid, stack.procs["actions"].pid
         db_url = stack.env()["DATABASE_URL"]
-        # Enough for every outcomes conversation (about one in seven) at every level.
-        codes = (issue_codes(db_url, len(opts.levels) * opts.messages // 6 + 20, name)
-                 if VARIANTS[name].get("outcomes", True) else None)
-        recorded0 = outcomes_recorded(db_url)
-        started0 = 0
+        # Enough for every outcomes and feedback conversation (about one in eight
+        # each) at every level.
+        mixed = VARIANTS[name].get("outcomes", True)
+        codes = issue_codes(db_url, len(opts.levels) * opts.messages // 6 + 20, name) if mixed else None
+        surveys = issue_feedback(db_url, len(opts.levels) * opts.messages // 12 + 20, name) if mixed else None
+        recorded0, answers0 = outcomes_recorded(db_url), feedback_recorded(db_url)
+        started0 = surveyed0 = 0
         res["levels"] = []
         for i, conc in enumerate(opts.levels):
             quiet = wait_quiet([rasa_pid, actions_pid], min(opts.quiet_wait, opts.quiet_budget))
@@ -599,8 +647,10 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
             c_self, busy = procinfo.self_cpu_seconds(), procinfo.system_busy_seconds()
             wall0 = time.monotonic()
             r = asyncio.run(run_level(url, conc, opts.messages, opts.seconds,
-                                      tag=f"{name}-c{conc}", seed=1000 + i, codes=codes, headers=headers))
+                                      tag=f"{name}-c{conc}", seed=1000 + i, codes=codes, headers=headers,
+                                      feedback=surveys))
             started0 += r.outcome_conversations
+            surveyed0 += r.feedback_conversations
             wall = time.monotonic() - wall0
             d_rasa = procinfo.cpu_seconds(procinfo.tree(rasa_pid)) - c_rasa
             d_act = procinfo.cpu_seconds(procinfo.tree(actions_pid)) - c_act
@@ -629,6 +679,12 @@ def bench_variant(name: str, model: str, opts: argparse.Namespace, tmp: Path) ->
                            "outcomes_recorded": outcomes_recorded(db_url) - recorded0}
         log(f"{name}: outcomes conversations started {started0}, outcomes recorded "
             f"{res['outcomes']['outcomes_recorded']}")
+        answers1 = feedback_recorded(db_url)
+        res["feedback"] = {"conversations_started": surveyed0,
+                           "answers_recorded": answers1["answers"] - answers0["answers"],
+                           "surveys_completed": answers1["completed"] - answers0["completed"]}
+        log(f"{name}: feedback conversations started {surveyed0}, answers recorded "
+            f"{res['feedback']['answers_recorded']}, surveys completed {res['feedback']['surveys_completed']}")
         # NLU alone (POST /model/parse): what the pipeline costs without dialogue or tracker.
         c_rasa = procinfo.tree_cpu_seconds(rasa_pid)
         p = asyncio.run(parse_only(f"{stack.rasa_url}/model/parse?token={stack.token}",
@@ -709,10 +765,10 @@ def targets(results: dict) -> List[dict]:
                 "met": None if value is None else bool(ok), "note": note}
 
     return [
-        row("p95 latency at 10 concurrent conversations (outcomes conversations included)",
+        row("p95 latency at 10 concurrent conversations (outcomes and feedback conversations included)",
             "<= 300 ms", l10.get("p95_ms"), "ms",
             l10.get("p95_ms") is not None and l10["p95_ms"] <= TARGETS["p95_ms_at_10"]),
-        row("p95 latency at 10 concurrent conversations (without outcomes conversations)",
+        row("p95 latency at 10 concurrent conversations (without outcomes or feedback conversations)",
             "<= 300 ms", i10.get("p95_ms"), "ms",
             i10.get("p95_ms") is not None and i10["p95_ms"] <= TARGETS["p95_ms_at_10"]),
         row("sustained throughput (10 concurrent, no errors)", ">= 30 msg/s",
@@ -861,11 +917,14 @@ def markdown(results: dict) -> str:
               f"{meta['settings']['seconds']} s, whichever comes first, after a warm-up of "
               f"{meta['settings']['warmup_messages']} messages. Every conversation has its own "
               "sender id and sends its next message only after the previous reply. "
-              "About one conversation in seven is the outcomes conversation (an invitation "
-              "code, who for, consent, what they would like to happen, confirm, the suggested "
-              "group, how to keep them informed): it runs the form's custom actions on the "
-              "action server and writes the MSP records; the rest are information, danger, "
-              "carer and small-talk conversations answered by the Rasa server alone. "
+              "In \"ours\", about one conversation in eight is the outcomes conversation (an "
+              "invitation code, who for, consent, what they would like to happen, confirm, the "
+              "suggested group, how to keep them informed) and one in eight the end-of-enquiry "
+              "feedback survey (its code, the six questions, how safe now and whether better, "
+              "each desired outcome read back, anything else; about twelve messages): they run "
+              "the forms' custom actions on the action server and write the MSP records; the "
+              "rest are information, danger, carer and small-talk conversations answered by the "
+              "Rasa server alone. "
               "\"CPU/msg\" is the Rasa server's own CPU time per message (less sensitive to "
               "noise than latency); \"other work\" is the cores the rest of the machine kept "
               "busy during the level (not Rasa, not the action server, not the load generator).",
@@ -896,6 +955,16 @@ def markdown(results: dict) -> str:
             lines += [f"Outcomes conversations started: {o['conversations_started']}; desired "
                       f"outcomes recorded in the MSP records: {o['outcomes_recorded']} (a "
                       "conversation cut short by the level's message budget records none).", ""]
+        if res.get("feedback") and res["feedback"].get("conversations_started"):
+            f = res["feedback"]
+            lines += ["Messages in feedback conversations alone: " + "; ".join(
+                f"{s['concurrency']} concurrent: {s.get('feedback_messages')} messages, p50 "
+                f"{fmt(s.get('feedback_p50_ms'))} ms, p95 {fmt(s.get('feedback_p95_ms'))} ms"
+                for s in res["levels"]) + ".", ""]
+            lines += [f"Feedback conversations started: {f['conversations_started']}; answers "
+                      f"recorded: {f['answers_recorded']}; surveys completed: "
+                      f"{f['surveys_completed']} (a survey cut short by the level's message "
+                      "budget stays open with the answers it has).", ""]
 
     lines += ["### NLU alone", "",
               "The same kind of messages, one at a time, to `POST /model/parse` (pipeline only: no "
@@ -1082,7 +1151,7 @@ def findings(results: dict) -> List[str]:
             f"**Outcomes conversations.** Each message in the outcomes form makes one call to the "
             f"action server (check the link and the answer, write the records; the Rasa server "
             f"asks the next question itself, `utter_ask_outcomes_form_<slot>`). With "
-            f"one conversation in seven being one, the Rasa server spends {ours:.0f} ms of CPU per "
+            f"one conversation in eight being one and one in eight a feedback survey, the Rasa server spends {ours:.0f} ms of CPU per "
             f"message against {cpu('info'):.0f} ms without them, and p95 at 10 concurrent is "
             f"{fmt(o10.get('p95_ms'))} against {fmt(i10.get('p95_ms'))} ms. The form's own messages "
             f"at 10 concurrent: p50 {fmt(o10.get('outcome_p50_ms'))} ms, p95 "
