@@ -946,21 +946,23 @@ def markdown(results: dict) -> str:
                 f"{fmt(s['rasa_cpu_ms_per_msg'])} | {fmt(s['actions_cpu_ms_per_msg'])} | "
                 f"{fmt(s['other_work_cores_busy'])} |")
         lines.append("")
+
+        def form_latencies(form: str, key: str) -> List[str]:
+            """One line: the messages of one kind of form conversation alone, per level."""
+            return [f"Messages in {form} conversations alone: " + "; ".join(
+                f"{s['concurrency']} concurrent: {s.get(key + '_messages')} messages, p50 "
+                f"{fmt(s.get(key + '_p50_ms'))} ms, p95 {fmt(s.get(key + '_p95_ms'))} ms"
+                for s in res["levels"]) + ".", ""]
+
         if res.get("outcomes"):
             o = res["outcomes"]
-            lines += ["Messages in outcomes conversations alone: " + "; ".join(
-                f"{s['concurrency']} concurrent: {s.get('outcome_messages')} messages, p50 "
-                f"{fmt(s.get('outcome_p50_ms'))} ms, p95 {fmt(s.get('outcome_p95_ms'))} ms"
-                for s in res["levels"]) + ".", ""]
+            lines += form_latencies("outcomes", "outcome")
             lines += [f"Outcomes conversations started: {o['conversations_started']}; desired "
                       f"outcomes recorded in the MSP records: {o['outcomes_recorded']} (a "
                       "conversation cut short by the level's message budget records none).", ""]
         if res.get("feedback") and res["feedback"].get("conversations_started"):
             f = res["feedback"]
-            lines += ["Messages in feedback conversations alone: " + "; ".join(
-                f"{s['concurrency']} concurrent: {s.get('feedback_messages')} messages, p50 "
-                f"{fmt(s.get('feedback_p50_ms'))} ms, p95 {fmt(s.get('feedback_p95_ms'))} ms"
-                for s in res["levels"]) + ".", ""]
+            lines += form_latencies("feedback", "feedback")
             lines += [f"Feedback conversations started: {f['conversations_started']}; answers "
                       f"recorded: {f['answers_recorded']}; surveys completed: "
                       f"{f['surveys_completed']} (a survey cut short by the level's message "
