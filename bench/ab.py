@@ -1,9 +1,11 @@
 """A/B of server settings at 10 closed-loop conversations: the quick way to try a change.
 
-    .venv/bin/python -m bench.ab models/msp-XXXX.tar.gz MSP_ENCODE_AHEAD=0
-    .venv/bin/python -m bench.ab models/msp-XXXX.tar.gz MSP_ENCODE_AHEAD=1 --mix
+    .venv/bin/python -m bench.ab MSP_ENCODE_AHEAD=0
+    .venv/bin/python -m bench.ab MSP_ENCODE_AHEAD=1 --mix
+    .venv/bin/python -m bench.ab --model models/<name>.tar.gz MSP_PARSE_WORKERS=2
 
-Starts the real action server and Rasa server (``scripts.stack.Stack``, as
+The model is the one `make train` made for today's data (``--model`` picks
+another). Starts the real action server and Rasa server (``scripts.stack.Stack``, as
 ``bench.run`` does) with the given environment variables, warms up, then runs
 ``--levels`` levels of ``--messages`` messages at ``--concurrency`` and prints
 one line a level: throughput, p50/p95/p99, the forms' own p95 (with
@@ -27,12 +29,13 @@ from pathlib import Path
 from bench import procinfo
 from bench.load import run_level
 from bench.run import ROOT, issue_codes, issue_feedback, resolved_endpoints
+from scripts.model import model_path
 from scripts.stack import Stack, free_port, new_token
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", help="models/<name>.tar.gz")
+    p.add_argument("--model", help="models/<name>.tar.gz (default: the model for today's data)")
     p.add_argument("env", nargs="*", help="NAME=value for the servers (TRACKER=... picks the tracker store)")
     p.add_argument("--mix", action="store_true", help="outcomes and feedback conversations in the mix")
     p.add_argument("--concurrency", type=int, default=10)
@@ -40,10 +43,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--levels", type=int, default=2)
     opts = p.parse_args()
+    model = Path(opts.model) if opts.model else model_path()
+    if not (ROOT / model).exists():
+        p.error(f"{model} does not exist: run `make train` first, or give --model")
     env = dict(a.split("=", 1) for a in opts.env)
     tracker = env.pop("TRACKER", "sql")
     tmp = Path(tempfile.mkdtemp(prefix="msp-ab-"))
-    stack = Stack(model=ROOT / opts.model, rasa_port=free_port(), actions_port=free_port(),
+    stack = Stack(model=ROOT / model, rasa_port=free_port(), actions_port=free_port(),
                   var_dir=tmp / "var", token=new_token(), log_dir=tmp / "logs", rest_token=new_token(),
                   extra_env=env)
     stack.endpoints = str(resolved_endpoints(stack, tracker, tmp / "endpoints.yml"))

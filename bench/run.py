@@ -567,7 +567,7 @@ def issue_feedback(db_url: str, count: int, tag: str) -> List[Tuple[str, int]]:
         for i in range(count):
             enquiry = create_enquiry(session, f"SG-BENCH-FB-{tag}-{i:04d}")
             person = add_participant(session, enquiry.id, "person", display_name="Bench Person")
-            outcomes = OUTCOME_WORDS[i % len(OUTCOME_WORDS):][:1 + i % 2] or OUTCOME_WORDS[:1]
+            outcomes = OUTCOME_WORDS[i % len(OUTCOME_WORDS):][:1 + i % 2]  # one or two
             for words in outcomes:
                 record_outcome(session, enquiry.id, words, participant_id=person.id, recorded_by="assistant",
                                channel="web")
