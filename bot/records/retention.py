@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session
 
 from . import advocacy as advocacy_records
 from . import audit as audit_records
+from . import message_search
 from . import transcripts
 from .db import session_scope
 from .errors import InvalidValue, NotFound
@@ -251,7 +252,13 @@ def _delete_events(engine, sender_id: str, cutoff: Optional[datetime]) -> Option
         newest = select(func.max(events.c.timestamp)).where(events.c.sender_id == sender_id).scalar_subquery()
         statement = statement.where(newest < cutoff.timestamp())
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # The write lock first: the ids read here are exactly the events deleted below.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        ids = list(connection.execute(select(events.c.id).where(events.c.sender_id == sender_id)).scalars())
         deleted = connection.execute(statement).rowcount
+        if deleted:
+            message_search.forget_events(connection, ids)
         if deleted == 0 and cutoff is not None:
             left = connection.execute(
                 select(func.count()).select_from(events).where(events.c.sender_id == sender_id)).scalar_one()

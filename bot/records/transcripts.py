@@ -9,6 +9,8 @@ schema. On SQLite the file is opened read-only (``mode=ro``); on PostgreSQL
 each transaction is ``READ ONLY``. The one writer besides Rasa is the
 retention purge (``bot.records.retention``), through
 ``get_tracker_write_engine``: it deletes whole conversations, nothing else.
+The same engine keeps the index of people's words in its own table beside
+Rasa's (``bot.records.message_search``, which the search reads).
 
 What a list row says is derived from the stored events alone:
 
@@ -244,34 +246,45 @@ def all_sender_ids(connection: Connection) -> List[str]:
     return list(connection.execute(sa.select(events.c.sender_id).distinct()).scalars())
 
 
-def matching_senders(connection: Connection, term: str, *, within: Optional[Set[str]] = None,
-                     limit: int = 20000) -> Set[str]:
+def matching_senders(connection: Connection, term: str, *, within: Optional[Set[str]] = None) -> Set[str]:
     """Conversations where a message from the person contains ``term`` (any case), exactly.
 
-    The database narrows the candidates on the stored JSON; each candidate's
-    decoded words are then checked, so a term that only matches a JSON key or
-    another field does not count.
+    The index of people's words (``bot.records.message_search``) answers for
+    the events it holds; newer events, or all of them when there is no index
+    or the term is under three characters, are read here: the database narrows
+    the candidates on the stored JSON, then each candidate's decoded words are
+    checked, so a term that only matches a JSON key or another field does not
+    count.
     """
-    needle = term.casefold()
-    encoded = json.dumps(term.lower())[1:-1]  # how the words sit in Rasa's JSON
-    statement = (
-        sa.select(events.c.sender_id, events.c.data)
-        .where(events.c.type_name == "user",
-               sa.func.lower(events.c.data).like("%" + _escape_like(encoded) + "%", escape="\\"))
-        .limit(limit)
-    )
-    if within is not None:
-        if not within:
-            return set()
-        statement = statement.where(events.c.sender_id.in_(sorted(within)))
+    from . import message_search
+
+    if within is not None and not within:
+        return set()
+    needle = message_search.fold(term)
+    if not needle:
+        return set()
     found: Set[str] = set()
+    boundary = message_search.usable(connection, needle)
+    if boundary is not None:
+        found = message_search.indexed_matches(connection, needle)
+    statement = sa.select(events.c.sender_id, events.c.data).where(events.c.type_name == "user")
+    if term.isascii():
+        # How the words sit in Rasa's JSON (``json.dumps`` escapes other characters, so the case of
+        # those cannot be matched in the JSON: a term with any of them reads every candidate).
+        encoded = json.dumps(term.lower())[1:-1]
+        statement = statement.where(
+            sa.func.lower(events.c.data).like("%" + _escape_like(encoded) + "%", escape="\\"))
+    if boundary is not None:
+        statement = statement.where(events.c.id > boundary)
+    elif within is not None:
+        statement = statement.where(events.c.sender_id.in_(sorted(within)))
     for sender_id, data in connection.execute(statement):
         if sender_id in found:
             continue
         text = _decode(data).get("text")
-        if isinstance(text, str) and needle in text.casefold():
+        if isinstance(text, str) and needle in message_search.fold(text):
             found.add(sender_id)
-    return found
+    return found if within is None else found & within
 
 
 def _flag_senders(name: str):

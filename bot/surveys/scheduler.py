@@ -3,7 +3,9 @@
 Every ``MSP_RETENTION_PURGE_MINUTES`` (default 60; the first soon after it
 starts) the same loop runs the retention purge (``bot.records.retention``:
 its own lock, so a second scheduler or ``msp retention purge`` never runs
-alongside it; restart-safe through its pending rows).
+alongside it; restart-safe through its pending rows). Every tick also adds
+the messages stored since the last one to the portal's search index
+(``bot.records.message_search``).
 
 Started by ``make run`` (``scripts/stack.py``). Every ``MSP_SURVEY_POLL_SECONDS``
 (default 60) it runs :func:`run_once`, which in one short transaction:
@@ -122,6 +124,22 @@ def purge_tick(now: Optional[datetime] = None) -> None:
                     len(result.kept))
 
 
+def search_tick() -> int:
+    """Index the words people typed since the last tick (``bot.records.message_search``); how many."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.records import message_search, transcripts
+
+    try:
+        return message_search.catch_up(transcripts.get_tracker_write_engine())
+    except transcripts.TrackerUnavailable as error:
+        logger.debug("search index not updated: %s", error)
+        return 0
+    except OperationalError as error:  # the tracker file does not exist yet, or the database is down
+        logger.info("search index not updated: %s", transcripts._first_line(error))
+        return 0
+
+
 def main() -> int:
     from bot.records import session_scope
 
@@ -141,6 +159,12 @@ def main() -> int:
                 logger.info("expired surveys %s; reminders queued for surveys %s", tick.expired, tick.reminded)
         except Exception:  # noqa: BLE001 - keep going; the next tick tries again
             logger.exception("survey scheduler tick failed")
+        try:
+            indexed = search_tick()
+            if indexed:
+                logger.info("search index: %d messages added", indexed)
+        except Exception:  # noqa: BLE001 - searches stay complete without it (they read newer events)
+            logger.exception("search index update failed")
         if time.monotonic() >= next_purge:
             next_purge = time.monotonic() + purge_every
             try:
