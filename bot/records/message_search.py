@@ -26,10 +26,10 @@ How it stays exact:
   ``LOOKBACK`` ids (on PostgreSQL two writers can commit ids out of order).
   A search is therefore complete whether the index is built, half built or
   missing; only its speed changes.
-* A row counts only while Rasa's event with that id and sender id is still
-  there (a join), and the retention purge and erasure delete the rows of
-  the events they delete, in the same transaction
-  (``bot.records.retention``).
+* The retention purge and erasure delete the rows of the events they
+  delete, in the same transaction (``bot.records.retention``). A row whose
+  event went some other way can still name its conversation, but the
+  conversation list only shows conversations that have events.
 * SQLite reuses the highest ids after a deletion. The purge and erasure
   remove their rows, and a row whose id comes back for another conversation
   is indexed again by the next catch-up, within the margin. Only a deletion
@@ -122,7 +122,8 @@ def newest_indexed(connection: Connection) -> Optional[int]:
     """The highest event id in the index (None: nothing indexed, or no index)."""
     if not exists(connection):
         return None
-    return connection.exec_driver_sql(f"SELECT max({_id_column(connection)}) FROM {TABLE}").scalar()
+    id_column = _id_column(connection)  # ORDER BY ... LIMIT 1: FTS5 reads max() from every row
+    return connection.exec_driver_sql(f"SELECT {id_column} FROM {TABLE} ORDER BY {id_column} DESC LIMIT 1").scalar()
 
 
 def _insert(connection: Connection, rows: List[Tuple[int, str, str]]) -> None:
@@ -161,10 +162,13 @@ def catch_up(engine, *, batch: int = BATCH, max_batches: Optional[int] = None) -
     """
     added = 0
     done = 0
+    from .tracker_index import ensure_all
+
     with engine.connect() as connection:
         if not ensure_table(connection):
             connection.rollback()
             return 0
+        ensure_all(connection)  # the list's indexes too, for a deployment that has not purged yet
         connection.commit()
     while max_batches is None or done < max_batches:
         with engine.connect() as connection:
@@ -203,14 +207,18 @@ def _escape_like(text: str) -> str:
 
 
 def indexed_matches(connection: Connection, needle: str) -> Set[str]:
-    """The conversations whose indexed messages contain ``needle`` (already case-folded, 3+ characters)."""
+    """The conversations whose indexed messages contain ``needle`` (already case-folded, 3+ characters).
+
+    Not checked against Rasa's table here: the conversation list only shows conversations that have
+    events, so one whose events went some other way than the purge does not appear.
+    """
     if _dialect(connection) == "sqlite":
-        statement = (f"SELECT DISTINCT e.sender_id FROM {TABLE} m JOIN events e "
-                     f"ON e.id = m.rowid AND e.sender_id = m.sender_id WHERE {TABLE} MATCH ?")
-        return set(connection.exec_driver_sql(statement, (_quoted_phrase(needle),)).scalars())
-    statement = (f"SELECT DISTINCT e.sender_id FROM {TABLE} m JOIN events e "
-                 "ON e.id = m.event_id AND e.sender_id = m.sender_id WHERE m.text LIKE %s ESCAPE '\\'")
-    return set(connection.exec_driver_sql(statement, ("%" + _escape_like(needle) + "%",)).scalars())
+        statement = f"SELECT DISTINCT sender_id FROM {TABLE} WHERE {TABLE} MATCH ?"
+        value = _quoted_phrase(needle)
+    else:
+        statement = f"SELECT DISTINCT sender_id FROM {TABLE} WHERE text LIKE %s ESCAPE '\\'"
+        value = "%" + _escape_like(needle) + "%"
+    return set(connection.exec_driver_sql(statement, (value,)).scalars())
 
 
 def usable(connection: Connection, needle: str) -> Optional[int]:

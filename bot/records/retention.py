@@ -85,7 +85,7 @@ from .models import (
     RetentionPending,
     utcnow,
 )
-from .tracker_index import ensure_index
+from .tracker_index import ensure_all
 
 logger = logging.getLogger("bot.records.retention")
 
@@ -429,7 +429,7 @@ def purge(*, now: Optional[datetime] = None, dry_run: bool = False, policy: Opti
         return result
     try:
         with _tracker_connection(engine) as connection:
-            ensure_index(connection)
+            ensure_all(connection)
             connection.commit()
         with session_scope(records_url, read_only=True) as db:
             leftovers = [(p.id, p.cutoff if p.kind == "purge" else None) for p in db.execute(

@@ -1,4 +1,4 @@
-"""The one index the MSP records add to Rasa's ``events`` table, and nothing else.
+"""The indexes the MSP records add to Rasa's ``events`` table, and nothing else.
 
 The table stays Rasa's (``rasa.core.tracker_store.SQLTrackerStore`` creates it
 and writes every row; its schema is never changed here). Rasa indexes
@@ -6,6 +6,15 @@ and writes every row; its schema is never changed here). Rasa indexes
 both ask, for every conversation, when its first and last events were: an
 index on ``(sender_id, timestamp)`` answers that from the index alone, without
 reading a million rows of JSON. Rasa's own queries neither need nor notice it.
+
+The conversation list's flag filters ("danger reply given", "asked for a
+person", "outcomes recorded", "unreadable input") ask which conversations
+have an event with a given action, intent or type. Three more indexes,
+``(action_name, sender_id)``, ``(intent_name, sender_id)`` and
+``(type_name, sender_id)``, answer those from the index too
+(:func:`ensure_flag_indexes`; the purge and the scheduler's search tick add
+them, the migrations do not). Each makes Rasa's inserts a little slower; the
+benchmark (``bench/PORTAL.md``) measures what they buy.
 
 ``ensure_index`` is idempotent (``IF NOT EXISTS``) and does nothing where
 there is no ``events`` table yet (or one that is not Rasa's). Migration 0008 runs it on the records
@@ -34,8 +43,32 @@ def ensure_index(connection) -> bool:
     """Create the index if the ``events`` table is there; True if it exists afterwards."""
     if not has_events_table(connection):
         return False
-    connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON events (sender_id, timestamp)")
+    if INDEX_NAME not in {i["name"] for i in sa.inspect(connection).get_indexes("events")}:
+        connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON events (sender_id, timestamp)")
     return True
+
+
+FLAG_INDEXES = {
+    "ix_events_action_name_sender_id": "(action_name, sender_id)",
+    "ix_events_intent_name_sender_id": "(intent_name, sender_id)",
+    "ix_events_type_name_sender_id": "(type_name, sender_id)",
+}
+
+
+def ensure_flag_indexes(connection) -> bool:
+    """Create the flag filters' indexes that are missing; True if the ``events`` table is there."""
+    if not has_events_table(connection):
+        return False
+    existing = {i["name"] for i in sa.inspect(connection).get_indexes("events")}
+    for name, columns in FLAG_INDEXES.items():
+        if name not in existing:
+            connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON events {columns}")
+    return True
+
+
+def ensure_all(connection) -> bool:
+    """Every index of this module (the purge's and the scheduler's call)."""
+    return ensure_index(connection) and ensure_flag_indexes(connection)
 
 
 def drop_index(connection) -> None:

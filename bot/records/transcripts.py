@@ -258,26 +258,26 @@ def matching_senders(connection: Connection, term: str, *, within: Optional[Set[
     """
     from . import message_search
 
-    if within is not None and not within:
-        return set()
     needle = message_search.fold(term)
-    if not needle:
+    if not needle or (within is not None and not within):
         return set()
-    found: Set[str] = set()
     boundary = message_search.usable(connection, needle)
+    found: Set[str] = set()
     if boundary is not None:
         found = message_search.indexed_matches(connection, needle)
-    statement = sa.select(events.c.sender_id, events.c.data).where(events.c.type_name == "user")
+    if boundary is None:
+        statement = sa.select(events.c.sender_id, events.c.data).where(events.c.type_name == "user")
+    else:
+        # Only the events above the boundary, by primary key: ``|| ''`` keeps SQLite's planner off the
+        # (type_name, sender_id) index, which would read every message from a person instead.
+        statement = sa.select(events.c.sender_id, events.c.data).where(
+            events.c.id > boundary, sa.func.coalesce(events.c.type_name, "").concat("") == "user")
     if term.isascii():
         # How the words sit in Rasa's JSON (``json.dumps`` escapes other characters, so the case of
         # those cannot be matched in the JSON: a term with any of them reads every candidate).
         encoded = json.dumps(term.lower())[1:-1]
         statement = statement.where(
             sa.func.lower(events.c.data).like("%" + _escape_like(encoded) + "%", escape="\\"))
-    if boundary is not None:
-        statement = statement.where(events.c.id > boundary)
-    elif within is not None:
-        statement = statement.where(events.c.sender_id.in_(sorted(within)))
     for sender_id, data in connection.execute(statement):
         if sender_id in found:
             continue

@@ -67,9 +67,20 @@ def indexed(url):
         return connection.exec_driver_sql(f"SELECT count(*) FROM {message_search.TABLE}").scalar_one()
 
 
+def listed(url, term):
+    """The conversation list's answer to a search (the portal's path)."""
+    with transcripts.connect(url) as connection:
+        page = transcripts.list_conversations(connection, senders=transcripts.matching_senders(connection, term),
+                                              limit=10000)
+    assert page.total == len(page.rows)
+    return {row.sender_id for row in page.rows}
+
+
 def check_every_term(url):
     for term in TERMS:
-        assert search(url, term) == plain_answer(url, term), term
+        expected = plain_answer(url, term)
+        assert search(url, term) == expected, term
+        assert listed(url, term) == expected, term
 
 
 def write_random(store, rng, first: int, count: int):
@@ -173,8 +184,8 @@ def test_an_erased_newest_conversation_whose_ids_are_reused_is_indexed_afresh(db
 
 
 def test_a_stale_row_left_by_anything_else_never_counts(db_url, tracker_url, store, monkeypatch):
-    """A row whose event went some other way (not through the purge) is ignored, and replaced when
-    SQLite gives its id to another conversation's message (caught up within the margin)."""
+    """A row whose event went some other way (not through the purge) lists nothing, and is replaced
+    when SQLite gives its id to another conversation's message (caught up within the margin)."""
     monkeypatch.setattr(message_search, "LOOKBACK", 1)
     chat(store, "web-a", days_ago=1, text_="the first words")
     engine = transcripts.get_tracker_write_engine(tracker_url)
@@ -182,7 +193,7 @@ def test_a_stale_row_left_by_anything_else_never_counts(db_url, tracker_url, sto
     with engine.begin() as connection:
         connection.execute(transcripts.events.delete().where(transcripts.events.c.sender_id == "web-a"))
     assert indexed(tracker_url) == 1
-    assert search(tracker_url, "first words") == set()
+    assert listed(tracker_url, "first words") == set()
     chat(store, "web-b", days_ago=0.5, text_="other words")  # on SQLite: web-a's ids again
     chat(store, "web-c", days_ago=0.4, text_="later words")
     message_search.catch_up(engine)
@@ -192,7 +203,7 @@ def test_a_stale_row_left_by_anything_else_never_counts(db_url, tracker_url, sto
                                .where(transcripts.events.c.sender_id == "web-b")).scalars())
     assert search(tracker_url, "other words") == {"web-b"}
     assert search(tracker_url, "later words") == {"web-c"}
-    assert search(tracker_url, "first words") == set()
+    assert listed(tracker_url, "first words") == set()
 
 
 def test_catch_up_waits_for_rasas_table(tmp_path):
@@ -216,3 +227,9 @@ def test_the_scheduler_tick_indexes_new_messages(db_url, tracker_url, store, mon
     assert search_tick() == 2
     assert search_tick() == 0
     assert indexed(tracker_url) == 2
+    from sqlalchemy import inspect
+
+    from bot.records.tracker_index import FLAG_INDEXES, INDEX_NAME
+
+    with transcripts.connect(tracker_url) as connection:  # and the list's indexes, before any purge
+        assert set(FLAG_INDEXES) | {INDEX_NAME} <= {i["name"] for i in inspect(connection).get_indexes("events")}

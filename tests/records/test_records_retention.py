@@ -279,7 +279,7 @@ def test_the_index_on_rasas_events_table_is_added_by_migration_0008_and_by_the_p
     from sqlalchemy import inspect
 
     from bot.records.schema import downgrade, upgrade
-    from bot.records.tracker_index import INDEX_NAME
+    from bot.records.tracker_index import FLAG_INDEXES, INDEX_NAME
 
     def indexes(url):
         engine = transcripts.get_tracker_write_engine(url)
@@ -287,8 +287,10 @@ def test_the_index_on_rasas_events_table_is_added_by_migration_0008_and_by_the_p
             return {i["name"] for i in inspect(connection).get_indexes("events")}
 
     chat(store, "web-a", days_ago=1)
+    assert not (set(FLAG_INDEXES) | {INDEX_NAME}) & indexes(tracker_url) or tracker_url == db_url
     run(db_url, tracker_url)
     assert INDEX_NAME in indexes(tracker_url)
+    assert set(FLAG_INDEXES) <= indexes(tracker_url)  # the list's flag filters: the purge adds them
     if tracker_url == db_url:  # the events table shares the records database: the migration handles it
         downgrade(db_url, "0007_portal_enquiries")
         transcripts.dispose_tracker_engines()
