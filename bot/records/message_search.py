@@ -91,6 +91,8 @@ def ensure_table(connection: Connection) -> bool:
     if not has_events_table(connection):
         return False
     if _dialect(connection) == "sqlite":
+        if exists(connection):
+            return True
         try:
             connection.exec_driver_sql(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
@@ -173,6 +175,9 @@ def catch_up(engine, *, batch: int = BATCH, max_batches: Optional[int] = None) -
     while max_batches is None or done < max_batches:
         with engine.connect() as connection:
             if _dialect(connection) == "sqlite":
+                if not _missing(connection, max(0, (newest_indexed(connection) or 0) - LOOKBACK), 1):
+                    break  # nothing new: no write lock taken
+                connection.rollback()
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             newest = newest_indexed(connection) or 0
             rows = _missing(connection, max(0, newest - LOOKBACK), batch)
