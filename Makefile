@@ -66,7 +66,7 @@ danger-report: setup ## Recall and false alarms of the danger net on every label
 	@for set in tests/data/danger_labelled.yml tests/data/danger_blind.yml tests/data/danger_blind2.yml tests/data/danger_blind3.yml tests/data/danger_blind4_dev.yml; do \
 	  $(PY) -m bot.text.danger_eval $$set 2>/dev/null; echo; done
 
-NLU_SETS := tests/data/danger_blind27.yml tests/data/nlu_blind27.yml tests/data/danger_blind26.yml tests/data/nlu_blind26.yml tests/data/danger_blind4_dev.yml tests/data/nlu_blind4_dev.yml tests/data/danger_blind14_dev.yml tests/data/nlu_blind14_dev.yml tests/data/nlu_heldout.yml
+NLU_SETS := tests/data/danger_blind28.yml tests/data/nlu_blind28.yml tests/data/danger_blind27.yml tests/data/nlu_blind27.yml tests/data/danger_blind26.yml tests/data/nlu_blind26.yml tests/data/danger_blind4_dev.yml tests/data/nlu_blind4_dev.yml tests/data/danger_blind14_dev.yml tests/data/nlu_blind14_dev.yml tests/data/nlu_heldout.yml
 
 nlu-report: train ## First replies on every blind set: danger recall/false alarms, intents, harm kinds, carers, advocacy
 	@$(PY) -m bot.text.nlu_eval --json results/nlu_report.json $(NLU_SETS)

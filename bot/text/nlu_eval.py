@@ -42,9 +42,12 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HELD_OUT = ("danger_blind26.yml", "nlu_blind26.yml", "danger_blind27.yml", "nlu_blind27.yml")
+HELD_OUT = ("danger_blind26.yml", "nlu_blind26.yml", "danger_blind27.yml", "nlu_blind27.yml", "danger_blind28.yml",
+            "nlu_blind28.yml")
 # What each set is, for the report (status as of issue 9).
 STATUS = {
+    "danger_blind28.yml": "held out: written blind in session 19 by a writer who saw only BLIND_SPEC.md (asked also to think hard about everyday uses of danger words, to describe harm without naming its kind, and to vary who writes and how long), committed unread, measured once in session 20 on the model blind26 and blind27 were measured on (and on a candidate trained with blind26 and blind27, not adopted), never tuned on, messages never printed",
+    "nlu_blind28.yml": "held out: written blind in session 19 by a writer who saw only BLIND_SPEC.md (asked also to describe harm without naming its kind), committed unread, measured once in session 20 on the model blind26 and blind27 were measured on (and on a candidate trained with blind26 and blind27, not adopted), never tuned on, messages never printed",
     "danger_blind27.yml": "held out: written blind at the end of session 18 by a writer who saw only BLIND_SPEC.md (asked also to think hard about everyday uses of danger words and to describe harm without naming its kind), committed unread, measured once in session 19 on the model blind26 was measured on, never tuned on, messages never printed",
     "nlu_blind27.yml": "held out: written blind at the end of session 18 by a writer who saw only BLIND_SPEC.md (asked also to describe harm without naming its kind), committed unread, measured once in session 19 on the model blind26 was measured on, never tuned on, messages never printed",
     "danger_blind26.yml": "held out: written blind in session 18 by a writer who saw only BLIND_SPEC.md (asked also to think hard about everyday uses of danger words and to describe harm without naming its kind), committed unread, measured once at the end of session 18's second round, never tuned on, messages never printed",

@@ -19,7 +19,8 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def results(trained_model):
-    sets = ["danger_blind27.yml", "nlu_blind27.yml", "danger_blind26.yml", "nlu_blind26.yml",
+    sets = ["danger_blind28.yml", "nlu_blind28.yml", "danger_blind27.yml", "nlu_blind27.yml",
+            "danger_blind26.yml", "nlu_blind26.yml",
             "danger_blind4_dev.yml", "nlu_blind4_dev.yml", "danger_blind14_dev.yml", "nlu_blind14_dev.yml"]
     found = evaluate_quietly(Path(trained_model), [DATA / s for s in sets])
     return {Path(r["set"]).name: r for r in found}
@@ -77,6 +78,31 @@ def test_intents_harm_carers_and_advocacy_on_blind27(results):
     assert r["harm_out_of_scope"] <= 1, figures(r)         # measured 0
     assert r["carer_advocate_right"] >= 0.94, figures(r)   # measured 0.961
     assert r["false_alarms"] <= 0.035, figures(r)          # measured 0.022
+
+
+def test_danger_on_blind28(results):
+    # blind28: written blind in session 19 (the same brief as blind26 and
+    # blind27, and asked to vary who writes and how long), committed unread,
+    # measured once in session 20 on the model blind26 and blind27 were
+    # measured on (never tuned on; messages never printed).
+    r = results["danger_blind28.yml"]
+    assert r["recall"] >= 0.965, figures(r)             # measured 0.973 (157 of 161 now, 92 of 95 suicide; target 0.97: met)
+    assert r["recall_or_check"] >= 0.975, figures(r)    # measured 0.984
+    assert r["false_alarms"] <= 0.065, figures(r)       # measured 0.053 (11 of 209; target 0.05: NOT met)
+    assert r["negatives_checked"] <= 0.02, figures(r)   # measured 0.005
+
+
+def test_intents_harm_carers_and_advocacy_on_blind28(results):
+    r = results["nlu_blind28.yml"]
+    assert r["n"] >= 1500
+    assert r["classifier_accuracy"] >= 0.955, figures(r)   # measured 0.966
+    assert r["accuracy"] >= 0.93, figures(r)               # measured 0.943 (strict 0.933; target 0.93: met)
+    assert r["accuracy_strict"] >= 0.92, figures(r)
+    assert r["macro_f1"] >= 0.95, figures(r)               # measured 0.963
+    assert r["wrong_kind_rate"] <= 0.03, figures(r)        # measured 0.017 (9 of 524; target 0.02: met)
+    assert r["harm_out_of_scope"] <= 1, figures(r)         # measured 0
+    assert r["carer_advocate_right"] >= 0.95, figures(r)   # measured 1.000
+    assert r["false_alarms"] <= 0.03, figures(r)           # measured 0.016
 
 
 def test_development_set_stays_where_it_was_tuned(results):
