@@ -51,6 +51,7 @@ PAGES = (
     ("list, flag 'danger reply given'", "/conversations/?flag=danger", True),
     ("list, flag 'asked for a person'", "/conversations/?flag=person", True),
     ("list, flag 'outcomes recorded'", "/conversations/?flag=outcomes", True),
+    ("list, flag 'feedback given'", "/conversations/?flag=feedback", True),
     ("search 'pension' (in half the conversations)", "/conversations/?q=pension", True),
     ("search 'Aisha' (in 1 in 100)", "/conversations/?q=Aisha", True),
     ("search 'zebra' (in none)", "/conversations/?q=zebra", True),
@@ -107,7 +108,7 @@ def _slot(name: str, value, ts: float):
 
 
 def conversation(rng: random.Random, sender: str, end: float) -> List[tuple]:
-    """40 events in Rasa's shape, the last at ``end``."""
+    """40 events in Rasa's shape (41 with a feedback answer), the last at ``end``."""
     t = end - 39 * 20.0
     rows = [_action("action_session_start", t),
             ("session_started", t, None, None, json.dumps({"event": "session_started", "timestamp": t})),
@@ -125,6 +126,8 @@ def conversation(rng: random.Random, sender: str, end: float) -> List[tuple]:
         rows += [_user(text, intent, t, f"{sender}-{turn}"), _action(reply, t + 1), _bot(reply, t + 1),
                  _action("action_listen", t + 2)]
     rows.append(_slot("outcome_confirmed", bool(outcomes), t + 3))
+    if rng.random() < 0.05:  # an end-of-enquiry feedback answer (the form's slot, as bot.actions.feedback sets it)
+        rows.append(_slot("fb_goals", rng.choice(("yes", "partly", "skipped")), t + 4))
     return [(sender,) + row for row in rows]
 
 

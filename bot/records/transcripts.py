@@ -18,11 +18,14 @@ What a list row says is derived from the stored events alone:
 * asked for a person: the ``ask_talk_to_person`` intent, or ``utter_talk_to_person``;
 * outcomes recorded: the outcomes form set ``outcome_confirmed`` to true (what
   ``bot.actions.outcomes`` does once the words are saved);
+* feedback given: the end-of-enquiry feedback form set one of its question
+  slots to an answer (what ``bot.actions.feedback`` does once the answer is
+  recorded; "stop" is not an answer);
 * unreadable input: ``utter_ask_rephrase`` (SafeguardPolicy's reply to empty,
   symbols-only, too long or another script).
 
 The slot test reads Rasa's JSON as Rasa 3.6 writes it (``"name": ..., "value":
-true`` in that order); ``tests/portal/test_transcripts.py`` writes events through
+true`` in that order); ``tests/portal/test_conversations.py`` writes events through
 the real tracker store, so a change in Rasa's format fails there.
 """
 from __future__ import annotations
@@ -50,11 +53,19 @@ PERSON_ACTIONS = ("utter_talk_to_person",)
 UNREADABLE_ACTION = "utter_ask_rephrase"
 OUTCOME_SAVED_JSON = '"name": "outcome_confirmed", "value": true'
 
-FLAGS = ("danger", "person", "outcomes", "unreadable")
+#: The feedback form's question slots (``bot.actions.feedback.FORM_SLOTS``; a test keeps them equal): the form
+#: sets one to the coded answer ("yes", "skipped", ...) when the answer is recorded, and to "stop" when the
+#: person stops (nothing recorded).
+FEEDBACK_SLOTS = ("fb_goals", "fb_say", "fb_listened", "fb_acted", "fb_safe", "fb_happier", "fb_safe_now",
+                  "fb_safe_change", "fb_outcome", "fb_anything_else")
+FEEDBACK_STOP_JSON = '"value": "stop"}'
+
+FLAGS = ("danger", "person", "outcomes", "feedback", "unreadable")
 FLAG_LABELS = {
     "danger": "Danger reply given",
     "person": "Asked for a person",
     "outcomes": "Outcomes recorded",
+    "feedback": "Feedback given",
     "unreadable": "Unreadable input",
 }
 CHANNEL_PREFIXES = {"web": "web-", "sms": "sms-", "rest": "rest-"}
@@ -208,19 +219,26 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _flag_columns():
+def _flag_conditions():
+    """Each flag's condition on one event (a conversation has the flag if any of its events meets it)."""
     t = events.c
-    one, zero = sa.literal(1), sa.literal(0)
+    answered = sa.or_(*[t.data.like("%" + _escape_like(f'"name": "{slot}", "value": "') + "%", escape="\\")
+                        for slot in FEEDBACK_SLOTS])
     return {
-        "danger": sa.func.max(sa.case((t.action_name.in_(DANGER_ACTIONS), one), else_=zero)),
-        "person": sa.func.max(sa.case(
-            (sa.or_(t.intent_name == PERSON_INTENT, t.action_name.in_(PERSON_ACTIONS)), one), else_=zero)),
-        "outcomes": sa.func.max(sa.case(
-            (sa.and_(t.type_name == "slot",
-                     t.data.like("%" + _escape_like(OUTCOME_SAVED_JSON) + "%", escape="\\")), one),
-            else_=zero)),
-        "unreadable": sa.func.max(sa.case((t.action_name == UNREADABLE_ACTION, one), else_=zero)),
+        "danger": t.action_name.in_(DANGER_ACTIONS),
+        "person": sa.or_(t.intent_name == PERSON_INTENT, t.action_name.in_(PERSON_ACTIONS)),
+        "outcomes": sa.and_(t.type_name == "slot",
+                            t.data.like("%" + _escape_like(OUTCOME_SAVED_JSON) + "%", escape="\\")),
+        "feedback": sa.and_(t.type_name == "slot", answered,
+                            sa.not_(t.data.like("%" + _escape_like(FEEDBACK_STOP_JSON) + "%", escape="\\"))),
+        "unreadable": t.action_name == UNREADABLE_ACTION,
     }
+
+
+def _flag_columns():
+    one, zero = sa.literal(1), sa.literal(0)
+    return {name: sa.func.max(sa.case((condition, one), else_=zero))
+            for name, condition in _flag_conditions().items()}
 
 
 # --- the list -----------------------------------------------------------------------
@@ -289,15 +307,7 @@ def matching_senders(connection: Connection, term: str, *, within: Optional[Set[
 
 def _flag_senders(name: str):
     """The conversations with flag ``name``: a subquery over the events that set it."""
-    t = events.c
-    condition = {
-        "danger": t.action_name.in_(DANGER_ACTIONS),
-        "person": sa.or_(t.intent_name == PERSON_INTENT, t.action_name.in_(PERSON_ACTIONS)),
-        "outcomes": sa.and_(t.type_name == "slot",
-                            t.data.like("%" + _escape_like(OUTCOME_SAVED_JSON) + "%", escape="\\")),
-        "unreadable": t.action_name == UNREADABLE_ACTION,
-    }[name]
-    return sa.select(t.sender_id).where(condition)
+    return sa.select(events.c.sender_id).where(_flag_conditions()[name])
 
 
 def list_conversations(connection: Connection, *, senders: Optional[Set[str]] = None,

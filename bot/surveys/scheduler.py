@@ -136,7 +136,8 @@ def search_tick() -> int:
         logger.debug("search index not updated: %s", error)
         return 0
     except OperationalError as error:  # the tracker file does not exist yet, or the database is down
-        logger.info("search index not updated: %s", transcripts._first_line(error))
+        # Every tick: debug only (the purge says so hourly at info, and searches read the events meanwhile).
+        logger.debug("search index not updated: %s", transcripts._first_line(error))
         return 0
 
 

@@ -47,6 +47,7 @@ def conversations(tracker):
         user("  two  spaces\nand a new line  ", "greet", "m-h2", T0 + 86402),
         user("", "nlu_fallback", "m-h3", T0 + 86403, input="empty"),
         *bot("Sorry, I could not read that.", "utter_ask_rephrase", T0 + 86404),
+        SlotSet("fb_goals", "stop", timestamp=T0 + 86405),  # stopped the survey: no feedback given
     ])
     write_events(tracker, "sms-7", [
         user("my grandson Darren took my bank card, ring me on 07700 900123", "inform_financial", "m-s1", T0 + 2 * 86400),
@@ -56,6 +57,8 @@ def conversations(tracker):
     write_events(tracker, "rest-plain", [
         user("what is self-neglect", "ask_self_neglect", "m-r1", T0 + 3 * 86400),
         *bot("Self-neglect is ... intent text", "utter_self_neglect", T0 + 3 * 86400 + 1),
+        SlotSet("fb_say", "skipped", timestamp=T0 + 3 * 86400 + 2),  # an answer (a skip is recorded)
+        SlotSet("fb_say", None, timestamp=T0 + 3 * 86400 + 3),
     ])
     return tracker
 
@@ -78,7 +81,7 @@ def test_list_shows_flags_derived_from_rasa_events(signed_in, conversations, rec
     assert flags("web-danger") == {"danger", "person"}
     assert flags("web-hostile") == {"unreadable"}
     assert flags("sms-7") == {"outcomes"}
-    assert flags("rest-plain") == set()
+    assert flags("rest-plain") == {"feedback"}
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -86,6 +89,8 @@ def test_list_shows_flags_derived_from_rasa_events(signed_in, conversations, rec
     ({"flag": ["danger", "person"]}, ["web-danger"]),
     ({"flag": ["danger", "unreadable"]}, []),
     ({"flag": "outcomes"}, ["sms-7"]),
+    ({"flag": "feedback"}, ["rest-plain"]),
+    ({"flag": ["feedback", "danger"]}, []),
     ({"channel": "sms"}, ["sms-7"]),
     ({"channel": "web"}, ["web-hostile", "web-danger"]),
     ({"from": "2026-01-02", "to": "2026-01-03"}, ["sms-7", "web-hostile"]),
@@ -105,6 +110,13 @@ def test_filters_and_search(signed_in, conversations, query, expected):
     response = client.get("/conversations/", query_string=query)
     assert response.status_code == 200
     assert rows_of(response.get_data(as_text=True)) == expected
+
+
+def test_the_feedback_flag_knows_every_question_of_the_feedback_form():
+    from bot.actions.feedback import FORM_SLOTS
+    from bot.records.transcripts import FEEDBACK_SLOTS
+
+    assert FEEDBACK_SLOTS == FORM_SLOTS
 
 
 def test_bad_filters_get_a_clear_message(signed_in, conversations):
