@@ -83,10 +83,11 @@ def test_intents_harm_carers_and_advocacy_on_blind27(results):
 def test_danger_on_blind28(results):
     # blind28: written blind in session 19 (the same brief as blind26 and
     # blind27, and asked to vary who writes and how long), committed unread,
-    # measured once in session 20 on the model blind26 and blind27 were
-    # measured on (never tuned on; messages never printed).
+    # measured in session 20 on the final model, msp-5fd95830882d105b: the model blind26
+    # and blind27 were measured on, less one training example blind28 shared (taken out
+    # unread). The same figures on both. Never tuned on; messages never printed.
     r = results["danger_blind28.yml"]
-    assert r["recall"] >= 0.965, figures(r)             # measured 0.973 (157 of 161 now, 92 of 95 suicide; target 0.97: met)
+    assert r["recall"] >= 0.965, figures(r)             # measured 0.973 (157 of 161 now, 93 of 96 suicide; target 0.97: met)
     assert r["recall_or_check"] >= 0.975, figures(r)    # measured 0.984
     assert r["false_alarms"] <= 0.065, figures(r)       # measured 0.053 (11 of 209; target 0.05: NOT met)
     assert r["negatives_checked"] <= 0.02, figures(r)   # measured 0.005
