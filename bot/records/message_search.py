@@ -40,12 +40,14 @@ How it stays exact:
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Iterable, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from .tracker_index import ensure_all, has_events_table
+from .transcripts import _decode, _escape_like
 
 logger = logging.getLogger("bot.records.message_search")
 
@@ -63,13 +65,7 @@ def fold(text: str) -> str:
 
 def text_of(data: Optional[str]) -> Optional[str]:
     """The words of a stored ``user`` event (Rasa's JSON), or None."""
-    if not data:
-        return None
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    text = value.get("text") if isinstance(value, dict) else None
+    text = _decode(data).get("text")
     return text if isinstance(text, str) else None
 
 
@@ -86,8 +82,6 @@ def exists(connection: Connection) -> bool:
 
 def ensure_table(connection: Connection) -> bool:
     """Create the table (and on PostgreSQL the trigram index where possible); False if not possible here."""
-    from .tracker_index import has_events_table
-
     if not has_events_table(connection):
         return False
     if _dialect(connection) == "sqlite":
@@ -155,32 +149,33 @@ def _missing(connection: Connection, after: int, limit: int) -> List[Tuple[int, 
         (after,)))
 
 
+def _boundary(connection: Connection) -> Optional[int]:
+    """The id below which the index holds every message (None: nothing indexed, or no index)."""
+    newest = newest_indexed(connection)
+    return None if newest is None else max(0, newest - LOOKBACK)
+
+
 def catch_up(engine, *, batch: int = BATCH, max_batches: Optional[int] = None) -> int:
     """Index the messages stored since the last run (the first run: all of them). Returns how many.
 
     Each batch is one short transaction; on SQLite it takes the write lock
     first (``BEGIN IMMEDIATE``), so a purge deleting events cannot run between
-    reading the events and indexing them.
+    reading the events and indexing them. With nothing new, no lock is taken.
     """
-    added = 0
-    done = 0
-    from .tracker_index import ensure_all
-
     with engine.connect() as connection:
         if not ensure_table(connection):
             connection.rollback()
             return 0
         ensure_all(connection)  # the list's indexes too, for a deployment that has not purged yet
         connection.commit()
+        if not _missing(connection, _boundary(connection) or 0, 1):
+            return 0
+    added = done = 0
     while max_batches is None or done < max_batches:
         with engine.connect() as connection:
             if _dialect(connection) == "sqlite":
-                if not _missing(connection, max(0, (newest_indexed(connection) or 0) - LOOKBACK), 1):
-                    break  # nothing new: no write lock taken
-                connection.rollback()
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
-            newest = newest_indexed(connection) or 0
-            rows = _missing(connection, max(0, newest - LOOKBACK), batch)
+            rows = _missing(connection, _boundary(connection) or 0, batch)
             _insert(connection, [(i, s, fold(t)) for i, s, t in ((i, s, text_of(d)) for i, s, d in rows)
                                  if t is not None])
             connection.commit()
@@ -207,10 +202,6 @@ def _quoted_phrase(needle: str) -> str:
     return '"' + needle.replace('"', '""') + '"'
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def indexed_matches(connection: Connection, needle: str) -> Set[str]:
     """The conversations whose indexed messages contain ``needle`` (already case-folded, 3+ characters).
 
@@ -230,7 +221,4 @@ def usable(connection: Connection, needle: str) -> Optional[int]:
     """The id below which a search may trust the index (None: read every event instead)."""
     if len(needle) < MIN_INDEXED_CHARS:
         return None
-    newest = newest_indexed(connection)
-    if newest is None:
-        return None
-    return max(0, newest - LOOKBACK)
+    return _boundary(connection)

@@ -12,7 +12,7 @@ person", "outcomes recorded", "unreadable input") ask which conversations
 have an event with a given action, intent or type. Three more indexes,
 ``(action_name, sender_id)``, ``(intent_name, sender_id)`` and
 ``(type_name, sender_id)``, answer those from the index too
-(:func:`ensure_flag_indexes`; the purge and the scheduler's search tick add
+(:func:`ensure_all`, with the first; the purge and the scheduler's search tick add
 them, the migrations do not). Each makes Rasa's inserts a little slower; the
 benchmark (``bench/PORTAL.md``) measures what they buy.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 INDEX_NAME = "ix_events_sender_id_timestamp"
+INDEX_COLUMNS = "(sender_id, timestamp)"
 
 
 def has_events_table(connection) -> bool:
@@ -43,9 +44,16 @@ def ensure_index(connection) -> bool:
     """Create the index if the ``events`` table is there; True if it exists afterwards."""
     if not has_events_table(connection):
         return False
-    if INDEX_NAME not in {i["name"] for i in sa.inspect(connection).get_indexes("events")}:
-        connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON events (sender_id, timestamp)")
+    _create_missing(connection, {INDEX_NAME: INDEX_COLUMNS})
     return True
+
+
+def _create_missing(connection, indexes) -> None:
+    """Create those of ``indexes`` (name -> columns) that ``events`` does not have (no DDL otherwise)."""
+    existing = {i["name"] for i in sa.inspect(connection).get_indexes("events")}
+    for name, columns in indexes.items():
+        if name not in existing:
+            connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON events {columns}")
 
 
 FLAG_INDEXES = {
@@ -55,20 +63,12 @@ FLAG_INDEXES = {
 }
 
 
-def ensure_flag_indexes(connection) -> bool:
-    """Create the flag filters' indexes that are missing; True if the ``events`` table is there."""
-    if not has_events_table(connection):
-        return False
-    existing = {i["name"] for i in sa.inspect(connection).get_indexes("events")}
-    for name, columns in FLAG_INDEXES.items():
-        if name not in existing:
-            connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON events {columns}")
-    return True
-
-
 def ensure_all(connection) -> bool:
     """Every index of this module (the purge's and the scheduler's call)."""
-    return ensure_index(connection) and ensure_flag_indexes(connection)
+    if not has_events_table(connection):
+        return False
+    _create_missing(connection, {INDEX_NAME: INDEX_COLUMNS, **FLAG_INDEXES})
+    return True
 
 
 def drop_index(connection) -> None:

@@ -280,16 +280,15 @@ def matching_senders(connection: Connection, term: str, *, within: Optional[Set[
     if not needle or (within is not None and not within):
         return set()
     boundary = message_search.usable(connection, needle)
-    found: Set[str] = set()
-    if boundary is not None:
-        found = message_search.indexed_matches(connection, needle)
     if boundary is None:
+        found: Set[str] = set()
         statement = sa.select(events.c.sender_id, events.c.data).where(events.c.type_name == "user")
     else:
+        found = message_search.indexed_matches(connection, needle)
         # Only the events above the boundary, by primary key: ``|| ''`` keeps SQLite's planner off the
         # (type_name, sender_id) index, which would read every message from a person instead.
         statement = sa.select(events.c.sender_id, events.c.data).where(
-            events.c.id > boundary, sa.func.coalesce(events.c.type_name, "").concat("") == "user")
+            events.c.id > boundary, events.c.type_name.concat("") == "user")
     if term.isascii():
         # How the words sit in Rasa's JSON (``json.dumps`` escapes other characters, so the case of
         # those cannot be matched in the JSON: a term with any of them reads every candidate).
